@@ -1,0 +1,90 @@
+"""The pure-Python engine: the same interface as ``mcp_pii._native.Engine``. Mirrors ``native/engine.rs``.
+
+Both take the resolved configuration as JSON (``Config.to_engine_json``) and return plain tuples;
+:mod:`mcp_pii.engine` wraps them in the public result types.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mcp_pii import detect
+from mcp_pii.catalog import STRATEGIES, compile_config
+from mcp_pii.errors import InputError, LimitError
+from mcp_pii.mask import Masker
+from mcp_pii.traverse import Found, Walker, check, surrogate_index, utf8_len
+
+Hit = tuple[str, int, int]  # (type id, start, end)
+
+
+class PyEngine:
+    """A compiled configuration, ready to detect, mask and scan."""
+
+    def __init__(self, config_json: str) -> None:
+        self._c = compile_config(json.loads(config_json))
+
+    def type_ids(self) -> list[str]:
+        """Return the enabled type ids in catalog order."""
+        return [t.id for t in self._c.types]
+
+    def _select(self, types: list[str] | None) -> list[int]:
+        if types is None:
+            return list(range(len(self._c.types)))
+        if not isinstance(types, list):
+            raise InputError("types must be a list of type ids")
+        picked = set()
+        for i, name in enumerate(types):
+            ti = self._c.index.get(name) if isinstance(name, str) else None
+            if ti is None:
+                raise InputError(
+                    f"unknown PII type at types[{i}]; enabled types are: {', '.join(self.type_ids())}"
+                )
+            picked.add(ti)
+        return sorted(picked)
+
+    def _masker(self, strategy: str | None) -> Masker:
+        if strategy is not None and strategy not in STRATEGIES:
+            raise InputError(f"unknown strategy; use one of: {', '.join(STRATEGIES)}")
+        return Masker(self._c, strategy)
+
+    def _text(self, text: Any) -> str:
+        if not isinstance(text, str):
+            raise InputError(f"text must be a string, not '{type(text).__name__}'")
+        bad = surrogate_index(text)
+        if bad is not None:
+            raise InputError(f"text has a lone surrogate at index {bad}; send valid Unicode")
+        size = utf8_len(text)
+        if size > self._c.max_text_bytes:
+            raise LimitError(
+                f"text is {size} bytes, over the limit of {self._c.max_text_bytes} bytes "
+                "(max_text_bytes); split it or raise the limit"
+            )
+        return text
+
+    def _hits(self, spans: list[tuple[int, int, int]]) -> list[Hit]:
+        types = self._c.types
+        return [(types[ti].id, a, b) for a, b, ti in spans]
+
+    def detect(self, text: str, types: list[str] | None = None) -> list[Hit]:
+        """Return (type id, start, end) for every detection in ``text``."""
+        text = self._text(text)
+        return self._hits(detect.detect(self._c, text, self._select(types)))
+
+    def mask(self, text: str, strategy: str | None = None, types: list[str] | None = None) -> tuple[str, list[Hit]]:
+        """Return the masked text and the detections (spans in the input text)."""
+        text = self._text(text)
+        masker = self._masker(strategy)
+        spans = detect.detect(self._c, text, self._select(types))
+        return masker.apply(text, spans), self._hits(spans)
+
+    def scan(
+        self, data: Any, strategy: str | None = None, types: list[str] | None = None, mask: bool = True
+    ) -> tuple[Any, list[Found]]:
+        """Return the data (masked when ``mask``) and (pointer, type id, start, end, value) detections."""
+        masker = self._masker(strategy)
+        selected = self._select(types)
+        nodes = check(self._c, data)
+        walker = Walker(self._c, selected, masker if mask else None, nodes)
+        out = walker.walk(data, 0, ())
+        return (out if mask else data), walker.found

@@ -1,0 +1,242 @@
+"""Scanning nested JSON values. Mirrors ``native/traverse.rs``.
+
+Two passes, in the same order in both engines so that the same limit trips first:
+1. :func:`check` walks the value as given (pre-order, object keys in order): every node counts
+   towards ``max_nodes``, every string's UTF-8 length towards ``max_text_bytes``, and no node may
+   sit deeper than ``max_depth`` (the root is at depth 0). Wrong types and lone surrogates are
+   input errors that name the JSON Pointer of the node.
+2. :class:`Walker` scans every string. A string whose first non-blank character is ``{`` or ``[``
+   and that parses as strict JSON is walked as nested data (its nodes count too, its root takes
+   the string's depth) and, if anything was masked inside it, written back compactly.
+Detections carry the RFC 6901 pointer of the string they were found in.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from mcp_pii import detect
+from mcp_pii.catalog import Compiled
+from mcp_pii.errors import InputError, LimitError
+from mcp_pii.mask import Masker
+
+Path = tuple[str | int, ...]
+Found = tuple[str, str, int, int, str]  # (pointer, type id, start, end, value)
+_BLANK = " \t\n\r"
+
+
+def pointer(path: Path) -> str:
+    """Return the RFC 6901 JSON Pointer of ``path``."""
+    return "".join("/" + (str(p) if isinstance(p, int) else p.replace("~", "~0").replace("/", "~1")) for p in path)
+
+
+def depth_error(c: Compiled) -> LimitError:
+    """The error for a payload nested deeper than ``max_depth``."""
+    return LimitError(f"payload is nested deeper than {c.max_depth} levels (max_depth); flatten it or raise the limit")
+
+
+def nodes_error(c: Compiled) -> LimitError:
+    """The error for a payload with more than ``max_nodes`` values."""
+    return LimitError(f"payload has more than {c.max_nodes} values (max_nodes); split it or raise the limit")
+
+
+def text_total_error(c: Compiled) -> LimitError:
+    """The error for a payload whose strings add up to more than ``max_text_bytes``."""
+    return LimitError(
+        f"strings in the payload add up to more than {c.max_text_bytes} bytes (max_text_bytes); "
+        "split it or raise the limit"
+    )
+
+
+def surrogate_index(s: str) -> int | None:
+    """Return the index of the first lone surrogate in ``s``, or None."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
+
+
+def utf8_len(s: str) -> int:
+    """Return the UTF-8 length of a string without lone surrogates."""
+    return len(s) if s.isascii() else len(s.encode("utf-8"))
+
+
+class _Counter:
+    __slots__ = ("bytes", "nodes")
+
+    def __init__(self) -> None:
+        self.nodes = 0
+        self.bytes = 0
+
+
+def check(c: Compiled, data: Any) -> int:
+    """Pass 1: validate types and limits of ``data``; return the number of nodes."""
+    n = _Counter()
+    _check(c, data, 0, (), n)
+    return n.nodes
+
+
+def _check(c: Compiled, v: Any, depth: int, path: Path, n: _Counter) -> None:
+    if depth > c.max_depth:
+        raise depth_error(c)
+    n.nodes += 1
+    if n.nodes > c.max_nodes:
+        raise nodes_error(c)
+    if isinstance(v, str):
+        bad = surrogate_index(v)
+        if bad is not None:
+            raise InputError(
+                f"string at '{pointer(path)}' has a lone surrogate at index {bad}; send valid Unicode"
+            )
+        n.bytes += utf8_len(v)
+        if n.bytes > c.max_text_bytes:
+            raise text_total_error(c)
+    elif isinstance(v, dict):
+        for k, item in v.items():
+            if not isinstance(k, str):
+                raise InputError(
+                    f"object at '{pointer(path)}' has a key of type '{type(k).__name__}'; keys must be strings"
+                )
+            if surrogate_index(k) is not None:
+                raise InputError(f"object at '{pointer(path)}' has a key with a lone surrogate; send valid Unicode")
+            _check(c, item, depth + 1, (*path, k), n)
+    elif isinstance(v, (list, tuple)):
+        for i, item in enumerate(v):
+            _check(c, item, depth + 1, (*path, i), n)
+    elif isinstance(v, float):
+        if not math.isfinite(v):
+            raise InputError(f"number at '{pointer(path)}' is not finite; JSON has no NaN or Infinity")
+    elif v is not None and not isinstance(v, (bool, int)):
+        raise InputError(
+            f"value at '{pointer(path)}' has type '{type(v).__name__}'; send JSON values only "
+            "(objects, arrays, strings, numbers, booleans, null)"
+        )
+
+
+class RawNumber(str):
+    """A number parsed from embedded JSON, kept as its source text so it is written back unchanged."""
+
+    __slots__ = ()
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def bracket_depth(s: str) -> int:
+    """Return the deepest nesting of brackets outside strings in JSON text ``s``."""
+    depth = deepest = 0
+    in_str = escaped = False
+    for ch in s:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _clean(v: Any) -> bool:
+    """Return True if no string or key in parsed JSON holds a lone surrogate."""
+    if isinstance(v, RawNumber):
+        return True
+    if isinstance(v, str):
+        return surrogate_index(v) is None
+    if isinstance(v, list):
+        return all(_clean(x) for x in v)
+    if isinstance(v, dict):
+        return all(surrogate_index(k) is None and _clean(x) for k, x in v.items())
+    return True
+
+
+def parse_embedded(s: str) -> Any:
+    """Return the object or array that ``s`` holds as strict JSON, or None if it holds none."""
+    try:
+        v = json.loads(s, parse_float=RawNumber, parse_int=RawNumber, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(v, (dict, list)) or not _clean(v):
+        return None
+    return v
+
+
+def dump(v: Any) -> str:
+    """Write parsed embedded JSON back compactly (numbers exactly as they were written)."""
+    if isinstance(v, RawNumber):
+        return str.__str__(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return "null"
+    if isinstance(v, list):
+        return "[" + ",".join(dump(x) for x in v) + "]"
+    return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + dump(x) for k, x in v.items()) + "}"
+
+
+class Walker:
+    """Pass 2: scan (and optionally mask) every string of a checked value."""
+
+    def __init__(self, c: Compiled, selected: list[int], masker: Masker | None, nodes: int) -> None:
+        self.c = c
+        self.selected = selected
+        self.masker = masker
+        self.nodes = nodes
+        self.found: list[Found] = []
+
+    def walk(self, v: Any, depth: int, path: Path) -> Any:
+        """Return ``v`` with its strings masked (or ``v`` itself when not masking)."""
+        if isinstance(v, str) and not isinstance(v, RawNumber):
+            return self._string(v, depth, path)
+        if isinstance(v, dict):
+            return {k: self.walk(x, depth + 1, (*path, k)) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [self.walk(x, depth + 1, (*path, i)) for i, x in enumerate(v)]
+        return v
+
+    def _count(self, v: Any, depth: int) -> None:
+        if depth > self.c.max_depth:
+            raise depth_error(self.c)
+        self.nodes += 1
+        if self.nodes > self.c.max_nodes:
+            raise nodes_error(self.c)
+        if isinstance(v, dict):
+            for x in v.values():
+                self._count(x, depth + 1)
+        elif isinstance(v, list):
+            for x in v:
+                self._count(x, depth + 1)
+
+    def _string(self, s: str, depth: int, path: Path) -> Any:
+        if s.lstrip(_BLANK)[:1] in ("{", "["):
+            if depth + bracket_depth(s) - 1 > self.c.max_depth:
+                raise depth_error(self.c)
+            inner = parse_embedded(s)
+            if inner is not None:
+                self._count(inner, depth)
+                before = len(self.found)
+                out = self.walk(inner, depth, path)
+                return dump(out) if self.masker is not None and len(self.found) > before else s
+        spans = detect.detect(self.c, s, self.selected)
+        if not spans:
+            return s
+        ptr = pointer(path)
+        types = self.c.types
+        self.found.extend((ptr, types[ti].id, a, b, s[a:b]) for a, b, ti in spans)
+        return self.masker.apply(s, spans) if self.masker is not None else s
+

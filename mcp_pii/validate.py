@@ -1,0 +1,189 @@
+"""Validators that candidates must pass. Mirrors ``native/validate.rs``.
+
+Each validator takes the candidate value and returns the length of the value to keep (the whole
+value, or a shorter prefix for an IBAN followed by more text), or ``None`` to drop the candidate.
+"""
+
+from __future__ import annotations
+
+from mcp_pii.catalog import Tables
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _digits(value: str) -> str:
+    return "".join(c for c in value if "0" <= c <= "9")
+
+
+def luhn(value: str, t: Tables) -> int | None:
+    """Keep a card number that passes Luhn and has its issuer's length."""
+    digits = _digits(value)
+    n = len(digits)
+    issuer_ok = any(
+        n in lengths and any(lo <= int(digits[:width]) <= hi for width, lo, hi in prefixes)
+        for prefixes, lengths in t.issuers
+    )
+    if not issuer_ok:
+        return None
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        d = ord(c) - 48
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return len(value) if total % 10 == 0 else None
+
+
+def iban(value: str, t: Tables) -> int | None:
+    """Keep an IBAN of its country's length whose mod-97 check holds; trim what follows it."""
+    want = t.iban_lengths.get(value[:2])
+    if want is None:
+        return None
+    chars: list[str] = []
+    end = 0
+    for i, c in enumerate(value):
+        if c.isascii() and c.isalnum():
+            chars.append(c)
+            if len(chars) == want:
+                end = i + 1
+                break
+    if len(chars) < want or (end < len(value) and value[end].isascii() and value[end].isalnum()):
+        return None
+    rearranged = chars[4:] + chars[:4]
+    rem = 0
+    for c in rearranged:
+        if "0" <= c <= "9":
+            rem = (rem * 10 + ord(c) - 48) % 97
+        elif "A" <= c <= "Z":
+            rem = (rem * 100 + ord(c) - 55) % 97
+        else:
+            return None
+    return end if rem == 1 else None
+
+
+def ssn(value: str) -> int | None:
+    """Keep an SSN whose area, group and serial are all possible."""
+    d = _digits(value)
+    if len(d) != 9:
+        return None
+    area, group, serial = d[:3], d[3:5], d[5:]
+    if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
+        return None
+    return len(value)
+
+
+def _ipv4(value: str) -> bool:
+    parts = value.split(".")
+    if len(parts) != 4:
+        return False
+    for p in parts:
+        if not 1 <= len(p) <= 3 or not p.isdigit() or (len(p) > 1 and p[0] == "0") or int(p) > 255:
+            return False
+    return True
+
+
+def _hex_group(g: str) -> bool:
+    return 1 <= len(g) <= 4 and all(c in "0123456789abcdefABCDEF" for c in g)
+
+
+def _ipv6(value: str, t: Tables) -> bool:
+    halves = value.split("::")
+    if len(halves) > 2:
+        return False
+    groups = [g for half in halves if half for g in half.split(":")]
+    if not all(_hex_group(g) for g in groups):
+        return False
+    if len(halves) == 2:
+        ok = len(groups) <= 7
+    else:
+        ok = len(groups) == 8
+    return ok and len(groups) >= t.min_ipv6_groups
+
+
+def ip(value: str, t: Tables) -> int | None:
+    """Keep a well-formed IPv4 (octets 0-255) or IPv6 address."""
+    ok = _ipv6(value, t) if ":" in value else _ipv4(value)
+    return len(value) if ok else None
+
+
+def _valid_day(y: int, m: int, d: int) -> bool:
+    if not 1 <= m <= 12 or d < 1:
+        return False
+    if m == 2 and d == 29:
+        return y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+    return d <= _DAYS[m - 1]
+
+
+def _tokens(value: str) -> list[str]:
+    out: list[str] = []
+    cur = ""
+    for c in value:
+        kind = "9" if "0" <= c <= "9" else "a" if c.isascii() and c.isalpha() else ""
+        if cur and kind and (("0" <= cur[0] <= "9") == (kind == "9")):
+            cur += c
+            continue
+        if cur:
+            out.append(cur)
+        cur = c if kind else ""
+    if cur:
+        out.append(cur)
+    return out
+
+
+def date(value: str, t: Tables) -> int | None:
+    """Keep a real calendar date (ISO, numeric day/month in either order, or with a month name)."""
+    lo, hi = t.years
+    toks = _tokens(value)
+    nums = [x for x in toks if x[0].isdigit()]
+    words = [x.lower() for x in toks if not x[0].isdigit()]
+    months = [w for w in words if w[:3] in _MONTHS and w not in ("st", "nd", "rd", "th")]
+
+    def year(y: str) -> int | None:
+        if len(y) == 4:
+            v = int(y)
+            return v if lo <= v <= hi else None
+        if len(y) == 2:
+            v = int(y)
+            return 1900 + v if v >= 30 else 2000 + v
+        return None
+
+    if months:
+        if len(nums) != 2:
+            return None
+        y = year(nums[1])
+        ok = y is not None and _valid_day(y, _MONTHS.index(months[0][:3]) + 1, int(nums[0]))
+    elif len(nums) == 3 and len(nums[0]) == 4:
+        y = year(nums[0])
+        ok = y is not None and _valid_day(y, int(nums[1]), int(nums[2]))
+    elif len(nums) == 3:
+        y = year(nums[2])
+        a, b = int(nums[0]), int(nums[1])
+        ok = y is not None and (_valid_day(y, a, b) or _valid_day(y, b, a))
+    else:
+        ok = False
+    return len(value) if ok else None
+
+
+def phone(value: str, t: Tables) -> int | None:
+    """Keep a phone number with a plausible count of digits."""
+    n = len(_digits(value))
+    lo, hi = t.phone_international if value.startswith("+") else t.phone_national
+    return len(value) if lo <= n <= hi else None
+
+
+def run(name: str, value: str, t: Tables) -> int | None:
+    """Run the validator ``name`` on ``value``; see the module docstring."""
+    if name == "luhn":
+        return luhn(value, t)
+    if name == "iban":
+        return iban(value, t)
+    if name == "ssn":
+        return ssn(value)
+    if name == "ip":
+        return ip(value, t)
+    if name == "date":
+        return date(value, t)
+    if name == "phone":
+        return phone(value, t)
+    raise AssertionError(f"unknown validator {name}")
