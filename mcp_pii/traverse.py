@@ -117,9 +117,16 @@ def _check(c: Compiled, v: Any, depth: int, path: Path, n: _Counter) -> None:
 
 
 class RawNumber(str):
-    """A number parsed from embedded JSON, kept as its source text so it is written back unchanged."""
+    """A number parsed from embedded JSON, kept as its source text so its digits are written back unchanged."""
 
     __slots__ = ()
+
+    def canonical(self) -> str:
+        """The text written back: the exponent marker as ``e`` and its sign always explicit (``1E5`` -> ``1e+5``)."""
+        mantissa, marker, exponent = self.replace("E", "e").partition("e")
+        if marker and exponent[:1] not in ("+", "-"):
+            exponent = "+" + exponent
+        return mantissa + marker + exponent
 
 
 def _no_constant(name: str) -> Any:
@@ -173,9 +180,9 @@ def parse_embedded(s: str) -> Any:
 
 
 def dump(v: Any) -> str:
-    """Write parsed embedded JSON back compactly (numbers exactly as they were written)."""
+    """Write parsed embedded JSON back compactly (numbers as :meth:`RawNumber.canonical` writes them)."""
     if isinstance(v, RawNumber):
-        return str.__str__(v)
+        return v.canonical()
     if isinstance(v, str):
         return json.dumps(v, ensure_ascii=False)
     if v is True:

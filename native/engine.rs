@@ -1,0 +1,207 @@
+//! The engine: a compiled configuration with `detect`, `mask` and `scan`. Mirrors `mcp_pii/pyengine.py`.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::catalog::{compile_config, Compiled, EngineConfig, STRATEGIES};
+use crate::detect::{self, char_offsets};
+use crate::error::{Error, Result};
+use crate::mask::Masker;
+use crate::traverse::{self, Found, Walker};
+
+/// A detection in a text: type index and code-point offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    /// Index of the type in [`Engine::type_ids`].
+    pub ty: usize,
+    /// Code-point offset of the start.
+    pub start: usize,
+    /// Code-point offset of the end.
+    pub end: usize,
+}
+
+/// A compiled configuration, ready to detect, mask and scan.
+///
+/// # Example
+/// ```
+/// use _native::engine::Engine;
+/// let engine = Engine::from_json("{}").unwrap();
+/// let (masked, hits) = engine.mask("mail jane@example.com", None, None).unwrap();
+/// assert_eq!(masked, "mail [EMAIL]");
+/// assert_eq!((hits[0].start, hits[0].end), (5, 21));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Engine {
+    c: Compiled,
+}
+
+impl Engine {
+    /// Build an engine from a resolved configuration.
+    pub fn new(cfg: &EngineConfig) -> Result<Self> {
+        Ok(Engine { c: compile_config(cfg)? })
+    }
+
+    /// Build an engine from the JSON form of the configuration (`Config.to_engine_json()`).
+    pub fn from_json(json: &str) -> Result<Self> {
+        let cfg: EngineConfig =
+            serde_json::from_str(json).map_err(|e| Error::Config(format!("invalid engine configuration: {e}")))?;
+        Self::new(&cfg)
+    }
+
+    /// The compiled configuration.
+    pub fn compiled(&self) -> &Compiled {
+        &self.c
+    }
+
+    /// The enabled type ids, in catalog order.
+    pub fn type_ids(&self) -> Vec<&str> {
+        self.c.types.iter().map(|t| t.id.as_str()).collect()
+    }
+
+    /// Fail if `text` is over `max_text_bytes`.
+    pub fn check_text(&self, text: &str) -> Result<()> {
+        if text.len() > self.c.max_text_bytes {
+            return Err(Error::Limit(format!(
+                "text is {} bytes, over the limit of {} bytes (max_text_bytes); split it or raise the limit",
+                text.len(),
+                self.c.max_text_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// Fail unless `strategy` is `None` or a known strategy.
+    pub fn check_strategy(&self, strategy: Option<&str>) -> Result<()> {
+        match strategy {
+            Some(s) if !STRATEGIES.contains(&s) => Err(Error::Input(format!(
+                "unknown strategy; use one of: {}",
+                STRATEGIES.join(", ")
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Return the indices of the requested types (all when `None`), sorted and without repeats.
+    pub fn select(&self, types: Option<&[&str]>) -> Result<Vec<usize>> {
+        let Some(types) = types else {
+            return Ok((0..self.c.types.len()).collect());
+        };
+        let mut picked = BTreeSet::new();
+        for (i, name) in types.iter().enumerate() {
+            match self.c.index.get(*name) {
+                Some(&ty) => picked.insert(ty),
+                None => {
+                    return Err(Error::Input(format!(
+                        "unknown PII type at types[{i}]; enabled types are: {}",
+                        self.type_ids().join(", ")
+                    )))
+                }
+            };
+        }
+        Ok(picked.into_iter().collect())
+    }
+
+    fn hits(&self, text: &str, spans: &[detect::Span]) -> Vec<Hit> {
+        spans
+            .iter()
+            .zip(char_offsets(text, spans))
+            .map(|(s, (start, end))| Hit { ty: s.ty, start, end })
+            .collect()
+    }
+
+    /// Return the detections in `text`.
+    pub fn detect(&self, text: &str, types: Option<&[&str]>) -> Result<Vec<Hit>> {
+        self.check_text(text)?;
+        let selected = self.select(types)?;
+        Ok(self.hits(text, &detect::detect(&self.c, text, &selected)))
+    }
+
+    /// Return the masked text and the detections (spans in the input text).
+    pub fn mask(&self, text: &str, strategy: Option<&str>, types: Option<&[&str]>) -> Result<(String, Vec<Hit>)> {
+        self.check_text(text)?;
+        self.check_strategy(strategy)?;
+        let selected = self.select(types)?;
+        let spans = detect::detect(&self.c, text, &selected);
+        let masked = Masker::new(&self.c, strategy).apply(text, &spans);
+        Ok((masked, self.hits(text, &spans)))
+    }
+
+    /// Scan every string of `data`; mask them unless `mask` is false.
+    pub fn scan(
+        &self,
+        data: Value,
+        strategy: Option<&str>,
+        types: Option<&[&str]>,
+        mask: bool,
+    ) -> Result<(Value, Vec<Found>)> {
+        self.check_strategy(strategy)?;
+        let selected = self.select(types)?;
+        let nodes = traverse::check(&self.c, &data)?;
+        self.scan_checked(data, nodes, strategy, &selected, mask)
+    }
+
+    /// Pass 2 of [`Engine::scan`], for a value whose limits were already checked (`nodes` counted).
+    pub fn scan_checked(
+        &self,
+        mut data: Value,
+        nodes: usize,
+        strategy: Option<&str>,
+        selected: &[usize],
+        mask: bool,
+    ) -> Result<(Value, Vec<Found>)> {
+        let masker = mask.then(|| Masker::new(&self.c, strategy));
+        let mut walker = Walker::new(&self.c, selected, masker, nodes);
+        walker.walk(&mut data, 0, &mut String::new())?;
+        Ok((data, walker.found))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> Engine {
+        Engine::from_json("{}").unwrap()
+    }
+
+    #[test]
+    fn offsets_are_code_points() {
+        let e = engine();
+        let text = "Zoë 😀 naïve: jane@example.com";
+        let hits = e.detect(text, None).unwrap();
+        let chars: Vec<char> = text.chars().collect();
+        let value: String = chars[hits[0].start..hits[0].end].iter().collect();
+        assert_eq!(value, "jane@example.com");
+    }
+
+    #[test]
+    fn ssn_is_not_a_phone() {
+        let e = engine();
+        let hits = e.detect("SSN 123-45-6789", None).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(e.type_ids()[hits[0].ty], "ssn");
+    }
+
+    #[test]
+    fn strategies() {
+        let e = engine();
+        let text = "jane@example.com and jane@example.com, 123-45-6789";
+        let out = |s| e.mask(text, Some(s), None).unwrap().0;
+        assert_eq!(out("label"), "[EMAIL] and [EMAIL], [SSN]");
+        assert_eq!(out("redact"), "[REDACTED] and [REDACTED], [REDACTED]");
+        assert_eq!(out("partial"), "j***@example.com and j***@example.com, ***-**-6789");
+        assert_eq!(out("tokenize"), "[EMAIL_1] and [EMAIL_1], [SSN_1]");
+        assert_eq!(out("remove"), " and , ");
+        assert!(out("hash").starts_with("[HASH:"));
+    }
+
+    #[test]
+    fn errors_are_reported() {
+        let e = engine();
+        assert!(matches!(e.detect("x", Some(&["nope"])), Err(Error::Input(_))));
+        assert!(matches!(e.mask("x", Some("nope"), None), Err(Error::Input(_))));
+        let small = Engine::from_json(r#"{"max_text_bytes": 3}"#).unwrap();
+        assert!(matches!(small.detect("abcd", None), Err(Error::Limit(_))));
+    }
+}

@@ -1,0 +1,323 @@
+//! mcp-pii's detection engine: a pure Rust core and, behind the `python` feature, its PyO3 binding.
+//!
+//! The core modules (`catalog`, `validate`, `detect`, `mask`, `traverse`, `engine`) never touch
+//! Python; the binding below only converts arguments and results, maps errors and releases the
+//! interpreter while the core works.
+
+pub mod catalog;
+pub mod detect;
+pub mod engine;
+pub mod error;
+pub mod mask;
+pub mod traverse;
+pub mod validate;
+
+#[cfg(feature = "python")]
+mod binding {
+    use std::cell::Cell;
+    use std::panic::{self, AssertUnwindSafe};
+    use std::sync::Once;
+
+    use pyo3::exceptions::PyTypeError;
+    use pyo3::prelude::*;
+    use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+    use serde_json::{Map, Number, Value};
+
+    use crate::engine;
+    use crate::error::Error;
+    use crate::traverse::{push_token, Budget};
+
+    pyo3::import_exception!(mcp_pii.errors, InputError);
+    pyo3::import_exception!(mcp_pii.errors, LimitError);
+    pyo3::import_exception!(mcp_pii.errors, ConfigError);
+    pyo3::import_exception!(mcp_pii.errors, InternalError);
+
+    /// Map a core error to the Python exception of the same meaning.
+    fn map_error(e: Error) -> PyErr {
+        match e {
+            Error::Input(m) => InputError::new_err(m),
+            Error::Limit(m) => LimitError::new_err(m),
+            Error::Config(m) => ConfigError::new_err(m),
+        }
+    }
+
+    thread_local! {
+        static IN_ENGINE: Cell<bool> = const { Cell::new(false) };
+    }
+    static HOOK: Once = Once::new();
+
+    /// Replace the panic message of engine calls (which could quote input text) with a fixed one.
+    fn install_panic_hook() {
+        HOOK.call_once(|| {
+            let previous = panic::take_hook();
+            panic::set_hook(Box::new(move |info| {
+                if IN_ENGINE.with(Cell::get) {
+                    let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+                    eprintln!("mcp-pii: internal error in the Rust engine{at}; the input was not processed");
+                } else {
+                    previous(info);
+                }
+            }));
+        });
+    }
+
+    /// Run core work; a panic becomes `InternalError` instead of unwinding into the interpreter.
+    fn guarded<T>(work: impl FnOnce() -> Result<T, Error>) -> PyResult<T> {
+        IN_ENGINE.with(|f| f.set(true));
+        let out = panic::catch_unwind(AssertUnwindSafe(work));
+        IN_ENGINE.with(|f| f.set(false));
+        match out {
+            Ok(r) => r.map_err(map_error),
+            Err(_) => Err(InternalError::new_err(
+                "internal error in the Rust engine; the input was not processed (please report this bug)",
+            )),
+        }
+    }
+
+    fn type_name(obj: &Bound<'_, PyAny>) -> String {
+        obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "object".to_owned())
+    }
+
+    /// The index of the first lone surrogate, as Python's UTF-8 encoder reports it.
+    fn surrogate_index(s: &Bound<'_, PyString>) -> usize {
+        match s.call_method1("encode", ("utf-8",)) {
+            Err(e) => e.value(s.py()).getattr("start").and_then(|v| v.extract()).unwrap_or(0),
+            Ok(_) => 0,
+        }
+    }
+
+    fn text_arg<'a>(text: &'a Bound<'_, PyAny>) -> PyResult<&'a str> {
+        let s = text.cast::<PyString>().map_err(|_| {
+            InputError::new_err(format!("text must be a string, not '{}'", type_name(text)))
+        })?;
+        s.to_str().map_err(|_| {
+            InputError::new_err(format!(
+                "text has a lone surrogate at index {}; send valid Unicode",
+                surrogate_index(s)
+            ))
+        })
+    }
+
+    fn types_arg(types: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<String>>> {
+        let Some(types) = types.filter(|t| !t.is_none()) else {
+            return Ok(None);
+        };
+        let list = types
+            .cast::<PyList>()
+            .map_err(|_| InputError::new_err("types must be a list of type ids"))?;
+        Ok(Some(
+            list.iter()
+                .map(|x| x.cast::<PyString>().ok().and_then(|s| s.to_str().ok().map(str::to_owned)).unwrap_or_default())
+                .collect(),
+        ))
+    }
+
+    fn as_refs(types: &Option<Vec<String>>) -> Option<Vec<&str>> {
+        types.as_ref().map(|v| v.iter().map(String::as_str).collect())
+    }
+
+    /// Convert a Python value to JSON, checking limits as pass 1 of the scan does.
+    fn to_value(obj: &Bound<'_, PyAny>, depth: usize, ptr: &mut String, b: &mut Budget<'_>) -> PyResult<Value> {
+        b.enter(depth).map_err(map_error)?;
+        if let Ok(s) = obj.cast::<PyString>() {
+            let text = s.to_str().map_err(|_| {
+                InputError::new_err(format!(
+                    "string at '{ptr}' has a lone surrogate at index {}; send valid Unicode",
+                    surrogate_index(s)
+                ))
+            })?;
+            b.string(text.len()).map_err(map_error)?;
+            return Ok(Value::String(text.to_owned()));
+        }
+        if let Ok(d) = obj.cast::<PyDict>() {
+            let mut map = Map::with_capacity(d.len());
+            for (k, v) in d.iter() {
+                let key = k.cast::<PyString>().map_err(|_| {
+                    InputError::new_err(format!(
+                        "object at '{ptr}' has a key of type '{}'; keys must be strings",
+                        type_name(&k)
+                    ))
+                })?;
+                let key = key.to_str().map_err(|_| {
+                    InputError::new_err(format!("object at '{ptr}' has a key with a lone surrogate; send valid Unicode"))
+                })?;
+                let len = ptr.len();
+                push_token(ptr, key);
+                let item = to_value(&v, depth + 1, ptr, b)?;
+                ptr.truncate(len);
+                map.insert(key.to_owned(), item);
+            }
+            return Ok(Value::Object(map));
+        }
+        if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+            let mut items = Vec::new();
+            for (i, v) in obj.try_iter()?.enumerate() {
+                let len = ptr.len();
+                push_token(ptr, &i.to_string());
+                items.push(to_value(&v?, depth + 1, ptr, b)?);
+                ptr.truncate(len);
+            }
+            return Ok(Value::Array(items));
+        }
+        if obj.is_none() {
+            return Ok(Value::Null);
+        }
+        if let Ok(flag) = obj.cast::<PyBool>() {
+            return Ok(Value::Bool(flag.is_true()));
+        }
+        if obj.is_instance_of::<PyInt>() {
+            if let Ok(v) = obj.extract::<i64>() {
+                return Ok(Value::Number(v.into()));
+            }
+            if let Ok(v) = obj.extract::<u64>() {
+                return Ok(Value::Number(v.into()));
+            }
+            let digits = obj.str()?.to_str()?.to_owned();
+            return digits
+                .parse::<Number>()
+                .map(Value::Number)
+                .map_err(|_| InputError::new_err(format!("number at '{ptr}' cannot be represented")));
+        }
+        if let Ok(f) = obj.cast::<PyFloat>() {
+            return Number::from_f64(f.value()).map(Value::Number).ok_or_else(|| {
+                InputError::new_err(format!("number at '{ptr}' is not finite; JSON has no NaN or Infinity"))
+            });
+        }
+        Err(InputError::new_err(format!(
+            "value at '{ptr}' has type '{}'; send JSON values only (objects, arrays, strings, numbers, booleans, null)",
+            type_name(obj)
+        )))
+    }
+
+    /// Convert JSON back to Python values.
+    fn to_python(py: Python<'_>, v: Value) -> PyResult<Py<PyAny>> {
+        Ok(match v {
+            Value::Null => py.None(),
+            Value::Bool(b) => PyBool::new(py, b).to_owned().into_any().unbind(),
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    i.into_pyobject(py)?.into_any().unbind()
+                } else if let Some(u) = n.as_u64() {
+                    u.into_pyobject(py)?.into_any().unbind()
+                } else {
+                    let text = n.to_string();
+                    if text.contains(['.', 'e', 'E']) {
+                        let f: f64 = text.parse().map_err(|_| PyTypeError::new_err("bad number"))?;
+                        f.into_pyobject(py)?.into_any().unbind()
+                    } else {
+                        py.get_type::<PyInt>().call1((text,))?.unbind()
+                    }
+                }
+            }
+            Value::String(s) => PyString::new(py, &s).into_any().unbind(),
+            Value::Array(items) => {
+                let list = PyList::empty(py);
+                for x in items {
+                    list.append(to_python(py, x)?)?;
+                }
+                list.into_any().unbind()
+            }
+            Value::Object(map) => {
+                let dict = PyDict::new(py);
+                for (k, x) in map {
+                    dict.set_item(k, to_python(py, x)?)?;
+                }
+                dict.into_any().unbind()
+            }
+        })
+    }
+
+    type HitTuple = (Py<PyString>, usize, usize);
+
+    /// A compiled configuration (the Rust twin of `mcp_pii.pyengine.PyEngine`).
+    #[pyclass(frozen, module = "mcp_pii._native", name = "Engine")]
+    struct PyEngine {
+        inner: engine::Engine,
+        ids: Vec<Py<PyString>>,
+    }
+
+    impl PyEngine {
+        fn hit_tuples(&self, py: Python<'_>, hits: &[engine::Hit]) -> Vec<HitTuple> {
+            hits.iter().map(|h| (self.ids[h.ty].clone_ref(py), h.start, h.end)).collect()
+        }
+    }
+
+    #[pymethods]
+    impl PyEngine {
+        #[new]
+        fn new(py: Python<'_>, config_json: &str) -> PyResult<Self> {
+            install_panic_hook();
+            let inner = guarded(|| engine::Engine::from_json(config_json))?;
+            let ids = inner.type_ids().iter().map(|id| PyString::intern(py, id).unbind()).collect();
+            Ok(PyEngine { inner, ids })
+        }
+
+        fn type_ids(&self) -> Vec<String> {
+            self.inner.type_ids().into_iter().map(str::to_owned).collect()
+        }
+
+        #[pyo3(signature = (text, types=None))]
+        fn detect(&self, py: Python<'_>, text: &Bound<'_, PyAny>, types: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<HitTuple>> {
+            let text = text_arg(text)?;
+            let types = types_arg(types)?;
+            let hits = py.detach(|| guarded(|| self.inner.detect(text, as_refs(&types).as_deref())))?;
+            Ok(self.hit_tuples(py, &hits))
+        }
+
+        #[pyo3(signature = (text, strategy=None, types=None))]
+        fn mask(
+            &self,
+            py: Python<'_>,
+            text: &Bound<'_, PyAny>,
+            strategy: Option<&str>,
+            types: Option<&Bound<'_, PyAny>>,
+        ) -> PyResult<(String, Vec<HitTuple>)> {
+            let text = text_arg(text)?;
+            let types = types_arg(types)?;
+            let (masked, hits) =
+                py.detach(|| guarded(|| self.inner.mask(text, strategy, as_refs(&types).as_deref())))?;
+            Ok((masked, self.hit_tuples(py, &hits)))
+        }
+
+        #[pyo3(signature = (data, strategy=None, types=None, mask=true))]
+        fn scan(
+            &self,
+            py: Python<'_>,
+            data: &Bound<'_, PyAny>,
+            strategy: Option<&str>,
+            types: Option<&Bound<'_, PyAny>>,
+            mask: bool,
+        ) -> PyResult<(Py<PyAny>, Vec<(String, Py<PyString>, usize, usize, String)>)> {
+            let types = types_arg(types)?;
+            guarded(|| self.inner.check_strategy(strategy))?;
+            let selected = guarded(|| self.inner.select(as_refs(&types).as_deref()))?;
+            let mut budget = Budget::new(self.inner.compiled());
+            let value = to_value(data, 0, &mut String::new(), &mut budget)?;
+            let nodes = budget.nodes;
+            let (out, found) =
+                py.detach(|| guarded(|| self.inner.scan_checked(value, nodes, strategy, &selected, mask)))?;
+            let data_out = if mask { to_python(py, out)? } else { data.clone().unbind() };
+            let found = found
+                .into_iter()
+                .map(|f| (f.path, self.ids[f.ty].clone_ref(py), f.start, f.end, f.value))
+                .collect();
+            Ok((data_out, found))
+        }
+    }
+
+    /// Panic inside a guarded engine call, to test that panics become `InternalError`.
+    #[pyfunction]
+    fn _panic_for_tests() -> PyResult<()> {
+        install_panic_hook();
+        guarded(|| -> Result<(), Error> { panic!("deliberate panic for tests") })
+    }
+
+    /// The Rust engine of mcp-pii.
+    #[pymodule(gil_used = false)]
+    fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        m.add_class::<PyEngine>()?;
+        m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+        Ok(())
+    }
+}

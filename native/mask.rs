@@ -1,0 +1,142 @@
+//! Masking strategies. Mirrors `mcp_pii/mask.py`.
+//!
+//! `redact` writes the configured redaction text, `label` the type id upper-cased in brackets,
+//! `partial` keeps the shape and a short tail, `hash` a keyed HMAC-SHA256 (SHA-256 without a
+//! key) cut to 12 hex digits, `tokenize` one numbered token per distinct value and type within a
+//! call, and `remove` nothing.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+use crate::catalog::Compiled;
+use crate::detect::Span;
+
+fn significant(c: char, rule: &str) -> bool {
+    if rule == "digits" {
+        c.is_ascii_digit()
+    } else {
+        !c.is_ascii() || c.is_ascii_alphanumeric()
+    }
+}
+
+/// Mask `value` by a partial rule, keeping at most the last 4 (and at most half) characters.
+///
+/// # Example
+/// ```
+/// use _native::mask::partial;
+/// assert_eq!(partial("123-45-6789", "digits"), "***-**-6789");
+/// assert_eq!(partial("john@example.com", "email"), "j***@example.com");
+/// ```
+pub fn partial(value: &str, rule: &str) -> String {
+    let mut rule = rule;
+    if rule == "email" {
+        if let Some((local, domain)) = value.rsplit_once('@') {
+            if let Some(first) = local.chars().next() {
+                return format!("{first}***@{domain}");
+            }
+        }
+        rule = "tail";
+    }
+    let total = value.chars().filter(|&c| significant(c, rule)).count();
+    let keep = 4.min(total / 2);
+    let mut seen = 0;
+    value
+        .chars()
+        .map(|c| {
+            if significant(c, rule) {
+                seen += 1;
+                if seen > total - keep {
+                    c
+                } else {
+                    '*'
+                }
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+fn hash_hex(key: Option<&[u8]>, value: &str) -> String {
+    let digest: Vec<u8> = match key {
+        Some(key) => {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+            mac.update(value.as_bytes());
+            mac.finalize().into_bytes().to_vec()
+        }
+        None => Sha256::digest(value.as_bytes()).to_vec(),
+    };
+    let mut out = String::with_capacity(12);
+    for b in &digest[..6] {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Renders replacements for one call; holds the tokenize numbering of that call.
+pub struct Masker<'c> {
+    c: &'c Compiled,
+    strategy: Option<&'c str>,
+    tokens: HashMap<(usize, String), usize>,
+    counters: HashMap<usize, usize>,
+}
+
+impl<'c> Masker<'c> {
+    /// A masker using `strategy` for every type, or the configured strategies when `None`.
+    pub fn new(c: &'c Compiled, strategy: Option<&'c str>) -> Self {
+        Masker { c, strategy, tokens: HashMap::new(), counters: HashMap::new() }
+    }
+
+    /// Append the replacement for `value` of type `ty` to `out`.
+    pub fn render(&mut self, ty: usize, value: &str, out: &mut String) {
+        let t = &self.c.types[ty];
+        let strategy = self
+            .strategy
+            .or_else(|| self.c.strategies.get(&t.id).map(String::as_str))
+            .unwrap_or(self.c.default_strategy.as_str());
+        match strategy {
+            "label" => {
+                out.push('[');
+                out.push_str(&t.upper);
+                out.push(']');
+            }
+            "redact" => out.push_str(&self.c.redaction_text),
+            "partial" => out.push_str(&partial(value, &t.partial)),
+            "hash" => {
+                out.push_str("[HASH:");
+                out.push_str(&hash_hex(self.c.hash_key.as_deref(), value));
+                out.push(']');
+            }
+            "tokenize" => {
+                let n = match self.tokens.get(&(ty, value.to_owned())) {
+                    Some(&n) => n,
+                    None => {
+                        let n = self.counters.entry(ty).or_insert(0);
+                        *n += 1;
+                        let n = *n;
+                        self.tokens.insert((ty, value.to_owned()), n);
+                        n
+                    }
+                };
+                let _ = write!(out, "[{}_{n}]", t.upper);
+            }
+            _ => {}
+        }
+    }
+
+    /// Return `text` with every span replaced.
+    pub fn apply(&mut self, text: &str, spans: &[Span]) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut pos = 0;
+        for s in spans {
+            out.push_str(&text[pos..s.start]);
+            self.render(s.ty, &text[s.start..s.end], &mut out);
+            pos = s.end;
+        }
+        out.push_str(&text[pos..]);
+        out
+    }
+}
