@@ -1,0 +1,298 @@
+"""Tool-call latency through a real MCP client (the SDK's ``mcp.Client``), over stdio and HTTP.
+
+The server is ``python -m mcp_pii serve --transport stdio|http --port N`` (the one users run);
+with ``standin=True`` it is ``bench/_noop_server.py``, which has the same command line and tools
+and exists only to develop this harness. For each transport the harness starts one server, calls
+``ping`` (the no-op tool), ``mask_pii`` with 1 KB, 10 KB and 100 KB of PII prose and
+``scan_nested`` with the 10 KB payload, round-robin so that every case sees the same conditions,
+and reports p50/p95/p99 of the client-side latency and each case's ratio to ``ping``: the cost
+the PII work adds on top of the protocol.
+
+Run on its own: ``python bench/mcp_latency.py [--quick] [--standin]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+import inputs
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+TRANSPORTS = ("stdio", "http")
+NOOP_TOOL = "ping"
+START_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Case:
+    """One kind of call: a tool and its arguments."""
+
+    name: str
+    tool: str
+    arguments: dict[str, Any]
+    nbytes: int
+
+
+@dataclass
+class Latency:
+    """Latency of one case on one transport (milliseconds)."""
+
+    transport: str
+    case: str
+    tool: str
+    nbytes: int
+    n: int = 0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    mean_ms: float | None = None
+    ratio_p50: float | None = None
+    ratio_p95: float | None = None
+    error: str = ""
+
+
+@dataclass
+class Plan:
+    """How many calls to make."""
+
+    calls: int = 300
+    warmup: int = 20
+    seconds_per_case: float = 20.0
+    min_calls: int = 30
+    cases: list[Case] = field(default_factory=list)
+
+
+def make_cases() -> list[Case]:
+    """ping, mask_pii at 1/10/100 KB and scan_nested at 10 KB, with the benchmark's inputs."""
+    out = [Case("ping", NOOP_TOOL, {}, 0)]
+    for size in ("1KB", "10KB", "100KB"):
+        inp = inputs.pii_prose(size)
+        out.append(Case(f"mask_pii {size}", "mask_pii", {"text": inp.text}, inp.nbytes))
+    nested = inputs.nested_payload("10KB")
+    out.append(Case("scan_nested 10KB", "scan_nested", {"data": nested.data}, nested.nbytes))
+    return out
+
+
+def percentile(sorted_xs: list[float], p: float) -> float:
+    """The ``p``-th percentile (0-100) by linear interpolation between closest ranks."""
+    if len(sorted_xs) == 1:
+        return sorted_xs[0]
+    k = (len(sorted_xs) - 1) * p / 100
+    lo = int(k)
+    hi = min(lo + 1, len(sorted_xs) - 1)
+    return sorted_xs[lo] + (sorted_xs[hi] - sorted_xs[lo]) * (k - lo)
+
+
+def server_command(transport: str, port: int | None, standin: bool) -> list[str]:
+    """The command that starts the server under test."""
+    head = [sys.executable, str(BENCH / "_noop_server.py")] if standin else [sys.executable, "-m", "mcp_pii"]
+    cmd = [*head, "serve", "--transport", transport]
+    return cmd + ["--port", str(port)] if port is not None else cmd
+
+
+def server_env() -> dict[str, str]:
+    """What the server process needs on top of a clean environment: the source tree and MCP_PII_*."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("MCP_PII_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def server_available(standin: bool) -> tuple[bool, str]:
+    """Whether the server's module imports (``mcp_pii.cli``, or the stand-in's dependencies)."""
+    module = "mcp_pii" if standin else "mcp_pii.cli"
+    proc = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        env=os.environ | server_env(),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+        check=False,
+    )
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        return False, f"server not available: `import {module}` failed ({last})"
+    return True, ""
+
+
+def server_engine() -> str:
+    """The engine the server will pick, by the same rule as ``mcp_pii.Engine``."""
+    from mcp_pii import native_available
+
+    forced = os.environ.get("MCP_PII_FORCE_PYTHON", "").strip().lower() in ("1", "true", "yes", "on")
+    return "python" if forced or not native_available() else "rust"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+@asynccontextmanager
+async def connect(transport: str, standin: bool, log: TextIO, log_path: Path) -> AsyncIterator[Client]:
+    """A connected client; for HTTP, the server subprocess runs (on a free port) for the duration."""
+    if transport == "stdio":
+        params = StdioServerParameters(
+            command=sys.executable, args=server_command("stdio", None, standin)[1:], env=server_env(), cwd=str(REPO)
+        )
+        async with Client(stdio_client(params, errlog=log), cache=None) as client:
+            yield client
+        return
+    port = free_port()
+    proc = subprocess.Popen(
+        server_command("http", port, standin), env=os.environ | server_env(), cwd=REPO, stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the HTTP server exited with {proc.returncode}: {_tail(log_path)}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the HTTP server did not listen on port {port} within {START_TIMEOUT:.0f} s")
+                await asyncio.sleep(0.1)
+        async with Client(f"http://127.0.0.1:{port}/mcp", cache=None) as client:
+            yield client
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def measure_transport(transport: str, plan: Plan, standin: bool, log_dir: Path) -> tuple[list[Latency], str]:
+    """Latencies of every case on one transport, and the negotiated protocol version."""
+    results = {c.name: Latency(transport, c.name, c.tool, c.nbytes) for c in plan.cases}
+    log_path = log_dir / f"server-{transport}.log"
+    with log_path.open("w") as log:
+        async with connect(transport, standin, log, log_path) as client:
+            protocol = str(client.protocol_version)
+            tools = {t.name for t in (await client.list_tools()).tools}
+            live = []
+            for case in plan.cases:
+                if case.tool not in tools:
+                    results[case.name].error = f"the server has no tool {case.tool!r}"
+                else:
+                    live.append(case)
+            for case in live:  # warm-up, and a first check that the call works
+                for _ in range(plan.warmup):
+                    r = await client.call_tool(case.tool, case.arguments)
+                    if r.is_error:
+                        text = getattr(r.content[0], "text", "") if r.content else ""
+                        results[case.name].error = f"tool error: {text[:200]}"
+                        break
+            live = [c for c in live if not results[c.name].error]
+            samples: dict[str, list[float]] = {c.name: [] for c in live}
+            spent: dict[str, float] = dict.fromkeys(samples, 0.0)
+            while live:
+                for case in list(live):
+                    t = time.perf_counter()
+                    r = await client.call_tool(case.tool, case.arguments)
+                    dt = time.perf_counter() - t
+                    samples[case.name].append(dt)
+                    spent[case.name] += dt
+                    n = len(samples[case.name])
+                    if r.is_error:
+                        results[case.name].error = "tool error during the run"
+                        live.remove(case)
+                    elif n >= plan.calls or (n >= plan.min_calls and spent[case.name] > plan.seconds_per_case):
+                        live.remove(case)
+    for name, xs in samples.items():
+        if not xs:
+            continue
+        xs.sort()
+        lat = results[name]
+        lat.n = len(xs)
+        lat.p50_ms, lat.p95_ms, lat.p99_ms = (percentile(xs, p) * 1e3 for p in (50, 95, 99))
+        lat.mean_ms = sum(xs) / len(xs) * 1e3
+    base = results[plan.cases[0].name]
+    for lat in results.values():
+        if lat.p50_ms is not None and base.p50_ms and base.p95_ms and lat.p95_ms is not None:
+            lat.ratio_p50 = lat.p50_ms / base.p50_ms
+            lat.ratio_p95 = lat.p95_ms / base.p95_ms
+    return list(results.values()), protocol
+
+
+def run(quick: bool = False, standin: bool = False, transports: tuple[str, ...] = TRANSPORTS) -> dict[str, Any]:
+    """The MCP section: a dict with ``status`` and, when the server runs, the latency rows."""
+    section: dict[str, Any] = {
+        "server": " ".join(server_command("<transport>", None, standin)[1:]),
+        "standin": standin,
+        "client": "mcp.Client (SDK), cache off",
+    }
+    ok, why = server_available(standin)
+    if not ok:
+        return section | {"status": "unavailable", "detail": why, "rows": []}
+    section["engine"] = server_engine()
+    plan = (
+        Plan(calls=40, warmup=3, seconds_per_case=3.0, min_calls=10, cases=make_cases())
+        if quick
+        else Plan(cases=make_cases())
+    )
+    section["plan"] = {k: v for k, v in asdict(plan).items() if k != "cases"}
+    rows: list[Latency] = []
+    protocols: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="mcp-pii-bench-") as tmp:
+        for transport in transports:
+            print(f"  mcp: {transport} ...", file=sys.stderr, flush=True)
+            try:
+                got, protocols[transport] = asyncio.run(measure_transport(transport, plan, standin, Path(tmp)))
+            except Exception as exc:
+                detail = f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, BaseExceptionGroup):
+                    detail += " (" + "; ".join(repr(e) for e in exc.exceptions) + ")"
+                tail = _tail(Path(tmp) / f"server-{transport}.log")
+                rows += [Latency(transport, c.name, c.tool, c.nbytes, error=f"{detail[:300]} {tail}") for c in plan.cases]
+                continue
+            rows += got
+            for lat in got:
+                print(
+                    f"  mcp: {transport:<5} {lat.case:<18} p50 {lat.p50_ms or 0:8.2f} ms"
+                    f"  ×{lat.ratio_p50 or 0:.2f} ping {lat.error}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    return section | {"status": "ok", "protocols": protocols, "rows": [asdict(r) for r in rows]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="MCP tool-call latency (see bench/run.py for the full benchmark)")
+    parser.add_argument("--quick", action="store_true", help="few calls, for a smoke run")
+    parser.add_argument("--standin", action="store_true", help="use bench/_noop_server.py (development only)")
+    args = parser.parse_args()
+    print(json.dumps(run(args.quick, args.standin), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

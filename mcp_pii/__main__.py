@@ -1,0 +1,3 @@
+from mcp_pii.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,57 @@
+"""Logging set-up that keeps payloads out of every log record, and error text without input values."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from pydantic import ValidationError
+
+# Loggers of the SDK and its HTTP stack that dump whole messages at DEBUG (see mcp's
+# server/sse.py, client/streamable_http.py, sse_starlette). They are held at INFO or above
+# whatever level the user asks for, so no request or response body is ever logged.
+PAYLOAD_LOGGERS = ("mcp", "client", "server", "sse_starlette", "httpx2", "httpcore2", "uvicorn")
+
+
+class NoExceptionText(logging.Filter):
+    """Drop the text of exceptions logged by the SDK (a traceback can quote the payload)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[0] is not None:
+            record.msg = f"{record.msg} [{record.exc_info[0].__name__}]"
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def configure(level: str = "INFO") -> None:
+    """Log to stderr at ``level`` for mcp-pii; the SDK's payload loggers never below INFO."""
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.INFO
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(numeric)
+    logging.getLogger("mcp_pii").setLevel(numeric)
+    clamp_payload_loggers(max(logging.INFO, numeric))
+
+
+def clamp_payload_loggers(level: int = logging.INFO) -> None:
+    """Hold the payload-dumping loggers at ``level`` (INFO or above) and strip exception text from the SDK's."""
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.INFO))
+    sdk = logging.getLogger("mcp.server.mcpserver.server")
+    if not any(isinstance(f, NoExceptionText) for f in sdk.filters):
+        sdk.addFilter(NoExceptionText())
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Say which arguments are wrong and how, without the rejected values."""
+    parts = []
+    for err in exc.errors(include_input=False, include_url=False, include_context=False):
+        where = ".".join(str(x) for x in err["loc"]) or "arguments"
+        parts.append(f"{where}: {err['msg']}")
+    return "invalid arguments: " + "; ".join(parts)
