@@ -7,6 +7,7 @@ patterns, so a pattern means the same thing to Python's ``re`` and Rust's ``rege
 
 from __future__ import annotations
 
+import importlib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ def check_dialect(pattern: str) -> None:
             raise ConfigError(f"pattern uses '{{,n}}' at position {i}; write '{{0,n}}'")
         elif c == "(" and pattern[i + 1 : i + 2] == "?":
             rest = pattern[i + 2 : i + 4]
-            if not (rest.startswith(":") or rest == "P<" or rest == "i:"):
+            if not (rest.startswith(":") or rest in {"P<", "i:"}):
                 raise ConfigError(
                     f"pattern uses '(?{rest}' at position {i}; only (?:...), (?P<name>...) and "
                     "(?i:...) groups are allowed (no look-around, no inline flags)"
@@ -153,8 +154,7 @@ def tables() -> Tables:
     """Return the validator tables parsed from the catalog."""
     v = catalog_data()["validators"]
     issuers = tuple(
-        (tuple(_prefix_range(p) for p in i["prefixes"]), frozenset(i["lengths"]))
-        for i in v["luhn"]["issuers"]
+        (tuple(_prefix_range(p) for p in i["prefixes"]), frozenset(i["lengths"])) for i in v["luhn"]["issuers"]
     )
     return Tables(
         issuers=issuers,
@@ -189,11 +189,14 @@ def _build_type(entry: dict[str, Any]) -> PiiType:
     )
 
 
+def _sre_parser() -> Any:
+    """Python's private regex parser (``re._parser``, stable across 3.11-3.14), for pattern analysis."""
+    return importlib.import_module("re._parser")
+
+
 def can_match_empty(pattern: str) -> bool:
     """Return True if ``pattern`` can match the empty string somewhere."""
-    import re._parser as sre_parse  # noqa: PLC0415 - private, but stable across 3.11-3.14
-
-    return sre_parse.parse(pattern, re.ASCII).getwidth()[0] == 0
+    return bool(_sre_parser().parse(pattern, re.ASCII).getwidth()[0] == 0)
 
 
 def check_custom(entry: dict[str, Any], taken: set[str]) -> None:
@@ -286,9 +289,7 @@ def has_nested_repeat(pattern: str) -> bool:
     Rust's ``regex`` is immune, but the Python engine must give the same results, so custom
     patterns may not use it.
     """
-    import re._constants as sre  # noqa: PLC0415
-    import re._parser as sre_parse  # noqa: PLC0415
-
+    sre = importlib.import_module("re._constants")
     repeats = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
 
     def walk(items: Any, outer_unbounded: bool, outer_repeat: bool) -> bool:
@@ -303,9 +304,8 @@ def has_nested_repeat(pattern: str) -> bool:
             elif op is sre.SUBPATTERN:
                 if walk(av[-1], outer_unbounded, outer_repeat):
                     return True
-            elif op is sre.BRANCH:
-                if any(walk(b, outer_unbounded, outer_repeat) for b in av[1]):
-                    return True
+            elif op is sre.BRANCH and any(walk(b, outer_unbounded, outer_repeat) for b in av[1]):
+                return True
         return False
 
-    return walk(sre_parse.parse(pattern, re.ASCII), False, False)
+    return walk(_sre_parser().parse(pattern, re.ASCII), False, False)

@@ -22,7 +22,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--config", metavar="FILE", help="TOML config file (default: $MCP_PII_CONFIG)")
     common.add_argument(
         "--force-python", action="store_true", help="use the pure-Python engine (as MCP_PII_FORCE_PYTHON=1)"
@@ -48,15 +48,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--stateless", action="store_true", help="Streamable HTTP without sessions")
     serve.add_argument("--json-response", action="store_true", help="Streamable HTTP answers as JSON, not SSE")
     serve.add_argument(
-        "--allowed-host", action="append", default=[], metavar="HOST",
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="HOST",
         help="extra Host header to accept (behind a gateway or proxy); repeatable",
     )
     serve.add_argument(
-        "--allowed-origin", action="append", default=[], metavar="ORIGIN",
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
         help="extra Origin to accept, e.g. https://gateway.example; repeatable",
     )
     serve.add_argument(
-        "--auth-token", default=os.environ.get("MCP_PII_AUTH_TOKEN"),
+        "--auth-token",
+        default=os.environ.get("MCP_PII_AUTH_TOKEN"),
         help="require 'Authorization: Bearer TOKEN' on HTTP (default: $MCP_PII_AUTH_TOKEN)",
     )
     serve.add_argument(
@@ -99,7 +106,9 @@ def _shell(args: argparse.Namespace) -> int:
     text = _read(args.file)
     if args.command == "detect":
         hits = engine.detect(text, types)
-        out = [{"type": d.type, "start": d.start, "end": d.end} | ({"value": d.value} if args.values else {}) for d in hits]
+        out = [
+            {"type": d.type, "start": d.start, "end": d.end} | ({"value": d.value} if args.values else {}) for d in hits
+        ]
         json.dump({"detections": out}, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
     elif args.command == "mask":

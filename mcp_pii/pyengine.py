@@ -37,9 +37,7 @@ class PyEngine:
         for i, name in enumerate(types):
             ti = self._c.index.get(name) if isinstance(name, str) else None
             if ti is None:
-                raise InputError(
-                    f"unknown PII type at types[{i}]; enabled types are: {', '.join(self.type_ids())}"
-                )
+                raise InputError(f"unknown PII type at types[{i}]; enabled types are: {', '.join(self.type_ids())}")
             picked.add(ti)
         return sorted(picked)
 

@@ -153,7 +153,7 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None) 
     """Build the MCP server for a configuration (or an engine built already)."""
     engine = engine if engine is not None else Engine(config)
     type_ids = tuple(engine.types)
-    TypeId = Literal[type_ids]  # type: ignore[valid-type]  # noqa: N806 - the enum clients see
+    TypeId = Literal[type_ids]  # type: ignore[valid-type]
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -256,7 +256,7 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None) 
     async def ping() -> dict[str, bool]:
         return {"ok": True}
 
-    @mcp.custom_route("/healthz", methods=["GET"])
+    @mcp.custom_route("/healthz", methods=["GET"])  # type: ignore[untyped-decorator]
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__, "implementation": engine.implementation})
 
@@ -271,7 +271,7 @@ def transport_security(
 ) -> TransportSecuritySettings:
     """DNS-rebinding protection, always on: loopback names, the bind host, and what the user allows."""
     names = [*LOOPBACK_HOSTS]
-    if host not in ("0.0.0.0", "::", "127.0.0.1", "localhost", "::1"):  # noqa: S104 - compared, not bound
+    if host not in ("0.0.0.0", "::", "127.0.0.1", "localhost", "::1"):
         names.append(host)
     names += list(allowed_hosts)
     hosts = [h for name in names for h in (name, f"{name}:*")]
@@ -297,6 +297,7 @@ class HttpOptions:
 def http_app(mcp: PiiServer, opts: HttpOptions) -> Any:
     """The ASGI app for an HTTP transport, behind the bearer-token check when a token is set."""
     security = transport_security(opts.host, opts.allowed_hosts, opts.allowed_origins)
+    app: Any
     if opts.transport == "sse":
         app = mcp.sse_app(transport_security=security, max_request_body_size=opts.max_body_bytes, host=opts.host)
     else:

@@ -88,9 +88,7 @@ def _check(c: Compiled, v: Any, depth: int, path: Path, n: _Counter) -> None:
     if isinstance(v, str):
         bad = surrogate_index(v)
         if bad is not None:
-            raise InputError(
-                f"string at '{pointer(path)}' has a lone surrogate at index {bad}; send valid Unicode"
-            )
+            raise InputError(f"string at '{pointer(path)}' has a lone surrogate at index {bad}; send valid Unicode")
         n.bytes += utf8_len(v)
         if n.bytes > c.max_text_bytes:
             raise text_total_error(c)
@@ -246,4 +244,3 @@ class Walker:
         types = self.c.types
         self.found.extend((ptr, types[ti].id, a, b, s[a:b]) for a, b, ti in spans)
         return self.masker.apply(s, spans) if self.masker is not None else s
-

@@ -94,10 +94,7 @@ def _ipv6(value: str, t: Tables) -> bool:
     groups = [g for half in halves if half for g in half.split(":")]
     if not all(_hex_group(g) for g in groups):
         return False
-    if len(halves) == 2:
-        ok = len(groups) <= 7
-    else:
-        ok = len(groups) == 8
+    ok = len(groups) <= 7 if len(halves) == 2 else len(groups) == 8
     return ok and len(groups) >= t.min_ipv6_groups
 
 

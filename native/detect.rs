@@ -21,7 +21,10 @@ fn one_char(s: &str) -> &str {
 }
 
 fn prev_char(text: &str, at: usize) -> &str {
-    text[..at].char_indices().next_back().map_or("", |(i, _)| &text[i..at])
+    text[..at]
+        .char_indices()
+        .next_back()
+        .map_or("", |(i, _)| &text[i..at])
 }
 
 fn accept(t: &PiiType, c: &Compiled, text: &str, start: usize, end: usize) -> Option<usize> {

@@ -39,13 +39,15 @@ pub struct Engine {
 impl Engine {
     /// Build an engine from a resolved configuration.
     pub fn new(cfg: &EngineConfig) -> Result<Self> {
-        Ok(Engine { c: compile_config(cfg)? })
+        Ok(Engine {
+            c: compile_config(cfg)?,
+        })
     }
 
     /// Build an engine from the JSON form of the configuration (`Config.to_engine_json()`).
     pub fn from_json(json: &str) -> Result<Self> {
-        let cfg: EngineConfig =
-            serde_json::from_str(json).map_err(|e| Error::Config(format!("invalid engine configuration: {e}")))?;
+        let cfg: EngineConfig = serde_json::from_str(json)
+            .map_err(|e| Error::Config(format!("invalid engine configuration: {e}")))?;
         Self::new(&cfg)
     }
 
@@ -106,7 +108,11 @@ impl Engine {
         spans
             .iter()
             .zip(char_offsets(text, spans))
-            .map(|(s, (start, end))| Hit { ty: s.ty, start, end })
+            .map(|(s, (start, end))| Hit {
+                ty: s.ty,
+                start,
+                end,
+            })
             .collect()
     }
 
@@ -118,7 +124,12 @@ impl Engine {
     }
 
     /// Return the masked text and the detections (spans in the input text).
-    pub fn mask(&self, text: &str, strategy: Option<&str>, types: Option<&[&str]>) -> Result<(String, Vec<Hit>)> {
+    pub fn mask(
+        &self,
+        text: &str,
+        strategy: Option<&str>,
+        types: Option<&[&str]>,
+    ) -> Result<(String, Vec<Hit>)> {
         self.check_text(text)?;
         self.check_strategy(strategy)?;
         let selected = self.select(types)?;
@@ -190,7 +201,10 @@ mod tests {
         let out = |s| e.mask(text, Some(s), None).unwrap().0;
         assert_eq!(out("label"), "[EMAIL] and [EMAIL], [SSN]");
         assert_eq!(out("redact"), "[REDACTED] and [REDACTED], [REDACTED]");
-        assert_eq!(out("partial"), "j***@example.com and j***@example.com, ***-**-6789");
+        assert_eq!(
+            out("partial"),
+            "j***@example.com and j***@example.com, ***-**-6789"
+        );
         assert_eq!(out("tokenize"), "[EMAIL_1] and [EMAIL_1], [SSN_1]");
         assert_eq!(out("remove"), " and , ");
         assert!(out("hash").starts_with("[HASH:"));
@@ -199,8 +213,14 @@ mod tests {
     #[test]
     fn errors_are_reported() {
         let e = engine();
-        assert!(matches!(e.detect("x", Some(&["nope"])), Err(Error::Input(_))));
-        assert!(matches!(e.mask("x", Some("nope"), None), Err(Error::Input(_))));
+        assert!(matches!(
+            e.detect("x", Some(&["nope"])),
+            Err(Error::Input(_))
+        ));
+        assert!(matches!(
+            e.mask("x", Some("nope"), None),
+            Err(Error::Input(_))
+        ));
         let small = Engine::from_json(r#"{"max_text_bytes": 3}"#).unwrap();
         assert!(matches!(small.detect("abcd", None), Err(Error::Limit(_))));
     }

@@ -75,13 +75,20 @@ mod binding {
     }
 
     fn type_name(obj: &Bound<'_, PyAny>) -> String {
-        obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "object".to_owned())
+        obj.get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "object".to_owned())
     }
 
     /// The index of the first lone surrogate, as Python's UTF-8 encoder reports it.
     fn surrogate_index(s: &Bound<'_, PyString>) -> usize {
         match s.call_method1("encode", ("utf-8",)) {
-            Err(e) => e.value(s.py()).getattr("start").and_then(|v| v.extract()).unwrap_or(0),
+            Err(e) => e
+                .value(s.py())
+                .getattr("start")
+                .and_then(|v| v.extract())
+                .unwrap_or(0),
             Ok(_) => 0,
         }
     }
@@ -107,17 +114,29 @@ mod binding {
             .map_err(|_| InputError::new_err("types must be a list of type ids"))?;
         Ok(Some(
             list.iter()
-                .map(|x| x.cast::<PyString>().ok().and_then(|s| s.to_str().ok().map(str::to_owned)).unwrap_or_default())
+                .map(|x| {
+                    x.cast::<PyString>()
+                        .ok()
+                        .and_then(|s| s.to_str().ok().map(str::to_owned))
+                        .unwrap_or_default()
+                })
                 .collect(),
         ))
     }
 
     fn as_refs(types: &Option<Vec<String>>) -> Option<Vec<&str>> {
-        types.as_ref().map(|v| v.iter().map(String::as_str).collect())
+        types
+            .as_ref()
+            .map(|v| v.iter().map(String::as_str).collect())
     }
 
     /// Convert a Python value to JSON, checking limits as pass 1 of the scan does.
-    fn to_value(obj: &Bound<'_, PyAny>, depth: usize, ptr: &mut String, b: &mut Budget<'_>) -> PyResult<Value> {
+    fn to_value(
+        obj: &Bound<'_, PyAny>,
+        depth: usize,
+        ptr: &mut String,
+        b: &mut Budget<'_>,
+    ) -> PyResult<Value> {
         b.enter(depth).map_err(map_error)?;
         if let Ok(s) = obj.cast::<PyString>() {
             let text = s.to_str().map_err(|_| {
@@ -139,7 +158,9 @@ mod binding {
                     ))
                 })?;
                 let key = key.to_str().map_err(|_| {
-                    InputError::new_err(format!("object at '{ptr}' has a key with a lone surrogate; send valid Unicode"))
+                    InputError::new_err(format!(
+                        "object at '{ptr}' has a key with a lone surrogate; send valid Unicode"
+                    ))
                 })?;
                 let len = ptr.len();
                 push_token(ptr, key);
@@ -173,15 +194,18 @@ mod binding {
                 return Ok(Value::Number(v.into()));
             }
             let digits = obj.str()?.to_str()?.to_owned();
-            return digits
-                .parse::<Number>()
-                .map(Value::Number)
-                .map_err(|_| InputError::new_err(format!("number at '{ptr}' cannot be represented")));
+            return digits.parse::<Number>().map(Value::Number).map_err(|_| {
+                InputError::new_err(format!("number at '{ptr}' cannot be represented"))
+            });
         }
         if let Ok(f) = obj.cast::<PyFloat>() {
-            return Number::from_f64(f.value()).map(Value::Number).ok_or_else(|| {
-                InputError::new_err(format!("number at '{ptr}' is not finite; JSON has no NaN or Infinity"))
-            });
+            return Number::from_f64(f.value())
+                .map(Value::Number)
+                .ok_or_else(|| {
+                    InputError::new_err(format!(
+                        "number at '{ptr}' is not finite; JSON has no NaN or Infinity"
+                    ))
+                });
         }
         Err(InputError::new_err(format!(
             "value at '{ptr}' has type '{}'; send JSON values only (objects, arrays, strings, numbers, booleans, null)",
@@ -202,7 +226,9 @@ mod binding {
                 } else {
                     let text = n.to_string();
                     if text.contains(['.', 'e', 'E']) {
-                        let f: f64 = text.parse().map_err(|_| PyTypeError::new_err("bad number"))?;
+                        let f: f64 = text
+                            .parse()
+                            .map_err(|_| PyTypeError::new_err("bad number"))?;
                         f.into_pyobject(py)?.into_any().unbind()
                     } else {
                         py.get_type::<PyInt>().call1((text,))?.unbind()
@@ -228,6 +254,7 @@ mod binding {
     }
 
     type HitTuple = (Py<PyString>, usize, usize);
+    type FoundTuple = (String, Py<PyString>, usize, usize, String);
 
     /// A compiled configuration (the Rust twin of `mcp_pii.pyengine.PyEngine`).
     #[pyclass(frozen, module = "mcp_pii._native", name = "Engine")]
@@ -238,7 +265,9 @@ mod binding {
 
     impl PyEngine {
         fn hit_tuples(&self, py: Python<'_>, hits: &[engine::Hit]) -> Vec<HitTuple> {
-            hits.iter().map(|h| (self.ids[h.ty].clone_ref(py), h.start, h.end)).collect()
+            hits.iter()
+                .map(|h| (self.ids[h.ty].clone_ref(py), h.start, h.end))
+                .collect()
         }
     }
 
@@ -248,19 +277,33 @@ mod binding {
         fn new(py: Python<'_>, config_json: &str) -> PyResult<Self> {
             install_panic_hook();
             let inner = guarded(|| engine::Engine::from_json(config_json))?;
-            let ids = inner.type_ids().iter().map(|id| PyString::intern(py, id).unbind()).collect();
+            let ids = inner
+                .type_ids()
+                .iter()
+                .map(|id| PyString::intern(py, id).unbind())
+                .collect();
             Ok(PyEngine { inner, ids })
         }
 
         fn type_ids(&self) -> Vec<String> {
-            self.inner.type_ids().into_iter().map(str::to_owned).collect()
+            self.inner
+                .type_ids()
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
         }
 
         #[pyo3(signature = (text, types=None))]
-        fn detect(&self, py: Python<'_>, text: &Bound<'_, PyAny>, types: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<HitTuple>> {
+        fn detect(
+            &self,
+            py: Python<'_>,
+            text: &Bound<'_, PyAny>,
+            types: Option<&Bound<'_, PyAny>>,
+        ) -> PyResult<Vec<HitTuple>> {
             let text = text_arg(text)?;
             let types = types_arg(types)?;
-            let hits = py.detach(|| guarded(|| self.inner.detect(text, as_refs(&types).as_deref())))?;
+            let hits =
+                py.detach(|| guarded(|| self.inner.detect(text, as_refs(&types).as_deref())))?;
             Ok(self.hit_tuples(py, &hits))
         }
 
@@ -274,8 +317,9 @@ mod binding {
         ) -> PyResult<(String, Vec<HitTuple>)> {
             let text = text_arg(text)?;
             let types = types_arg(types)?;
-            let (masked, hits) =
-                py.detach(|| guarded(|| self.inner.mask(text, strategy, as_refs(&types).as_deref())))?;
+            let (masked, hits) = py.detach(|| {
+                guarded(|| self.inner.mask(text, strategy, as_refs(&types).as_deref()))
+            })?;
             Ok((masked, self.hit_tuples(py, &hits)))
         }
 
@@ -287,19 +331,35 @@ mod binding {
             strategy: Option<&str>,
             types: Option<&Bound<'_, PyAny>>,
             mask: bool,
-        ) -> PyResult<(Py<PyAny>, Vec<(String, Py<PyString>, usize, usize, String)>)> {
+        ) -> PyResult<(Py<PyAny>, Vec<FoundTuple>)> {
             let types = types_arg(types)?;
             guarded(|| self.inner.check_strategy(strategy))?;
             let selected = guarded(|| self.inner.select(as_refs(&types).as_deref()))?;
             let mut budget = Budget::new(self.inner.compiled());
             let value = to_value(data, 0, &mut String::new(), &mut budget)?;
             let nodes = budget.nodes;
-            let (out, found) =
-                py.detach(|| guarded(|| self.inner.scan_checked(value, nodes, strategy, &selected, mask)))?;
-            let data_out = if mask { to_python(py, out)? } else { data.clone().unbind() };
+            let (out, found) = py.detach(|| {
+                guarded(|| {
+                    self.inner
+                        .scan_checked(value, nodes, strategy, &selected, mask)
+                })
+            })?;
+            let data_out = if mask {
+                to_python(py, out)?
+            } else {
+                data.clone().unbind()
+            };
             let found = found
                 .into_iter()
-                .map(|f| (f.path, self.ids[f.ty].clone_ref(py), f.start, f.end, f.value))
+                .map(|f| {
+                    (
+                        f.path,
+                        self.ids[f.ty].clone_ref(py),
+                        f.start,
+                        f.end,
+                        f.value,
+                    )
+                })
                 .collect();
             Ok((data_out, found))
         }

@@ -1,0 +1,54 @@
+"""Type stubs for the Rust extension ``mcp_pii._native`` (hand-written; see ``native/lib.rs``)."""
+
+from typing import Any
+
+__version__: str
+
+class Engine:
+    """A compiled configuration: the Rust twin of :class:`mcp_pii.pyengine.PyEngine`.
+
+    Every method releases the GIL while the Rust core works, so other Python threads run
+    meanwhile. Errors are raised as :mod:`mcp_pii.errors` classes; a panic in the core becomes
+    :class:`mcp_pii.errors.InternalError`.
+    """
+
+    def __init__(self, config_json: str) -> None:
+        """Compile the catalog with a resolved configuration (``Config.to_engine_json()``).
+
+        Raises:
+            ConfigError: The configuration or a custom pattern is invalid.
+        """
+
+    def type_ids(self) -> list[str]:
+        """Return the enabled type ids in catalog order."""
+
+    def detect(self, text: str, types: list[str] | None = None) -> list[tuple[str, int, int]]:
+        """Return ``(type id, start, end)`` per detection; offsets are code points.
+
+        Raises:
+            InputError: ``text`` is not a string, has a lone surrogate, or ``types`` names an unknown type.
+            LimitError: ``text`` is over ``max_text_bytes``.
+        """
+
+    def mask(
+        self, text: str, strategy: str | None = None, types: list[str] | None = None
+    ) -> tuple[str, list[tuple[str, int, int]]]:
+        """Return the masked text and the detections (spans in the input text).
+
+        Raises:
+            InputError: As :meth:`detect`, or an unknown strategy.
+            LimitError: ``text`` is over ``max_text_bytes``.
+        """
+
+    def scan(
+        self, data: Any, strategy: str | None = None, types: list[str] | None = None, mask: bool = True
+    ) -> tuple[Any, list[tuple[str, str, int, int, str]]]:
+        """Return the data (masked when ``mask``) and ``(pointer, type id, start, end, value)`` detections.
+
+        Raises:
+            InputError: A value that is not JSON, a lone surrogate, an unknown type or strategy.
+            LimitError: The payload is over ``max_depth``, ``max_nodes`` or ``max_text_bytes``.
+        """
+
+def _panic_for_tests() -> None:
+    """Panic inside a guarded call; raises InternalError (for tests)."""
