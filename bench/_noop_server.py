@@ -72,7 +72,9 @@ def build() -> MCPServer:
         return MaskOut(text=r.text, detections=[Found(type=d.type, start=d.start, end=d.end) for d in r.detections])
 
     @mcp.tool(annotations=READ_ONLY)
-    def scan_nested(data: Any, strategy: str | None = None, types: list[str] | None = None, mask: bool = True) -> ScanOut:
+    def scan_nested(
+        data: Any, strategy: str | None = None, types: list[str] | None = None, mask: bool = True
+    ) -> ScanOut:
         """Scan a JSON value."""
         r = engine.scan(data, strategy, types, mask)
         found = [NestedFound(path=d.path, type=d.type, start=d.start, end=d.end) for d in r.detections]

@@ -122,7 +122,8 @@ def _ours(name: str) -> Contender:
         v = getattr(_native, "__version__", v)
     return Contender(
         name=name,
-        description=f"mcp-pii {implementation} engine, {'peer set' if peer else 'full catalog'} ({len(engine.types)} types)",
+        description=f"mcp-pii {implementation} engine, {'peer set' if peer else 'full catalog'}"
+        f" ({len(engine.types)} types)",
         version=v,
         types=engine.types,
         detect=engine.detect,

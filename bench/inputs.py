@@ -30,6 +30,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 SIZES: dict[str, int] = {"1KB": 1_000, "10KB": 10_000, "100KB": 100_000, "1MB": 1_000_000}
@@ -237,7 +238,7 @@ FILLER = [
 FILLER_NON_ASCII = [
     "{n} presented the roadmap in München and everyone cheered 🎉.",
     "東京のチームは午後{a}時に会議を開きます。資料は{b}ページです。",
-    "我们明天在上海开会，预计有{a}位客户参加。",
+    "我们明天在上海开会，预计有{a}位客户参加。",  # noqa: RUF001
     "서울 사무소에서 {a}건의 보고서를 보냈습니다.",
     "Café crème for {n}, the croissants were délicieux 🥐 and cost {a},{c}{d} €.",
     "{n} wrote: « Le déploiement {a} est terminé » 👍🏽 at {hh}:{mm}.",
@@ -353,7 +354,7 @@ def _record(r: random.Random, i: int, planted: list[Planted]) -> dict[str, Any]:
 
     rec: dict[str, Any] = {
         "id": f"rec-{i:07d}",
-        "created": f"{r.randint(2019, 2025)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}T{r.randint(0, 23):02d}:00:00Z",
+        "created": f"{r.randint(2019, 2025)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}T{r.randint(0, 23):02d}:00Z",
         "version": f"{r.randint(1, 5)}.{r.randint(0, 30)}.{r.randint(0, 99)}",
         "active": r.random() < 0.8,
         "score": round(r.random() * 100, 3),
@@ -384,7 +385,10 @@ def _record(r: random.Random, i: int, planted: list[Planted]) -> dict[str, Any]:
         rec["notes"] = filler(r).strip()
     audit: dict[str, Any] = {
         "actor": f"svc-{r.choice(SERVICES)}",
-        "event": {"kind": r.choice(["create", "update", "export"]), "build": f"v{r.randint(1, 9)}.{r.randint(0, 40)}.0"},
+        "event": {
+            "kind": r.choice(["create", "update", "export"]),
+            "build": f"v{r.randint(1, 9)}.{r.randint(0, 40)}.0",
+        },
     }
     if r.random() < 0.5:
         audit["ip"] = plant("ip_address", ipv4(r))
@@ -477,7 +481,7 @@ def cpex_findings(inp: BenchInput) -> Counter[str] | None:
 
 
 def main() -> int:
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     sizes = sys.argv[1:] or list(SIZES)
     bad = 0
     for inp in build_inputs(sizes, [s for s in sizes if s in NESTED_SIZES]):

@@ -1,9 +1,12 @@
 """In-process engine throughput: every contender on every input, median MB/s after warm-up.
 
-A cell is one (input, operation, contender). It is warmed up, then timed in samples until it
-has ``min_runs`` samples and its time budget is spent (or it has ``max_runs``). Calls faster
-than ~2 ms are timed in batches, so the timer's resolution does not matter. MB is 10^6 bytes of
-the input's UTF-8 text (for ``scan``, of the payload serialised as compact JSON).
+A row is one (input, operation); a cell is one contender in it. Each contender is warmed up, then
+the row is timed in rounds: every round takes one sample of every contender, back to back, so
+that a burst of load from a neighbour on a shared machine slows all of them alike and the ratios
+hold. Rounds go on until every contender has ``min_runs`` samples and the row's time budget is
+spent, or ``max_runs`` rounds. Calls faster than ~2 ms are timed in batches, so the timer's
+resolution does not matter. MB is 10^6 bytes of the input's UTF-8 text (for ``scan``, of the
+payload serialised as compact JSON).
 """
 
 from __future__ import annotations
@@ -26,11 +29,11 @@ BATCH_SECONDS = 0.002
 
 @dataclass(frozen=True)
 class Budget:
-    """How long to spend per cell."""
+    """How long to spend per contender and row (a row's budget is ``seconds`` times its contenders)."""
 
     seconds: float = 0.6
     min_runs: int = 3
-    max_runs: int = 60
+    max_runs: int = 100
     warmup_seconds: float = 0.05
 
 
@@ -57,24 +60,63 @@ class Cell:
         return asdict(self)
 
 
-def time_call(fn: Callable[[Any], Any], arg: Any, budget: Budget) -> tuple[list[float], int]:
-    """Per-call times (seconds) of ``fn(arg)``: warm-up, then samples until the budget is spent."""
+def warm_up(fn: Callable[[Any], Any], arg: Any, budget: Budget) -> int:
+    """Run ``fn(arg)`` for a while (once when it is slow); return the batch size for a ~2 ms sample."""
     t0 = time.perf_counter()
     fn(arg)
     first = time.perf_counter() - t0
-    # Warm-up: one call for slow cells, ~warmup_seconds of calls for fast ones.
     deadline = time.perf_counter() + budget.warmup_seconds
     while first < budget.warmup_seconds and time.perf_counter() < deadline:
         fn(arg)
-    batch = max(1, int(BATCH_SECONDS / max(first, 1e-9)))
-    samples: list[float] = []
-    deadline = time.perf_counter() + budget.seconds
-    while len(samples) < budget.max_runs and (len(samples) < budget.min_runs or time.perf_counter() < deadline):
-        t = time.perf_counter()
-        for _ in range(batch):
-            fn(arg)
-        samples.append((time.perf_counter() - t) / batch)
-    return samples, batch
+    return max(1, int(BATCH_SECONDS / max(first, 1e-9)))
+
+
+def sample(fn: Callable[[Any], Any], arg: Any, batch: int) -> float:
+    """Seconds per call of ``fn(arg)``, over ``batch`` calls."""
+    t = time.perf_counter()
+    for _ in range(batch):
+        fn(arg)
+    return (time.perf_counter() - t) / batch
+
+
+def _fail(cell: Cell, exc: Exception) -> None:
+    cell.status, cell.detail = "error", f"{type(exc).__name__}: {exc}"[:200]
+
+
+def measure_row(inp: BenchInput, op: str, contenders: list[Contender | Unavailable], budget: Budget) -> list[Cell]:
+    """Time one (input, op) for every contender, interleaved round by round."""
+    arg = inp.data if op == "scan" else inp.text
+    cells = [Cell(inp.name, inp.kind, inp.size_label, inp.nbytes, op, c.name) for c in contenders]
+    live: list[tuple[Cell, Callable[[Any], Any], int]] = []
+    gc.collect()
+    for cell, c in zip(cells, contenders, strict=True):
+        if isinstance(c, Unavailable):
+            cell.status, cell.detail = "unavailable", c.reason
+            continue
+        fn = getattr(c, op)
+        try:
+            live.append((cell, fn, warm_up(fn, arg, budget)))
+        except Exception as exc:  # a contender's limit or bug must not stop the run
+            _fail(cell, exc)
+    samples: dict[str, list[float]] = {cell.contender: [] for cell, _, _ in live}
+    deadline = time.perf_counter() + budget.seconds * max(1, len(live))
+    rounds = 0
+    while live and rounds < budget.max_runs and (rounds < budget.min_runs or time.perf_counter() < deadline):
+        for entry in list(live):
+            cell, fn, batch = entry
+            try:
+                samples[cell.contender].append(sample(fn, arg, batch))
+            except Exception as exc:
+                _fail(cell, exc)
+                live.remove(entry)
+        rounds += 1
+    for cell, _, batch in live:
+        xs = samples[cell.contender]
+        cell.runs, cell.batch = len(xs), batch
+        cell.median_s = statistics.median(xs)
+        cell.min_s, cell.max_s = min(xs), max(xs)
+        cell.mbps = inp.nbytes / cell.median_s / 1e6
+    return cells
 
 
 def measure(
@@ -83,28 +125,13 @@ def measure(
     budget: Budget,
     progress: Callable[[Cell], None] | None = None,
 ) -> list[Cell]:
-    """Time every operation of every contender on every input, in that order."""
+    """Time every operation of every contender on every input."""
     cells: list[Cell] = []
     for inp in inputs:
-        ops = OPS_NESTED if inp.data is not None else OPS_TEXT
-        for op in ops:
-            for c in contenders:
-                cell = Cell(inp.name, inp.kind, inp.size_label, inp.nbytes, op, c.name)
-                if isinstance(c, Unavailable):
-                    cell.status, cell.detail = "unavailable", c.reason
-                else:
-                    arg = inp.data if op == "scan" else inp.text
-                    gc.collect()
-                    try:
-                        samples, cell.batch = time_call(getattr(c, op), arg, budget)
-                    except Exception as exc:  # a contender's limit or bug must not stop the run
-                        cell.status, cell.detail = "error", f"{type(exc).__name__}: {exc}"[:200]
-                    else:
-                        cell.runs = len(samples)
-                        cell.median_s = statistics.median(samples)
-                        cell.min_s, cell.max_s = min(samples), max(samples)
-                        cell.mbps = inp.nbytes / cell.median_s / 1e6
-                cells.append(cell)
+        for op in OPS_NESTED if inp.data is not None else OPS_TEXT:
+            row = measure_row(inp, op, contenders, budget)
+            cells += row
+            for cell in row:
                 if progress is not None:
                     progress(cell)
     return cells

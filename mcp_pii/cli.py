@@ -21,6 +21,28 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"mcp-pii: error: {message} (see '{self.prog} --help')\n")
 
 
+def _port(text: str) -> int:
+    """A TCP port for ``--port``: 0 to 65535 (0 picks a free one)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: give a number from 0 to 65535")
+    return port
+
+
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (for ``--max-body-bytes``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: give a whole number of at least 1")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--config", metavar="FILE", help="TOML config file (default: $MCP_PII_CONFIG)")
@@ -44,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="run the MCP server (stdio by default)")
     serve.add_argument("--transport", choices=("stdio", "http", "sse"), default="stdio", help="default: stdio")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8765, help="HTTP port; 0 picks a free one (default 8765)")
+    serve.add_argument("--port", type=_port, default=8765, help="HTTP port; 0 picks a free one (default 8765)")
     serve.add_argument("--stateless", action="store_true", help="Streamable HTTP without sessions")
     serve.add_argument("--json-response", action="store_true", help="Streamable HTTP answers as JSON, not SSE")
     serve.add_argument(
@@ -67,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         help="require 'Authorization: Bearer TOKEN' on HTTP (default: $MCP_PII_AUTH_TOKEN)",
     )
     serve.add_argument(
-        "--max-body-bytes", type=int, default=16 * 1024 * 1024, help="largest HTTP request body (default 16 MiB)"
+        "--max-body-bytes", type=_positive, default=16 * 1024 * 1024, help="largest HTTP request body (default 16 MiB)"
     )
 
     for name, text in (
@@ -130,10 +152,12 @@ def _shell(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from mcp_pii import logs  # noqa: PLC0415
-    from mcp_pii.server import HttpOptions, build_server, serve_http  # noqa: PLC0415
 
     logs.configure(args.log_level)
-    mcp = build_server(engine=_engine(args))
+    engine = _engine(args)  # a bad configuration fails here, before the SDK is imported (~1 s)
+    from mcp_pii.server import HttpOptions, build_server, serve_http  # noqa: PLC0415
+
+    mcp = build_server(engine=engine)
     logs.clamp_payload_loggers()  # MCPServer() may have touched logging
     if args.transport == "stdio":
         mcp.run("stdio")

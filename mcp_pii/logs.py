@@ -14,7 +14,7 @@ PAYLOAD_LOGGERS = ("mcp", "client", "server", "sse_starlette", "httpx2", "httpco
 
 
 class NoExceptionText(logging.Filter):
-    """Drop the text of exceptions logged by the SDK (a traceback can quote the payload)."""
+    """Drop the text of logged exceptions (a traceback can quote the payload), keeping their type."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.exc_info[0] is not None:
@@ -34,6 +34,9 @@ def configure(level: str = "INFO") -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
+    for handler in root.handlers:
+        if not any(isinstance(f, NoExceptionText) for f in handler.filters):
+            handler.addFilter(NoExceptionText())
     root.setLevel(numeric)
     logging.getLogger("mcp_pii").setLevel(numeric)
     clamp_payload_loggers(max(logging.INFO, numeric))
@@ -41,8 +44,13 @@ def configure(level: str = "INFO") -> None:
 
 def clamp_payload_loggers(level: int = logging.INFO) -> None:
     """Hold the payload-dumping loggers at ``level`` (INFO or above) and strip exception text from the SDK's."""
+    floor = max(level, logging.INFO)
     for name in PAYLOAD_LOGGERS:
-        logging.getLogger(name).setLevel(max(level, logging.INFO))
+        logging.getLogger(name).setLevel(floor)
+    # Child loggers given a level of their own (say by dictConfig) would bypass the parent's.
+    for name, child in list(logging.root.manager.loggerDict.items()):
+        if isinstance(child, logging.Logger) and name.split(".")[0] in PAYLOAD_LOGGERS and child.level:
+            child.setLevel(max(child.level, floor))
     sdk = logging.getLogger("mcp.server.mcpserver.server")
     if not any(isinstance(f, NoExceptionText) for f in sdk.filters):
         sdk.addFilter(NoExceptionText())

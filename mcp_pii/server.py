@@ -134,6 +134,27 @@ def _size(data: Any, budget: int = INLINE_LIMIT + 1) -> int:
     return total
 
 
+def _keep_string_payloads(mcp: MCPServer[Any], tool: str, argument: str) -> None:
+    """Stop the SDK from JSON-decoding a string ``argument`` (it does so for non-``str`` parameters).
+
+    A client working around quirky callers, the SDK turns ``data='{"a": 1}'`` into an object and
+    ``data='null'`` into null; for scan_nested a string payload must stay the string it was.
+    """
+    registered = mcp._tool_manager.get_tool(tool)
+    meta = getattr(registered, "fn_metadata", None)
+    sdk_pre_parse = getattr(meta, "pre_parse_json", None)
+    if meta is None or sdk_pre_parse is None:
+        return
+
+    def pre_parse(arguments: dict[str, Any]) -> dict[str, Any]:
+        parsed: dict[str, Any] = sdk_pre_parse(arguments)
+        if argument in arguments:
+            parsed[argument] = arguments[argument]
+        return parsed
+
+    object.__setattr__(meta, "pre_parse_json", pre_parse)
+
+
 class PiiServer(MCPServer[AppState]):
     """MCPServer whose argument errors never echo the rejected values (they may be PII)."""
 
@@ -252,6 +273,8 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None) 
             counts=_counts(d.type for d in result.detections),
         )
 
+    _keep_string_payloads(mcp, "scan_nested", "data")
+
     @mcp.tool(name="ping", title="Ping", annotations=READ_ONLY, description="Answer at once; for health checks.")
     async def ping() -> dict[str, bool]:
         return {"ok": True}
@@ -321,7 +344,9 @@ def serve_http(mcp: PiiServer, opts: HttpOptions) -> None:
 
     app = http_app(mcp, opts)
     family = socket.AF_INET6 if ":" in opts.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio turns TCP_NODELAY on only for such sockets, and without it
+    # small responses wait on Nagle's algorithm and delayed ACKs (~40 ms a call).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((opts.host, opts.port))

@@ -11,6 +11,8 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::prefilter::{gate, ClusterFinder, Gate};
+use regex_automata::meta;
 
 /// The catalog file, shared with the Python engine.
 pub const CATALOG_TOML: &str = include_str!("../mcp_pii/catalog.toml");
@@ -117,13 +119,15 @@ pub struct Tables {
     pub min_ipv6_groups: usize,
 }
 
-/// One compiled pattern: the regex and whether it has a `value` group.
+/// One compiled pattern: the regex, its `value` group and where it is searched.
 #[derive(Debug, Clone)]
 pub struct Pattern {
     /// The compiled (translated) regex.
-    pub regex: Regex,
+    pub regex: meta::Regex,
     /// The index of the `value` group, if the pattern has one.
     pub value_group: Option<usize>,
+    /// The prefilter deciding where the pattern is searched.
+    pub gate: Gate,
 }
 
 /// One compiled type: its patterns and the checks its candidates must pass.
@@ -259,6 +263,8 @@ pub struct Compiled {
     pub max_nodes: usize,
     /// Type index by id.
     pub index: HashMap<String, usize>,
+    /// Finds the clusters that cluster-gated patterns are searched in.
+    pub clusters: ClusterFinder,
 }
 
 /// Raise a config error unless `pattern` keeps to the dialect both engines read alike.
@@ -426,6 +432,29 @@ fn first_line(e: &regex::Error) -> String {
     }
 }
 
+/// Compile a type's pattern for searching: the regex, its `value` group and its prefilter.
+pub fn compile_search_pattern(pattern: &str) -> Result<Pattern> {
+    compile_pattern(pattern)?;
+    let translated = translate(pattern);
+    let regex = meta::Regex::builder()
+        .configure(meta::Config::new().nfa_size_limit(Some(32 * 1024 * 1024)))
+        .build(&translated)
+        .map_err(|e| Error::Config(format!("pattern does not compile in the Rust engine: {e}")))?;
+    let value_group = regex
+        .group_info()
+        .to_index(regex_automata::PatternID::ZERO, "value");
+    let parse = |p: &str| regex_syntax::ParserBuilder::new().build().parse(p).ok();
+    let gate = match parse(&translated) {
+        Some(hir) => gate(&hir),
+        None => Gate::Plain,
+    };
+    Ok(Pattern {
+        regex,
+        value_group,
+        gate,
+    })
+}
+
 /// Return true if `pattern` can match the empty string somewhere.
 pub fn can_match_empty(pattern: &str) -> bool {
     regex_syntax::ParserBuilder::new()
@@ -501,11 +530,7 @@ fn build_type(e: &TypeEntry) -> Result<PiiType> {
     let patterns = e
         .patterns
         .iter()
-        .map(|p| {
-            let regex = compile_pattern(p)?;
-            let value_group = regex.capture_names().position(|n| n == Some("value"));
-            Ok(Pattern { regex, value_group })
-        })
+        .map(|p| compile_search_pattern(p))
         .collect::<Result<Vec<_>>>()?;
     let opt = |p: &Option<String>| -> Result<Option<Regex>> {
         match p {
@@ -678,6 +703,7 @@ pub fn compile_config(cfg: &EngineConfig) -> Result<Compiled> {
         max_depth: cfg.max_depth,
         max_nodes: cfg.max_nodes,
         index,
+        clusters: ClusterFinder::default(),
     })
 }
 

@@ -2,7 +2,13 @@
 //!
 //! Spans here are byte offsets into the text; the engine converts them to code-point offsets.
 
-use crate::catalog::{Compiled, PiiType};
+use std::ops::Range;
+
+use regex_automata::util::captures::Captures;
+use regex_automata::Input;
+
+use crate::catalog::{Compiled, Pattern, PiiType};
+use crate::prefilter::{windows, Gate};
 use crate::validate;
 
 /// A detection: byte start, byte end, type index.
@@ -27,20 +33,28 @@ fn prev_char(text: &str, at: usize) -> &str {
         .map_or("", |(i, _)| &text[i..at])
 }
 
-fn accept(t: &PiiType, c: &Compiled, text: &str, start: usize, end: usize) -> Option<usize> {
+/// A candidate held back by a neighbouring character: the span and the blocking positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Waiting {
+    /// The candidate.
+    pub span: Span,
+    /// Byte offset of the blocking previous character, if it blocks.
+    pub prev: Option<usize>,
+    /// Byte offset of the blocking next character, if it blocks.
+    pub next: Option<usize>,
+}
+
+/// Check a candidate: `None` drops it; otherwise its end and any blocking neighbours.
+fn accept(
+    t: &PiiType,
+    c: &Compiled,
+    text: &str,
+    start: usize,
+    end: usize,
+) -> Option<(usize, Option<usize>, Option<usize>)> {
     let mut end = end;
     if let Some(name) = &t.validator {
         end = start + validate::run(name, &text[start..end], &c.tables)?;
-    }
-    if let Some(rx) = &t.reject_prev {
-        if start > 0 && rx.is_match(prev_char(text, start)) {
-            return None;
-        }
-    }
-    if let Some(rx) = &t.reject_next {
-        if end < text.len() && rx.is_match(one_char(&text[end..])) {
-            return None;
-        }
     }
     let value = &text[start..end];
     if t.min_digits > 0 && value.bytes().filter(u8::is_ascii_digit).count() < t.min_digits {
@@ -52,32 +66,105 @@ fn accept(t: &PiiType, c: &Compiled, text: &str, start: usize, end: usize) -> Op
             return None;
         }
     }
-    Some(end)
+    let prev = t
+        .reject_prev
+        .as_ref()
+        .filter(|rx| start > 0 && rx.is_match(prev_char(text, start)))
+        .map(|_| start - prev_char(text, start).len());
+    let next = t
+        .reject_next
+        .as_ref()
+        .filter(|rx| end < text.len() && rx.is_match(one_char(&text[end..])))
+        .map(|_| end);
+    Some((end, prev, next))
 }
 
-/// Return every validated candidate of the selected types (rules 1 and 2).
-pub fn candidates(c: &Compiled, text: &str, selected: &[usize], out: &mut Vec<Span>) {
+/// Search one pattern from `from` within `input`'s range; return the value span and the match end.
+fn search(
+    p: &Pattern,
+    input: &mut Input<'_>,
+    caps: &mut Captures,
+) -> Option<(usize, usize, usize)> {
+    match p.value_group {
+        None => p.regex.search(input).map(|m| (m.start(), m.end(), m.end())),
+        Some(g) => {
+            p.regex.search_captures(input, caps);
+            let whole = caps.get_match()?;
+            let value = caps.get_group(g);
+            Some(value.map_or((whole.end(), whole.end(), whole.end()), |v| {
+                (v.start, v.end, whole.end())
+            }))
+        }
+    }
+}
+
+/// Every leftmost-first match of `p` in `text[range]` (seen with its surroundings), as `re.finditer` gives.
+fn each_match(
+    p: &Pattern,
+    text: &str,
+    range: Range<usize>,
+    caps: &mut Captures,
+    mut f: impl FnMut(usize, usize),
+) {
+    let mut input = Input::new(text).range(range.clone());
+    let mut pos = range.start;
+    while pos <= range.end {
+        input.set_start(pos);
+        let Some((start, end, whole_end)) = search(p, &mut input, caps) else {
+            return;
+        };
+        f(start, end);
+        // Patterns cannot match the empty string (checked when built), so this always advances.
+        pos = whole_end.max(pos + 1);
+    }
+}
+
+/// Collect the validated candidates of the selected types, and those waiting on a neighbour (rules 1, 2).
+pub fn candidates(
+    c: &Compiled,
+    text: &str,
+    selected: &[usize],
+    out: &mut Vec<Span>,
+    waiting: &mut Vec<Waiting>,
+) {
+    let clustered = selected.iter().any(|&ty| {
+        c.types[ty]
+            .patterns
+            .iter()
+            .any(|p| !matches!(p.gate, Gate::Plain))
+    });
+    let clusters = if clustered {
+        c.clusters.find(text)
+    } else {
+        Vec::new()
+    };
     for &ty in selected {
         let t = &c.types[ty];
         for p in &t.patterns {
+            let mut caps = p.regex.create_captures();
             let mut push = |start: usize, end: usize| {
                 if start < end {
-                    if let Some(end) = accept(t, c, text, start, end) {
-                        out.push(Span { start, end, ty });
+                    match accept(t, c, text, start, end) {
+                        Some((end, None, None)) => out.push(Span { start, end, ty }),
+                        Some((end, prev, next)) => waiting.push(Waiting {
+                            span: Span { start, end, ty },
+                            prev,
+                            next,
+                        }),
+                        None => {}
                     }
                 }
             };
-            match p.value_group {
-                Some(g) => {
-                    for caps in p.regex.captures_iter(text) {
-                        if let Some(m) = caps.get(g) {
-                            push(m.start(), m.end());
-                        }
+            match &p.gate {
+                Gate::Plain => each_match(p, text, 0..text.len(), &mut caps, &mut push),
+                Gate::Cluster(need) => {
+                    for cl in clusters.iter().filter(|cl| cl.admits(need)) {
+                        each_match(p, text, cl.start..cl.end, &mut caps, &mut push);
                     }
                 }
-                None => {
-                    for m in p.regex.find_iter(text) {
-                        push(m.start(), m.end());
+                Gate::Window(reach) => {
+                    for (start, end) in windows(text, &clusters, *reach) {
+                        each_match(p, text, start..end, &mut caps, &mut push);
                     }
                 }
             }
@@ -109,11 +196,38 @@ pub fn allowed(c: &Compiled, value: &str) -> bool {
     c.allow_values.contains(value) || c.allow_patterns.iter().any(|p| p.is_match(value))
 }
 
+/// Return true if a kept span (sorted, disjoint, so ends ascend too) overlaps `[start, end)`.
+fn covering(kept: &[Span], start: usize, end: usize) -> bool {
+    let i = kept.partition_point(|k| k.end <= start);
+    i < kept.len() && kept[i].start < end
+}
+
+/// Keep waiting candidates whose blocking neighbours lie inside kept spans (rule 3b), to a fixpoint.
+pub fn rescue(kept: &mut Vec<Span>, mut waiting: Vec<Waiting>) {
+    while !waiting.is_empty() {
+        let (ok, rest): (Vec<Waiting>, Vec<Waiting>) = waiting.into_iter().partition(|w| {
+            w.prev.is_none_or(|p| covering(kept, p, p + 1))
+                && w.next.is_none_or(|n| covering(kept, n, n + 1))
+                && !covering(kept, w.span.start, w.span.end)
+        });
+        if ok.is_empty() {
+            break;
+        }
+        kept.extend(ok.iter().map(|w| w.span));
+        resolve(kept);
+        waiting = rest;
+    }
+}
+
 /// Return the detections in `text` for the selected type indices, sorted by start.
 pub fn detect(c: &Compiled, text: &str, selected: &[usize]) -> Vec<Span> {
     let mut spans = Vec::new();
-    candidates(c, text, selected, &mut spans);
+    let mut waiting = Vec::new();
+    candidates(c, text, selected, &mut spans, &mut waiting);
     resolve(&mut spans);
+    if !waiting.is_empty() {
+        rescue(&mut spans, waiting);
+    }
     if !c.allow_values.is_empty() || !c.allow_patterns.is_empty() {
         spans.retain(|s| !allowed(c, &text[s.start..s.end]));
     }

@@ -9,6 +9,7 @@ pub mod detect;
 pub mod engine;
 pub mod error;
 pub mod mask;
+pub mod prefilter;
 pub mod traverse;
 pub mod validate;
 
@@ -122,6 +123,18 @@ mod binding {
                 })
                 .collect(),
         ))
+    }
+
+    /// A strategy argument; a non-string becomes "" so that the core rejects it like an unknown name.
+    fn strategy_arg(strategy: Option<&Bound<'_, PyAny>>) -> Option<String> {
+        let strategy = strategy.filter(|s| !s.is_none())?;
+        Some(
+            strategy
+                .cast::<PyString>()
+                .ok()
+                .and_then(|s| s.to_str().ok().map(str::to_owned))
+                .unwrap_or_default(),
+        )
     }
 
     fn as_refs(types: &Option<Vec<String>>) -> Option<Vec<&str>> {
@@ -312,10 +325,12 @@ mod binding {
             &self,
             py: Python<'_>,
             text: &Bound<'_, PyAny>,
-            strategy: Option<&str>,
+            strategy: Option<&Bound<'_, PyAny>>,
             types: Option<&Bound<'_, PyAny>>,
         ) -> PyResult<(String, Vec<HitTuple>)> {
             let text = text_arg(text)?;
+            let strategy = strategy_arg(strategy);
+            let strategy = strategy.as_deref();
             let types = types_arg(types)?;
             let (masked, hits) = py.detach(|| {
                 guarded(|| self.inner.mask(text, strategy, as_refs(&types).as_deref()))
@@ -323,15 +338,18 @@ mod binding {
             Ok((masked, self.hit_tuples(py, &hits)))
         }
 
-        #[pyo3(signature = (data, strategy=None, types=None, mask=true))]
+        #[pyo3(signature = (data, strategy=None, types=None, mask=None))]
         fn scan(
             &self,
             py: Python<'_>,
             data: &Bound<'_, PyAny>,
-            strategy: Option<&str>,
+            strategy: Option<&Bound<'_, PyAny>>,
             types: Option<&Bound<'_, PyAny>>,
-            mask: bool,
+            mask: Option<&Bound<'_, PyAny>>,
         ) -> PyResult<(Py<PyAny>, Vec<FoundTuple>)> {
+            let mask = mask.map_or(Ok(true), |m| m.is_truthy())?;
+            let strategy = strategy_arg(strategy);
+            let strategy = strategy.as_deref();
             let types = types_arg(types)?;
             guarded(|| self.inner.check_strategy(strategy))?;
             let selected = guarded(|| self.inner.select(as_refs(&types).as_deref()))?;

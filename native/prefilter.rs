@@ -1,0 +1,291 @@
+//! Prefilters: finding where a pattern *could* match, so that each pattern is searched only there.
+//!
+//! Nothing here changes what is detected: a prefilter only skips text in which the pattern
+//! provably has no match, and searches the rest with the same leftmost-first semantics.
+//!
+//! A pattern whose matches only contain bytes from a small alphabet (digits, separators,
+//! upper-case letters, hex) and at least one digit or colon is *cluster-gated*, decided from its
+//! syntax tree when the engine is built. One pass over the text finds the *clusters* — maximal
+//! runs of cluster bytes around a digit or colon — and counts their digits, colons and dots; such
+//! a pattern is searched only inside clusters that hold enough of each for one of its matches. A
+//! match lies inside one cluster, so searching cluster by cluster (with the surrounding text
+//! visible to `\b`) finds exactly the matches of a full-text search.
+//!
+//! A pattern of bounded length L whose every match holds a digit (a label followed by a number)
+//! is *window-gated*: searched only within L bytes of a cluster with a digit, windows merged.
+//! Other patterns are searched over the whole text, with the regex engine's own prefilters.
+
+use regex_automata::meta;
+use regex_automata::Input;
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// How much of each marker a cluster needs before a pattern can match in it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Need {
+    /// ASCII digits.
+    pub digits: usize,
+    /// Colons.
+    pub colons: usize,
+    /// Dots.
+    pub dots: usize,
+    /// Bytes.
+    pub len: usize,
+}
+
+/// Where a pattern is searched.
+#[derive(Debug, Clone)]
+pub enum Gate {
+    /// The whole text, with the regex engine's own prefilter.
+    Plain,
+    /// Only inside clusters holding what [`Need`] asks for.
+    Cluster(Need),
+    /// Only within this many bytes of a cluster holding a digit: for patterns of bounded length
+    /// whose every match holds a digit, such as a label followed by a number.
+    Window(usize),
+}
+
+/// Bytes that may occur in a match, or `None` if some non-ASCII character may.
+fn alphabet(hir: &Hir, set: &mut [bool; 128]) -> bool {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => true,
+        HirKind::Literal(lit) => lit.0.iter().all(|&b| {
+            let ok = b < 128;
+            if ok {
+                set[b as usize] = true;
+            }
+            ok
+        }),
+        HirKind::Class(Class::Unicode(c)) => c.ranges().iter().all(|r| {
+            let ok = (r.end() as u32) < 128;
+            if ok {
+                (r.start() as usize..=r.end() as usize).for_each(|b| set[b] = true);
+            }
+            ok
+        }),
+        HirKind::Class(Class::Bytes(c)) => c.ranges().iter().all(|r| {
+            let ok = r.end() < 128;
+            if ok {
+                (r.start() as usize..=r.end() as usize).for_each(|b| set[b] = true);
+            }
+            ok
+        }),
+        HirKind::Repetition(r) => alphabet(&r.sub, set),
+        HirKind::Capture(c) => alphabet(&c.sub, set),
+        HirKind::Concat(xs) | HirKind::Alternation(xs) => xs.iter().all(|x| alphabet(x, set)),
+    }
+}
+
+/// The fewest bytes satisfying `pred` that any match contains.
+fn min_count(hir: &Hir, pred: &dyn Fn(u8) -> bool) -> usize {
+    let class_all = |ranges: Vec<(u32, u32)>| -> usize {
+        usize::from(
+            ranges
+                .iter()
+                .all(|&(a, b)| b < 128 && (a..=b).all(|x| pred(x as u8))),
+        )
+    };
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => 0,
+        HirKind::Literal(lit) => lit.0.iter().filter(|&&b| pred(b)).count(),
+        HirKind::Class(Class::Unicode(c)) => class_all(
+            c.ranges()
+                .iter()
+                .map(|r| (r.start() as u32, r.end() as u32))
+                .collect(),
+        ),
+        HirKind::Class(Class::Bytes(c)) => class_all(
+            c.ranges()
+                .iter()
+                .map(|r| (u32::from(r.start()), u32::from(r.end())))
+                .collect(),
+        ),
+        HirKind::Repetition(r) => (r.min as usize).saturating_mul(min_count(&r.sub, pred)),
+        HirKind::Capture(c) => min_count(&c.sub, pred),
+        HirKind::Concat(xs) => xs.iter().map(|x| min_count(x, pred)).sum(),
+        HirKind::Alternation(xs) => xs.iter().map(|x| min_count(x, pred)).min().unwrap_or(0),
+    }
+}
+
+/// Letters that may join a cluster: hex digits and upper case, but not the rest of lower case,
+/// so that clusters stay short in prose.
+fn cluster_byte(b: u8) -> bool {
+    b.is_ascii_digit()
+        || b.is_ascii_uppercase()
+        || (b'a'..=b'f').contains(&b)
+        || b" \t.:,;()+-/#".contains(&b)
+}
+
+/// Choose the gate of a pattern from its syntax tree (as compiled).
+pub fn gate(hir: &Hir) -> Gate {
+    let mut set = [false; 128];
+    if alphabet(hir, &mut set)
+        && set
+            .iter()
+            .enumerate()
+            .all(|(b, &on)| !on || cluster_byte(b as u8))
+    {
+        let need = Need {
+            digits: min_count(hir, &|b| b.is_ascii_digit()),
+            colons: min_count(hir, &|b| b == b':'),
+            dots: min_count(hir, &|b| b == b'.'),
+            len: hir.properties().minimum_len().unwrap_or(0),
+        };
+        if need.digits > 0 || need.colons > 0 {
+            return Gate::Cluster(need);
+        }
+    }
+    match hir.properties().maximum_len() {
+        Some(max) if max <= MAX_WINDOW && min_count(hir, &|b| b.is_ascii_digit()) > 0 => {
+            Gate::Window(max)
+        }
+        _ => Gate::Plain,
+    }
+}
+
+/// The longest match a window-gated pattern may have.
+const MAX_WINDOW: usize = 512;
+
+/// The merged spans within `reach` bytes of a cluster holding a digit, widened to char boundaries.
+pub fn windows(text: &str, clusters: &[Cluster], reach: usize) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for cl in clusters.iter().filter(|cl| cl.has.digits > 0) {
+        let mut start = cl.start.saturating_sub(reach);
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = (cl.end + reach).min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        match out.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => out.push((start, end)),
+        }
+    }
+    out
+}
+
+/// A maximal run of cluster bytes around a digit or colon, with its marker counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cluster {
+    /// First byte.
+    pub start: usize,
+    /// Just past the last byte.
+    pub end: usize,
+    /// What the cluster holds.
+    pub has: Need,
+}
+
+impl Cluster {
+    /// True if a pattern needing `need` could match inside this cluster.
+    pub fn admits(&self, need: &Need) -> bool {
+        self.has.digits >= need.digits
+            && self.has.colons >= need.colons
+            && self.has.dots >= need.dots
+            && self.has.len >= need.len
+    }
+}
+
+/// Finds clusters: a fast search for seed bytes, then a table-driven extension both ways.
+#[derive(Debug, Clone)]
+pub struct ClusterFinder {
+    seeds: meta::Regex,
+    member: [bool; 256],
+}
+
+impl Default for ClusterFinder {
+    fn default() -> Self {
+        let mut member = [false; 256];
+        for b in 0..=255u8 {
+            member[b as usize] = cluster_byte(b);
+        }
+        // An alternation (not the class `[0-9:]`) gets the regex engine's fast byte-set prefilter.
+        ClusterFinder {
+            seeds: meta::Regex::new("[0-9]|:").expect("a valid seed pattern"),
+            member,
+        }
+    }
+}
+
+impl ClusterFinder {
+    /// Return every cluster of `text`, in order.
+    pub fn find(&self, text: &str) -> Vec<Cluster> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            let Some(seed) = self.seeds.find(Input::new(text).range(at..)) else {
+                break;
+            };
+            let mut start = seed.start();
+            while start > at && self.member[bytes[start - 1] as usize] {
+                start -= 1;
+            }
+            let mut has = Need::default();
+            for &b in &bytes[start..seed.start()] {
+                count(&mut has, b);
+            }
+            let mut end = seed.start();
+            while end < bytes.len() && self.member[bytes[end] as usize] {
+                count(&mut has, bytes[end]);
+                end += 1;
+            }
+            has.len = end - start;
+            out.push(Cluster { start, end, has });
+            at = end.max(seed.end());
+        }
+        out
+    }
+}
+
+fn count(has: &mut Need, b: u8) {
+    has.digits += usize::from(b.is_ascii_digit());
+    has.colons += usize::from(b == b':');
+    has.dots += usize::from(b == b'.');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(p: &str) -> Hir {
+        regex_syntax::ParserBuilder::new().build().parse(p).unwrap()
+    }
+
+    #[test]
+    fn digit_patterns_are_cluster_gated() {
+        let g = gate(&parse(r"(?-u:\b)[0-9]{3}-[0-9]{2}-[0-9]{4}(?-u:\b)"));
+        assert!(matches!(
+            g,
+            Gate::Cluster(Need {
+                digits: 9,
+                len: 11,
+                ..
+            })
+        ));
+        let g = gate(&parse(r"(?:[0-9A-Fa-f]{1,4})?(?::[0-9A-Fa-f]{0,4}){2,}"));
+        assert!(matches!(g, Gate::Cluster(Need { colons: 2, .. })));
+    }
+
+    #[test]
+    fn labels_and_lower_case_are_plain() {
+        assert!(matches!(
+            gate(&parse(r"(?i-u:passport)[ :]*(?P<value>[A-Z0-9]{6,9})")),
+            Gate::Plain
+        ));
+        assert!(matches!(gate(&parse("[a-z]+@x")), Gate::Plain));
+    }
+
+    #[test]
+    fn clusters_count_markers() {
+        let f = ClusterFinder::default();
+        let c = f.find("call 555-123-4567 or at 10:30, thanks");
+        assert_eq!(c.len(), 2);
+        assert_eq!(
+            &"call 555-123-4567 or at 10:30, thanks"[c[0].start..c[0].end],
+            " 555-123-4567 "
+        );
+        assert_eq!(c[0].has.digits, 10);
+        assert_eq!(c[1].has.colons, 1);
+    }
+}

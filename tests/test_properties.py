@@ -1,0 +1,304 @@
+"""Properties (hypothesis): the engines agree, masking is idempotent, nothing detected survives,
+and nothing but the documented errors escapes.
+
+MCP_PII_HYPOTHESIS_EXAMPLES sets the number of examples of the differential test (default 2000);
+the other properties run a tenth of that (at least 50).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import string
+from typing import Any
+
+import pytest
+from conftest import load_corpus, make_both, require_impl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mcp_pii import Config, CustomPattern, Engine, PIIError
+from mcp_pii.catalog import STRATEGIES, builtin_type_ids
+
+EXAMPLES = int(os.environ.get("MCP_PII_HYPOTHESIS_EXAMPLES", "2000"))
+SMALL = max(50, EXAMPLES // 10)
+
+DIFFERENTIAL = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+PROPERTY = settings(max_examples=SMALL, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+TYPE_IDS = list(builtin_type_ids())
+CORPUS = load_corpus()
+VALUES = sorted({c["value"] for s in CORPUS.values() for c in s["positives"]})
+SENTENCES = sorted({c["text"] for s in CORPUS.values() for c in s["positives"]})
+NEAR_MISSES = sorted({n if isinstance(n, str) else n["text"] for s in CORPUS.values() for n in s["negatives"]})
+LABELS = [
+    "SSN ", "ssn: ", "DOB: ", "born on ", "Passport No: ", "DL# ", "Account: ", "acct#", "MRN: ",
+    "Patient ID: ", "Phone: ", "tel ", "token=", "api_key: ", "Bearer ", "IBAN ", '"dob": "', "secret=",
+    "-----BEGIN RSA PRIVATE KEY-----\n", "\n-----END RSA PRIVATE KEY-----",
+]  # fmt: skip
+GLUE = [" ", "  ", "\t", "\n", ",", ".", ":", "-", "/", "_", "@", "#", "(", ")", '"', "'", "=", "é", "😀", "\u200d"]
+
+# Config variations under which the engines must agree as well.
+CONFIGS = {
+    "default": Config(),
+    "keyed": Config(
+        hash_key="k3y",
+        default_strategy="redact",
+        strategies={"ssn": "partial", "email": "hash", "phone": "tokenize"},
+        redaction_text="$1 ░",
+        allow_values=["jane.doe@example.com", "4111 1111 1111 1111"],
+        allow_patterns=[r"[0-9]{3}-[0-9]{2}-6789", "AKIA[A-Z0-9]+"],
+        custom_patterns=[
+            CustomPattern(id="ticket", pattern=r"\b(?i:ticket)[ #-]?(?P<value>[0-9]{4,8})\b", partial="digits"),
+            CustomPattern(id="hexish", pattern=r"\b[a-f0-9]{8}\b"),
+        ],
+    ),
+    "subset": Config(enabled_types=["ssn", "phone", "credit_card", "api_key", "jwt"], default_strategy="partial"),
+}
+
+
+def _mutate(value: str, data: st.DataObject) -> str:
+    """A near miss of ``value``: one character changed, dropped or added."""
+    if not value:
+        return value
+    i = data.draw(st.integers(0, len(value) - 1))
+    kind = data.draw(st.sampled_from(["change", "drop", "add"]))
+    char = data.draw(st.sampled_from(string.digits + string.ascii_letters + "-. @:"))
+    if kind == "change":
+        return value[:i] + char + value[i + 1 :]
+    if kind == "drop":
+        return value[:i] + value[i + 1 :]
+    return value[:i] + char + value[i:]
+
+
+@st.composite
+def near_miss(draw: st.DrawFn) -> str:
+    return _mutate(draw(st.sampled_from(VALUES)), draw(st.data()))
+
+
+FRAGMENT = st.one_of(
+    st.sampled_from(VALUES),
+    st.sampled_from(SENTENCES),
+    st.sampled_from(NEAR_MISSES),
+    near_miss(),
+    st.sampled_from(LABELS),
+    st.sampled_from(GLUE),
+    st.text(max_size=6),
+    st.text(alphabet=string.digits + " -.()+", max_size=12),
+    st.text(alphabet=string.ascii_letters + string.digits + "_-", max_size=12),
+)
+TEXT = st.lists(FRAGMENT, max_size=10).map("".join)
+STRATEGY = st.sampled_from(STRATEGIES)
+TYPES = st.one_of(st.none(), st.lists(st.sampled_from(TYPE_IDS), max_size=4, unique=True))
+
+
+@st.composite
+def embedded(draw: st.DrawFn, inner: st.SearchStrategy[Any]) -> str:
+    """A JSON text holding ``inner`` as an object or array, compact or spaced."""
+    value = draw(st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)))
+    indent = draw(st.sampled_from([None, 0, 2]))
+    return draw(st.sampled_from(["", " ", "\n"])) + json.dumps(value, indent=indent, ensure_ascii=draw(st.booleans()))
+
+
+LEAF = st.one_of(
+    TEXT,
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+JSON = st.recursive(
+    LEAF,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(st.one_of(st.text(max_size=5), st.sampled_from(["a/b", "~", "~1", ""])), children, max_size=4),
+        embedded(children),
+    ),
+    max_leaves=12,
+)
+
+
+_ENGINES: dict[tuple[str, str], Engine] = {}
+
+
+def engine_for(impl: str, config: str = "default") -> Engine:
+    """A cached engine (building one per example would dominate the run time)."""
+    key = (impl, config)
+    if key not in _ENGINES:
+        _ENGINES[key] = Engine(CONFIGS[config], implementation=impl)  # type: ignore[arg-type]
+    return _ENGINES[key]
+
+
+def rebuild(text: str, detections: list[Any], render: Any) -> str:
+    out, pos = [], 0
+    for d in detections:
+        out.append(text[pos : d.start])
+        out.append(render(d))
+        pos = d.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+# --- differential: the two engines agree ---------------------------------------------------------
+
+
+@pytest.fixture
+def engines() -> dict[str, tuple[Engine, Engine]]:
+    require_impl("rust")
+    return {name: (engine_for("rust", name), engine_for("python", name)) for name in CONFIGS}
+
+
+@DIFFERENTIAL
+@given(text=TEXT, types=TYPES, config=st.sampled_from(sorted(CONFIGS)))
+def test_engines_agree_on_text(engines: dict[str, tuple[Engine, Engine]], text: str, types: Any, config: str) -> None:
+    rust, python = engines[config]
+    if types is not None:
+        types = [t for t in types if t in python.types]
+    assert rust.detect(text, types) == python.detect(text, types)
+    for strategy in (None, *STRATEGIES):
+        assert rust.mask(text, strategy, types) == python.mask(text, strategy, types), strategy
+
+
+@settings(DIFFERENTIAL, max_examples=max(50, EXAMPLES // 4))
+@given(data=JSON, strategy=st.one_of(st.none(), STRATEGY), mask=st.booleans(), config=st.sampled_from(sorted(CONFIGS)))
+def test_engines_agree_on_nested(
+    engines: dict[str, tuple[Engine, Engine]], data: Any, strategy: str | None, mask: bool, config: str
+) -> None:
+    rust, python = engines[config]
+    assert rust.scan(data, strategy, None, mask) == python.scan(data, strategy, None, mask)
+
+
+def test_both_engines_fixture(both_engines: Any) -> None:
+    rust, python = both_engines(Config(default_strategy="tokenize"))
+    assert (rust.implementation, python.implementation) == ("rust", "python")
+    text = "a@example.com b@example.com a@example.com"
+    assert rust.mask(text) == python.mask(text)
+    assert make_both()[0].types == TYPE_IDS
+
+
+# --- properties of each engine -------------------------------------------------------------------
+
+
+@PROPERTY
+@given(text=TEXT)
+def test_detections_are_sorted_disjoint_and_exact(engine_impl: str, text: str) -> None:
+    engine = engine_for(engine_impl)
+    found = engine.detect(text)
+    end = 0
+    for d in found:
+        assert text[d.start : d.end] == d.value
+        assert end <= d.start < d.end
+        end = d.end
+    assert engine.mask(text).detections == found
+
+
+@PROPERTY
+@given(text=TEXT, strategy=st.sampled_from(["label", "redact", "tokenize", "hash", "remove", "partial"]))
+def test_masking_twice_changes_nothing_more(engine_impl: str, text: str, strategy: str) -> None:
+    engine = engine_for(engine_impl)
+    once = engine.mask(text, strategy).text
+    assert engine.mask(once, strategy).text == once
+
+
+@PROPERTY
+@given(text=TEXT)
+def test_no_detected_value_survives_label_masking(engine_impl: str, text: str) -> None:
+    engine = engine_for(engine_impl)
+    result = engine.mask(text, "label")
+    # Every span is replaced by its label and the rest is copied verbatim ...
+    assert result.text == rebuild(text, result.detections, lambda d: f"[{d.type.upper()}]")
+    # ... and the masked text gives none of the detected values back.
+    values = {d.value for d in result.detections}
+    assert not values & {d.value for d in engine.detect(result.text)}
+
+
+@PROPERTY
+@given(text=TEXT, strategy=STRATEGY)
+def test_scan_of_a_plain_string_is_mask(engine_impl: str, text: str, strategy: str) -> None:
+    engine = engine_for(engine_impl)
+    if text.lstrip(" \t\n\r")[:1] in ("{", "["):
+        return
+    scanned = engine.scan(text, strategy)
+    masked = engine.mask(text, strategy)
+    assert scanned.data == masked.text
+    assert [(d.type, d.start, d.end, d.value) for d in scanned.detections] == [
+        (d.type, d.start, d.end, d.value) for d in masked.detections
+    ]
+    assert {d.path for d in scanned.detections} <= {""}
+
+
+@PROPERTY
+@given(data=JSON, mask=st.booleans())
+def test_scan_reports_the_same_with_or_without_masking(engine_impl: str, data: Any, mask: bool) -> None:
+    engine = engine_for(engine_impl)
+    masked, reported = engine.scan(data), engine.scan(data, mask=False)
+    assert masked.detections == reported.detections
+    assert reported.data is data
+    for d in reported.detections:
+        assert d.path == "" or d.path.startswith("/")
+        assert d.start < d.end
+
+
+# --- nothing but the documented errors -----------------------------------------------------------
+
+ANY_TEXT = st.one_of(TEXT, st.text(alphabet=st.characters(codec=None, categories=None), max_size=30))
+ODD_VALUES = st.one_of(
+    st.binary(max_size=5),
+    st.sets(st.integers(), max_size=2),
+    st.just(math.nan),
+    st.just(-math.inf),
+    st.complex_numbers(max_magnitude=2),
+    st.builds(object),
+    st.text(alphabet=st.characters(categories=["Cs"]), min_size=1, max_size=2),
+)
+ANY_JSON = st.recursive(
+    st.one_of(LEAF, ODD_VALUES),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.tuples(children, children),
+        st.dictionaries(st.one_of(st.text(max_size=3), st.integers(), st.none()), children, max_size=3),
+        embedded(children.filter(lambda v: isinstance(v, (str, int, bool, type(None))))),
+    ),
+    max_leaves=8,
+)
+ANY_STRATEGY = st.one_of(st.none(), STRATEGY, st.text(max_size=8), st.integers())
+ANY_TYPES = st.one_of(
+    TYPES, st.lists(st.one_of(st.sampled_from(TYPE_IDS), st.text(max_size=8), st.integers()), max_size=3), st.text()
+)
+
+
+def _only_documented(call: Any) -> None:
+    try:
+        call()
+    except PIIError:
+        pass
+
+
+@PROPERTY
+@given(
+    text=st.one_of(ANY_TEXT, ODD_VALUES, st.integers(), st.none()),
+    strategy=ANY_STRATEGY,
+    types=ANY_TYPES,
+)
+def test_text_calls_raise_only_documented_errors(engine_impl: str, text: Any, strategy: Any, types: Any) -> None:
+    engine = engine_for(engine_impl)
+    _only_documented(lambda: engine.detect(text, types))
+    _only_documented(lambda: engine.mask(text, strategy, types))
+
+
+@PROPERTY
+@given(data=ANY_JSON, strategy=ANY_STRATEGY, types=ANY_TYPES, mask=st.booleans())
+def test_scan_raises_only_documented_errors(engine_impl: str, data: Any, strategy: Any, types: Any, mask: bool) -> None:
+    engine = engine_for(engine_impl)
+    _only_documented(lambda: engine.scan(data, strategy, types, mask))
+
+
+@PROPERTY
+@given(text=ANY_TEXT, limit=st.integers(1, 64))
+def test_limits_raise_only_documented_errors(engine_impl: str, text: str, limit: int) -> None:
+    engine = Engine(Config(max_text_bytes=limit, max_depth=2, max_nodes=8), implementation=engine_impl)  # type: ignore[arg-type]
+    _only_documented(lambda: engine.mask(text))
+    _only_documented(lambda: engine.scan([text, {"a": [text, json.dumps([[text]])]}]))
