@@ -3,9 +3,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn placeholder(c: &mut Criterion) {
-    c.bench_function("compile", |b| {
-        b.iter(|| _native::engine::Engine::from_json("{}").unwrap())
-    });
+    c.bench_function("compile", |b| b.iter(|| _native::engine::Engine::from_json("{}").unwrap()));
 }
 
 criterion_group!(benches, placeholder);

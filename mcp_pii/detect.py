@@ -1,7 +1,9 @@
 """Detection: candidates, validation, overlap resolution, allow list. Mirrors ``native/detect.rs``.
 
 The five rules of DESIGN.md, in order:
-1. every enabled pattern contributes all its non-overlapping leftmost-first matches;
+1. every enabled pattern contributes all its non-overlapping leftmost-first matches, as
+   ``re.finditer`` gives, except that when a validator keeps only a prefix of a value (an IBAN
+   followed by more text), the search resumes right after that prefix, so the rest is scanned too;
 2. candidates failing their checks (validator, digits, suffixes) are dropped; a candidate whose
    neighbouring character is in its type's reject class waits (step 3b);
 3. overlaps are resolved across types: by start, then longer first, then catalog order, keeping
@@ -49,13 +51,22 @@ def candidates(c: Compiled, text: str, selected: list[int]) -> tuple[list[Span],
         t = c.types[ti]
         for rx in t.patterns:
             has_value = "value" in rx.groupindex
-            for m in rx.finditer(text):
+            pos = 0
+            while pos <= len(text):
+                m = rx.search(text, pos)
+                if m is None:
+                    break
+                # Patterns cannot match the empty string (checked when built), so this advances.
+                pos = max(m.end(), pos + 1)
                 start, end = m.span("value") if has_value else m.span()
                 if start < 0 or start == end:
                     continue
                 got = _accept(t, c, text, start, end)
                 if got is None:
                     continue
+                if got[0] < end:
+                    # The validator kept a prefix: what the match ran over is searched again.
+                    pos = got[0]
                 if got[1] < 0 and got[2] < 0:
                     out.append((start, got[0], ti))
                 else:

@@ -328,9 +328,7 @@ pub fn check_dialect(pattern: &str) -> Result<()> {
                 "pattern uses '$' at position {i}; end anchors differ between engines"
             )));
         } else if c == '{' && at(i + 1) == Some(',') {
-            return Err(Error::Config(format!(
-                "pattern uses '{{,n}}' at position {i}; write '{{0,n}}'"
-            )));
+            return Err(Error::Config(format!("pattern uses '{{,n}}' at position {i}; write '{{0,n}}'")));
         } else if c == '(' && at(i + 1) == Some('?') {
             let rest: String = chars[i + 2..n.min(i + 4)].iter().collect();
             if !(rest.starts_with(':') || rest == "P<" || rest == "i:") {
@@ -388,8 +386,7 @@ pub fn translate(pattern: &str) -> String {
             }
             '(' if !in_class => {
                 let mut look = chars.clone();
-                if look.next() == Some('?') && look.next() == Some('i') && look.next() == Some(':')
-                {
+                if look.next() == Some('?') && look.next() == Some('i') && look.next() == Some(':') {
                     out.push_str("(?i-u:");
                     chars.next();
                     chars.next();
@@ -407,15 +404,9 @@ pub fn translate(pattern: &str) -> String {
 /// Compile a dialect pattern for the Rust engine.
 pub fn compile_pattern(pattern: &str) -> Result<Regex> {
     check_dialect(pattern)?;
-    regex::RegexBuilder::new(&translate(pattern))
-        .size_limit(32 * 1024 * 1024)
-        .build()
-        .map_err(|e| {
-            Error::Config(format!(
-                "pattern does not compile in the Rust engine: {}",
-                first_line(&e)
-            ))
-        })
+    regex::RegexBuilder::new(&translate(pattern)).size_limit(32 * 1024 * 1024).build().map_err(|e| {
+        Error::Config(format!("pattern does not compile in the Rust engine: {}", first_line(&e)))
+    })
 }
 
 fn first_line(e: &regex::Error) -> String {
@@ -423,11 +414,7 @@ fn first_line(e: &regex::Error) -> String {
         regex::Error::CompiledTooBig(limit) => format!("it needs more than {limit} bytes compiled"),
         other => {
             let text = other.to_string();
-            text.lines()
-                .last()
-                .unwrap_or("syntax error")
-                .trim()
-                .to_owned()
+            text.lines().last().unwrap_or("syntax error").trim().to_owned()
         }
     }
 }
@@ -440,19 +427,13 @@ pub fn compile_search_pattern(pattern: &str) -> Result<Pattern> {
         .configure(meta::Config::new().nfa_size_limit(Some(32 * 1024 * 1024)))
         .build(&translated)
         .map_err(|e| Error::Config(format!("pattern does not compile in the Rust engine: {e}")))?;
-    let value_group = regex
-        .group_info()
-        .to_index(regex_automata::PatternID::ZERO, "value");
+    let value_group = regex.group_info().to_index(regex_automata::PatternID::ZERO, "value");
     let parse = |p: &str| regex_syntax::ParserBuilder::new().build().parse(p).ok();
     let gate = match parse(&translated) {
         Some(hir) => gate(&hir),
         None => Gate::Plain,
     };
-    Ok(Pattern {
-        regex,
-        value_group,
-        gate,
-    })
+    Ok(Pattern { regex, value_group, gate })
 }
 
 /// Return true if `pattern` can match the empty string somewhere.
@@ -470,9 +451,7 @@ fn parse_catalog() -> Result<CatalogFile> {
 
 /// Return the ids of the built-in types, in catalog order.
 pub fn builtin_type_ids() -> Vec<String> {
-    parse_catalog()
-        .map(|c| c.types.into_iter().map(|t| t.id).collect())
-        .unwrap_or_default()
+    parse_catalog().map(|c| c.types.into_iter().map(|t| t.id).collect()).unwrap_or_default()
 }
 
 fn prefix_range(spec: &str) -> Result<(usize, u64, u64)> {
@@ -481,11 +460,7 @@ fn prefix_range(spec: &str) -> Result<(usize, u64, u64)> {
     if lo.len() != hi.len() {
         return Err(bad());
     }
-    Ok((
-        lo.len(),
-        lo.parse().map_err(|_| bad())?,
-        hi.parse().map_err(|_| bad())?,
-    ))
+    Ok((lo.len(), lo.parse().map_err(|_| bad())?, hi.parse().map_err(|_| bad())?))
 }
 
 fn build_tables(v: &ValidatorTables) -> Result<Tables> {
@@ -494,11 +469,7 @@ fn build_tables(v: &ValidatorTables) -> Result<Tables> {
         .issuers
         .iter()
         .map(|i| {
-            let prefixes = i
-                .prefixes
-                .iter()
-                .map(|p| prefix_range(p))
-                .collect::<Result<Vec<_>>>()?;
+            let prefixes = i.prefixes.iter().map(|p| prefix_range(p)).collect::<Result<Vec<_>>>()?;
             Ok((prefixes, i.lengths.clone()))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -515,23 +486,13 @@ fn build_tables(v: &ValidatorTables) -> Result<Tables> {
 fn build_type(e: &TypeEntry) -> Result<PiiType> {
     if let Some(v) = &e.validator {
         if !VALIDATORS.contains(&v.as_str()) {
-            return Err(Error::Config(format!(
-                "type '{}' names an unknown validator",
-                e.id
-            )));
+            return Err(Error::Config(format!("type '{}' names an unknown validator", e.id)));
         }
     }
     if !PARTIAL_RULES.contains(&e.partial.as_str()) {
-        return Err(Error::Config(format!(
-            "type '{}' names an unknown partial rule",
-            e.id
-        )));
+        return Err(Error::Config(format!("type '{}' names an unknown partial rule", e.id)));
     }
-    let patterns = e
-        .patterns
-        .iter()
-        .map(|p| compile_search_pattern(p))
-        .collect::<Result<Vec<_>>>()?;
+    let patterns = e.patterns.iter().map(|p| compile_search_pattern(p)).collect::<Result<Vec<_>>>()?;
     let opt = |p: &Option<String>| -> Result<Option<Regex>> {
         match p {
             Some(p) if !p.is_empty() => {
@@ -550,11 +511,7 @@ fn build_type(e: &TypeEntry) -> Result<PiiType> {
         min_digits: e.min_digits,
         reject_prev: opt(&e.reject_prev)?,
         reject_next: opt(&e.reject_next)?,
-        deny_suffixes: e
-            .deny_suffixes
-            .iter()
-            .map(|s| s.to_ascii_lowercase())
-            .collect(),
+        deny_suffixes: e.deny_suffixes.iter().map(|s| s.to_ascii_lowercase()).collect(),
         partial: e.partial.clone(),
     })
 }
@@ -564,35 +521,24 @@ fn is_type_id(id: &str) -> bool {
     !b.is_empty()
         && b.len() <= 48
         && b[0].is_ascii_lowercase()
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
 }
 
 fn check_custom(c: &CustomPattern, taken: &HashSet<String>) -> Result<()> {
     if !is_type_id(&c.id) {
         return Err(Error::Config(
-            "custom pattern id must be lower snake case (a-z, 0-9, _), at most 48 characters"
-                .to_owned(),
+            "custom pattern id must be lower snake case (a-z, 0-9, _), at most 48 characters".to_owned(),
         ));
     }
     if taken.contains(&c.id) {
-        return Err(Error::Config(format!(
-            "custom pattern id '{}' is already taken",
-            c.id
-        )));
+        return Err(Error::Config(format!("custom pattern id '{}' is already taken", c.id)));
     }
     if c.pattern.is_empty() {
-        return Err(Error::Config(format!(
-            "custom pattern '{}' needs a non-empty pattern",
-            c.id
-        )));
+        return Err(Error::Config(format!("custom pattern '{}' needs a non-empty pattern", c.id)));
     }
     compile_pattern(&c.pattern)?;
     if can_match_empty(&c.pattern) {
-        return Err(Error::Config(format!(
-            "custom pattern '{}' can match the empty string",
-            c.id
-        )));
+        return Err(Error::Config(format!("custom pattern '{}' can match the empty string", c.id)));
     }
     if !PARTIAL_RULES.contains(&c.partial.as_str()) {
         return Err(Error::Config(format!(
@@ -626,25 +572,19 @@ pub fn compile_config(cfg: &EngineConfig) -> Result<Compiled> {
     }
     if let Some(enabled) = &cfg.enabled {
         if let Some(name) = enabled.iter().find(|n| !taken.contains(*n)) {
-            return Err(Error::Config(format!(
-                "unknown PII type '{name}' in enabled types"
-            )));
+            return Err(Error::Config(format!("unknown PII type '{name}' in enabled types")));
         }
         entries.retain(|e| enabled.contains(&e.id));
     }
     if let Some(name) = cfg.disabled.iter().find(|n| !taken.contains(*n)) {
-        return Err(Error::Config(format!(
-            "unknown PII type '{name}' in disabled types"
-        )));
+        return Err(Error::Config(format!("unknown PII type '{name}' in disabled types")));
     }
     entries.retain(|e| !cfg.disabled.contains(&e.id));
     let types = entries.iter().map(build_type).collect::<Result<Vec<_>>>()?;
 
     for (name, strategy) in &cfg.strategies {
         if !taken.contains(name) {
-            return Err(Error::Config(format!(
-                "unknown PII type '{name}' in strategies"
-            )));
+            return Err(Error::Config(format!("unknown PII type '{name}' in strategies")));
         }
         if !STRATEGIES.contains(&strategy.as_str()) {
             return Err(Error::Config(format!(
@@ -654,24 +594,17 @@ pub fn compile_config(cfg: &EngineConfig) -> Result<Compiled> {
         }
     }
     if !STRATEGIES.contains(&cfg.default_strategy.as_str()) {
-        return Err(Error::Config(format!(
-            "unknown default strategy; use one of {}",
-            STRATEGIES.join(", ")
-        )));
+        return Err(Error::Config(format!("unknown default strategy; use one of {}", STRATEGIES.join(", "))));
     }
-    for (name, value) in [
-        ("max_text_bytes", cfg.max_text_bytes),
-        ("max_depth", cfg.max_depth),
-        ("max_nodes", cfg.max_nodes),
-    ] {
+    for (name, value) in
+        [("max_text_bytes", cfg.max_text_bytes), ("max_depth", cfg.max_depth), ("max_nodes", cfg.max_nodes)]
+    {
         if value < 1 {
             return Err(Error::Config(format!("{name} must be at least 1")));
         }
     }
     if cfg.max_depth > MAX_DEPTH_CAP {
-        return Err(Error::Config(format!(
-            "max_depth must be at most {MAX_DEPTH_CAP}"
-        )));
+        return Err(Error::Config(format!("max_depth must be at most {MAX_DEPTH_CAP}")));
     }
     let allow_patterns = cfg
         .allow_patterns
@@ -681,22 +614,14 @@ pub fn compile_config(cfg: &EngineConfig) -> Result<Compiled> {
             anchored(p)
         })
         .collect::<Result<Vec<_>>>()?;
-    let index = types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.id.clone(), i))
-        .collect();
+    let index = types.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
     Ok(Compiled {
         types,
         tables: build_tables(&catalog.validators)?,
         default_strategy: cfg.default_strategy.clone(),
         strategies: cfg.strategies.clone(),
         redaction_text: cfg.redaction_text.clone(),
-        hash_key: cfg
-            .hash_key
-            .as_ref()
-            .filter(|k| !k.is_empty())
-            .map(|k| k.as_bytes().to_vec()),
+        hash_key: cfg.hash_key.as_ref().filter(|k| !k.is_empty()).map(|k| k.as_bytes().to_vec()),
         allow_values: cfg.allow_values.iter().cloned().collect(),
         allow_patterns,
         max_text_bytes: cfg.max_text_bytes,
@@ -713,10 +638,7 @@ fn anchored(p: &str) -> Result<Regex> {
         .size_limit(32 * 1024 * 1024)
         .build()
         .map_err(|e| {
-            Error::Config(format!(
-                "pattern does not compile in the Rust engine: {}",
-                first_line(&e)
-            ))
+            Error::Config(format!("pattern does not compile in the Rust engine: {}", first_line(&e)))
         })
 }
 
@@ -733,21 +655,10 @@ mod tests {
 
     #[test]
     fn dialect_rejects_engine_specific_syntax() {
-        for p in [
-            r"(?=a)", r"(a)\1", r"\w+", "a$", "[[a]]", "a{,3}", r"(?i)a", "[a&&b]",
-        ] {
+        for p in [r"(?=a)", r"(a)\1", r"\w+", "a$", "[[a]]", "a{,3}", r"(?i)a", "[a&&b]"] {
             assert!(check_dialect(p).is_err(), "{p}");
         }
-        for p in [
-            r"\b[0-9]+\b",
-            "(?:a|b)",
-            "(?P<value>x)",
-            "(?i:ab)",
-            "[^a-z]",
-            "[]a]",
-            r"\.",
-            "a{0,3}",
-        ] {
+        for p in [r"\b[0-9]+\b", "(?:a|b)", "(?P<value>x)", "(?i:ab)", "[^a-z]", "[]a]", r"\.", "a{0,3}"] {
             assert!(check_dialect(p).is_ok(), "{p}");
         }
     }
@@ -761,11 +672,7 @@ mod tests {
     #[test]
     fn custom_patterns_are_checked() {
         let mut cfg = EngineConfig {
-            custom_patterns: vec![CustomPattern {
-                id: "x".into(),
-                pattern: "a*".into(),
-                partial: tail(),
-            }],
+            custom_patterns: vec![CustomPattern { id: "x".into(), pattern: "a*".into(), partial: tail() }],
             ..Default::default()
         };
         assert!(matches!(compile_config(&cfg), Err(Error::Config(_))));

@@ -27,10 +27,7 @@ fn one_char(s: &str) -> &str {
 }
 
 fn prev_char(text: &str, at: usize) -> &str {
-    text[..at]
-        .char_indices()
-        .next_back()
-        .map_or("", |(i, _)| &text[i..at])
+    text[..at].char_indices().next_back().map_or("", |(i, _)| &text[i..at])
 }
 
 /// A candidate held back by a neighbouring character: the span and the blocking positions.
@@ -80,20 +77,14 @@ fn accept(
 }
 
 /// Search one pattern from `from` within `input`'s range; return the value span and the match end.
-fn search(
-    p: &Pattern,
-    input: &mut Input<'_>,
-    caps: &mut Captures,
-) -> Option<(usize, usize, usize)> {
+fn search(p: &Pattern, input: &mut Input<'_>, caps: &mut Captures) -> Option<(usize, usize, usize)> {
     match p.value_group {
         None => p.regex.search(input).map(|m| (m.start(), m.end(), m.end())),
         Some(g) => {
             p.regex.search_captures(input, caps);
             let whole = caps.get_match()?;
             let value = caps.get_group(g);
-            Some(value.map_or((whole.end(), whole.end(), whole.end()), |v| {
-                (v.start, v.end, whole.end())
-            }))
+            Some(value.map_or((whole.end(), whole.end(), whole.end()), |v| (v.start, v.end, whole.end())))
         }
     }
 }
@@ -127,17 +118,9 @@ pub fn candidates(
     out: &mut Vec<Span>,
     waiting: &mut Vec<Waiting>,
 ) {
-    let clustered = selected.iter().any(|&ty| {
-        c.types[ty]
-            .patterns
-            .iter()
-            .any(|p| !matches!(p.gate, Gate::Plain))
-    });
-    let clusters = if clustered {
-        c.clusters.find(text)
-    } else {
-        Vec::new()
-    };
+    let clustered =
+        selected.iter().any(|&ty| c.types[ty].patterns.iter().any(|p| !matches!(p.gate, Gate::Plain)));
+    let clusters = if clustered { c.clusters.find(text) } else { Vec::new() };
     for &ty in selected {
         let t = &c.types[ty];
         for p in &t.patterns {
@@ -146,20 +129,20 @@ pub fn candidates(
                 if start < end {
                     match accept(t, c, text, start, end) {
                         Some((end, None, None)) => out.push(Span { start, end, ty }),
-                        Some((end, prev, next)) => waiting.push(Waiting {
-                            span: Span { start, end, ty },
-                            prev,
-                            next,
-                        }),
+                        Some((end, prev, next)) => {
+                            waiting.push(Waiting { span: Span { start, end, ty }, prev, next })
+                        }
                         None => {}
                     }
                 }
             };
             match &p.gate {
                 Gate::Plain => each_match(p, text, 0..text.len(), &mut caps, &mut push),
-                Gate::Cluster(need) => {
-                    for cl in clusters.iter().filter(|cl| cl.admits(need)) {
-                        each_match(p, text, cl.start..cl.end, &mut caps, &mut push);
+                Gate::Cluster(need, alphabet) => {
+                    for cl in clusters.iter().filter(|cl| cl.has.covers(need)) {
+                        for (start, end) in alphabet.runs(text, (cl.start, cl.end), need) {
+                            each_match(p, text, start..end, &mut caps, &mut push);
+                        }
                     }
                 }
                 Gate::Window(reach) => {
@@ -175,10 +158,7 @@ pub fn candidates(
 /// Keep the non-overlapping spans, by start, then longer first, then catalog order (rule 3).
 pub fn resolve(spans: &mut Vec<Span>) {
     spans.sort_by(|a, b| {
-        a.start
-            .cmp(&b.start)
-            .then((b.end - b.start).cmp(&(a.end - a.start)))
-            .then(a.ty.cmp(&b.ty))
+        a.start.cmp(&b.start).then((b.end - b.start).cmp(&(a.end - a.start))).then(a.ty.cmp(&b.ty))
     });
     let mut last_end = 0;
     spans.retain(|s| {

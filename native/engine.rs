@@ -39,9 +39,7 @@ pub struct Engine {
 impl Engine {
     /// Build an engine from a resolved configuration.
     pub fn new(cfg: &EngineConfig) -> Result<Self> {
-        Ok(Engine {
-            c: compile_config(cfg)?,
-        })
+        Ok(Engine { c: compile_config(cfg)? })
     }
 
     /// Build an engine from the JSON form of the configuration (`Config.to_engine_json()`).
@@ -76,10 +74,9 @@ impl Engine {
     /// Fail unless `strategy` is `None` or a known strategy.
     pub fn check_strategy(&self, strategy: Option<&str>) -> Result<()> {
         match strategy {
-            Some(s) if !STRATEGIES.contains(&s) => Err(Error::Input(format!(
-                "unknown strategy; use one of: {}",
-                STRATEGIES.join(", ")
-            ))),
+            Some(s) if !STRATEGIES.contains(&s) => {
+                Err(Error::Input(format!("unknown strategy; use one of: {}", STRATEGIES.join(", "))))
+            }
             _ => Ok(()),
         }
     }
@@ -108,11 +105,7 @@ impl Engine {
         spans
             .iter()
             .zip(char_offsets(text, spans))
-            .map(|(s, (start, end))| Hit {
-                ty: s.ty,
-                start,
-                end,
-            })
+            .map(|(s, (start, end))| Hit { ty: s.ty, start, end })
             .collect()
     }
 
@@ -201,10 +194,7 @@ mod tests {
         let out = |s| e.mask(text, Some(s), None).unwrap().0;
         assert_eq!(out("label"), "[EMAIL] and [EMAIL], [SSN]");
         assert_eq!(out("redact"), "[REDACTED] and [REDACTED], [REDACTED]");
-        assert_eq!(
-            out("partial"),
-            "j***@example.com and j***@example.com, ***-**-6789"
-        );
+        assert_eq!(out("partial"), "j***@example.com and j***@example.com, ***-**-6789");
         assert_eq!(out("tokenize"), "[EMAIL_1] and [EMAIL_1], [SSN_1]");
         assert_eq!(out("remove"), " and , ");
         assert!(out("hash").starts_with("[HASH:"));
@@ -213,14 +203,8 @@ mod tests {
     #[test]
     fn errors_are_reported() {
         let e = engine();
-        assert!(matches!(
-            e.detect("x", Some(&["nope"])),
-            Err(Error::Input(_))
-        ));
-        assert!(matches!(
-            e.mask("x", Some("nope"), None),
-            Err(Error::Input(_))
-        ));
+        assert!(matches!(e.detect("x", Some(&["nope"])), Err(Error::Input(_))));
+        assert!(matches!(e.mask("x", Some("nope"), None), Err(Error::Input(_))));
         let small = Engine::from_json(r#"{"max_text_bytes": 3}"#).unwrap();
         assert!(matches!(small.detect("abcd", None), Err(Error::Limit(_))));
     }

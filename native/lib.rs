@@ -53,7 +53,8 @@ mod binding {
             let previous = panic::take_hook();
             panic::set_hook(Box::new(move |info| {
                 if IN_ENGINE.with(Cell::get) {
-                    let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+                    let at =
+                        info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
                     eprintln!("mcp-pii: internal error in the Rust engine{at}; the input was not processed");
                 } else {
                     previous(info);
@@ -76,28 +77,21 @@ mod binding {
     }
 
     fn type_name(obj: &Bound<'_, PyAny>) -> String {
-        obj.get_type()
-            .name()
-            .map(|n| n.to_string())
-            .unwrap_or_else(|_| "object".to_owned())
+        obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "object".to_owned())
     }
 
     /// The index of the first lone surrogate, as Python's UTF-8 encoder reports it.
     fn surrogate_index(s: &Bound<'_, PyString>) -> usize {
         match s.call_method1("encode", ("utf-8",)) {
-            Err(e) => e
-                .value(s.py())
-                .getattr("start")
-                .and_then(|v| v.extract())
-                .unwrap_or(0),
+            Err(e) => e.value(s.py()).getattr("start").and_then(|v| v.extract()).unwrap_or(0),
             Ok(_) => 0,
         }
     }
 
     fn text_arg<'a>(text: &'a Bound<'_, PyAny>) -> PyResult<&'a str> {
-        let s = text.cast::<PyString>().map_err(|_| {
-            InputError::new_err(format!("text must be a string, not '{}'", type_name(text)))
-        })?;
+        let s = text
+            .cast::<PyString>()
+            .map_err(|_| InputError::new_err(format!("text must be a string, not '{}'", type_name(text))))?;
         s.to_str().map_err(|_| {
             InputError::new_err(format!(
                 "text has a lone surrogate at index {}; send valid Unicode",
@@ -110,9 +104,8 @@ mod binding {
         let Some(types) = types.filter(|t| !t.is_none()) else {
             return Ok(None);
         };
-        let list = types
-            .cast::<PyList>()
-            .map_err(|_| InputError::new_err("types must be a list of type ids"))?;
+        let list =
+            types.cast::<PyList>().map_err(|_| InputError::new_err("types must be a list of type ids"))?;
         Ok(Some(
             list.iter()
                 .map(|x| {
@@ -138,9 +131,7 @@ mod binding {
     }
 
     fn as_refs(types: &Option<Vec<String>>) -> Option<Vec<&str>> {
-        types
-            .as_ref()
-            .map(|v| v.iter().map(String::as_str).collect())
+        types.as_ref().map(|v| v.iter().map(String::as_str).collect())
     }
 
     /// Convert a Python value to JSON, checking limits as pass 1 of the scan does.
@@ -207,18 +198,15 @@ mod binding {
                 return Ok(Value::Number(v.into()));
             }
             let digits = obj.str()?.to_str()?.to_owned();
-            return digits.parse::<Number>().map(Value::Number).map_err(|_| {
-                InputError::new_err(format!("number at '{ptr}' cannot be represented"))
-            });
+            return digits
+                .parse::<Number>()
+                .map(Value::Number)
+                .map_err(|_| InputError::new_err(format!("number at '{ptr}' cannot be represented")));
         }
         if let Ok(f) = obj.cast::<PyFloat>() {
-            return Number::from_f64(f.value())
-                .map(Value::Number)
-                .ok_or_else(|| {
-                    InputError::new_err(format!(
-                        "number at '{ptr}' is not finite; JSON has no NaN or Infinity"
-                    ))
-                });
+            return Number::from_f64(f.value()).map(Value::Number).ok_or_else(|| {
+                InputError::new_err(format!("number at '{ptr}' is not finite; JSON has no NaN or Infinity"))
+            });
         }
         Err(InputError::new_err(format!(
             "value at '{ptr}' has type '{}'; send JSON values only (objects, arrays, strings, numbers, booleans, null)",
@@ -239,9 +227,7 @@ mod binding {
                 } else {
                     let text = n.to_string();
                     if text.contains(['.', 'e', 'E']) {
-                        let f: f64 = text
-                            .parse()
-                            .map_err(|_| PyTypeError::new_err("bad number"))?;
+                        let f: f64 = text.parse().map_err(|_| PyTypeError::new_err("bad number"))?;
                         f.into_pyobject(py)?.into_any().unbind()
                     } else {
                         py.get_type::<PyInt>().call1((text,))?.unbind()
@@ -278,9 +264,7 @@ mod binding {
 
     impl PyEngine {
         fn hit_tuples(&self, py: Python<'_>, hits: &[engine::Hit]) -> Vec<HitTuple> {
-            hits.iter()
-                .map(|h| (self.ids[h.ty].clone_ref(py), h.start, h.end))
-                .collect()
+            hits.iter().map(|h| (self.ids[h.ty].clone_ref(py), h.start, h.end)).collect()
         }
     }
 
@@ -290,20 +274,12 @@ mod binding {
         fn new(py: Python<'_>, config_json: &str) -> PyResult<Self> {
             install_panic_hook();
             let inner = guarded(|| engine::Engine::from_json(config_json))?;
-            let ids = inner
-                .type_ids()
-                .iter()
-                .map(|id| PyString::intern(py, id).unbind())
-                .collect();
+            let ids = inner.type_ids().iter().map(|id| PyString::intern(py, id).unbind()).collect();
             Ok(PyEngine { inner, ids })
         }
 
         fn type_ids(&self) -> Vec<String> {
-            self.inner
-                .type_ids()
-                .into_iter()
-                .map(str::to_owned)
-                .collect()
+            self.inner.type_ids().into_iter().map(str::to_owned).collect()
         }
 
         #[pyo3(signature = (text, types=None))]
@@ -315,8 +291,7 @@ mod binding {
         ) -> PyResult<Vec<HitTuple>> {
             let text = text_arg(text)?;
             let types = types_arg(types)?;
-            let hits =
-                py.detach(|| guarded(|| self.inner.detect(text, as_refs(&types).as_deref())))?;
+            let hits = py.detach(|| guarded(|| self.inner.detect(text, as_refs(&types).as_deref())))?;
             Ok(self.hit_tuples(py, &hits))
         }
 
@@ -332,9 +307,8 @@ mod binding {
             let strategy = strategy_arg(strategy);
             let strategy = strategy.as_deref();
             let types = types_arg(types)?;
-            let (masked, hits) = py.detach(|| {
-                guarded(|| self.inner.mask(text, strategy, as_refs(&types).as_deref()))
-            })?;
+            let (masked, hits) =
+                py.detach(|| guarded(|| self.inner.mask(text, strategy, as_refs(&types).as_deref())))?;
             Ok((masked, self.hit_tuples(py, &hits)))
         }
 
@@ -356,28 +330,12 @@ mod binding {
             let mut budget = Budget::new(self.inner.compiled());
             let value = to_value(data, 0, &mut String::new(), &mut budget)?;
             let nodes = budget.nodes;
-            let (out, found) = py.detach(|| {
-                guarded(|| {
-                    self.inner
-                        .scan_checked(value, nodes, strategy, &selected, mask)
-                })
-            })?;
-            let data_out = if mask {
-                to_python(py, out)?
-            } else {
-                data.clone().unbind()
-            };
+            let (out, found) =
+                py.detach(|| guarded(|| self.inner.scan_checked(value, nodes, strategy, &selected, mask)))?;
+            let data_out = if mask { to_python(py, out)? } else { data.clone().unbind() };
             let found = found
                 .into_iter()
-                .map(|f| {
-                    (
-                        f.path,
-                        self.ids[f.ty].clone_ref(py),
-                        f.start,
-                        f.end,
-                        f.value,
-                    )
-                })
+                .map(|f| (f.path, self.ids[f.ty].clone_ref(py), f.start, f.end, f.value))
                 .collect();
             Ok((data_out, found))
         }

@@ -63,8 +63,7 @@ pub fn partial(value: &str, rule: &str) -> String {
 fn hash_hex(key: Option<&[u8]>, value: &str) -> String {
     let digest: Vec<u8> = match key {
         Some(key) => {
-            let mut mac =
-                <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
             mac.update(value.as_bytes());
             mac.finalize().into_bytes().to_vec()
         }
@@ -88,12 +87,7 @@ pub struct Masker<'c> {
 impl<'c> Masker<'c> {
     /// A masker using `strategy` for every type, or the configured strategies when `None`.
     pub fn new(c: &'c Compiled, strategy: Option<&'c str>) -> Self {
-        Masker {
-            c,
-            strategy,
-            tokens: HashMap::new(),
-            counters: HashMap::new(),
-        }
+        Masker { c, strategy, tokens: HashMap::new(), counters: HashMap::new() }
     }
 
     /// Append the replacement for `value` of type `ty` to `out`.

@@ -37,11 +37,73 @@ pub struct Need {
 pub enum Gate {
     /// The whole text, with the regex engine's own prefilter.
     Plain,
-    /// Only inside clusters holding what [`Need`] asks for.
-    Cluster(Need),
+    /// Only inside clusters holding what [`Need`] asks for, and there only inside runs of the
+    /// pattern's own alphabet that hold it too.
+    Cluster(Need, Alphabet),
     /// Only within this many bytes of a cluster holding a digit: for patterns of bounded length
     /// whose every match holds a digit, such as a label followed by a number.
     Window(usize),
+}
+
+/// The bytes a pattern's matches can contain.
+#[derive(Debug, Clone)]
+pub struct Alphabet(Box<[bool; 256]>);
+
+impl Alphabet {
+    /// The maximal runs of alphabet bytes in `text[range]` that hold what `need` asks for.
+    pub fn runs(&self, text: &str, range: (usize, usize), need: &Need) -> Vec<(usize, usize)> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::new();
+        let mut i = range.0;
+        while i < range.1 {
+            while i < range.1 && !self.0[bytes[i] as usize] {
+                i += 1;
+            }
+            let start = i;
+            let mut packed = 0u64;
+            while i < range.1 && self.0[bytes[i] as usize] {
+                packed += MARKERS[bytes[i] as usize];
+                i += 1;
+            }
+            if start < i && unpack(packed, i - start).covers(need) {
+                out.push((start, i));
+            }
+        }
+        out
+    }
+}
+
+/// Per byte, its marker counts packed into one word: digits, colons and dots, 21 bits each.
+const MARKERS: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut b = b'0';
+    while b <= b'9' {
+        t[b as usize] = 1;
+        b += 1;
+    }
+    t[b':' as usize] = 1 << 21;
+    t[b'.' as usize] = 1 << 42;
+    t
+};
+
+fn unpack(packed: u64, len: usize) -> Need {
+    let mask = (1u64 << 21) - 1;
+    Need {
+        digits: (packed & mask) as usize,
+        colons: ((packed >> 21) & mask) as usize,
+        dots: ((packed >> 42) & mask) as usize,
+        len,
+    }
+}
+
+impl Need {
+    /// True if this much of each marker satisfies `need`.
+    pub fn covers(&self, need: &Need) -> bool {
+        self.digits >= need.digits
+            && self.colons >= need.colons
+            && self.dots >= need.dots
+            && self.len >= need.len
+    }
 }
 
 /// Bytes that may occur in a match, or `None` if some non-ASCII character may.
@@ -78,27 +140,17 @@ fn alphabet(hir: &Hir, set: &mut [bool; 128]) -> bool {
 /// The fewest bytes satisfying `pred` that any match contains.
 fn min_count(hir: &Hir, pred: &dyn Fn(u8) -> bool) -> usize {
     let class_all = |ranges: Vec<(u32, u32)>| -> usize {
-        usize::from(
-            ranges
-                .iter()
-                .all(|&(a, b)| b < 128 && (a..=b).all(|x| pred(x as u8))),
-        )
+        usize::from(ranges.iter().all(|&(a, b)| b < 128 && (a..=b).all(|x| pred(x as u8))))
     };
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => 0,
         HirKind::Literal(lit) => lit.0.iter().filter(|&&b| pred(b)).count(),
-        HirKind::Class(Class::Unicode(c)) => class_all(
-            c.ranges()
-                .iter()
-                .map(|r| (r.start() as u32, r.end() as u32))
-                .collect(),
-        ),
-        HirKind::Class(Class::Bytes(c)) => class_all(
-            c.ranges()
-                .iter()
-                .map(|r| (u32::from(r.start()), u32::from(r.end())))
-                .collect(),
-        ),
+        HirKind::Class(Class::Unicode(c)) => {
+            class_all(c.ranges().iter().map(|r| (r.start() as u32, r.end() as u32)).collect())
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            class_all(c.ranges().iter().map(|r| (u32::from(r.start()), u32::from(r.end()))).collect())
+        }
         HirKind::Repetition(r) => (r.min as usize).saturating_mul(min_count(&r.sub, pred)),
         HirKind::Capture(c) => min_count(&c.sub, pred),
         HirKind::Concat(xs) => xs.iter().map(|x| min_count(x, pred)).sum(),
@@ -118,12 +170,7 @@ fn cluster_byte(b: u8) -> bool {
 /// Choose the gate of a pattern from its syntax tree (as compiled).
 pub fn gate(hir: &Hir) -> Gate {
     let mut set = [false; 128];
-    if alphabet(hir, &mut set)
-        && set
-            .iter()
-            .enumerate()
-            .all(|(b, &on)| !on || cluster_byte(b as u8))
-    {
+    if alphabet(hir, &mut set) && set.iter().enumerate().all(|(b, &on)| !on || cluster_byte(b as u8)) {
         let need = Need {
             digits: min_count(hir, &|b| b.is_ascii_digit()),
             colons: min_count(hir, &|b| b == b':'),
@@ -131,13 +178,13 @@ pub fn gate(hir: &Hir) -> Gate {
             len: hir.properties().minimum_len().unwrap_or(0),
         };
         if need.digits > 0 || need.colons > 0 {
-            return Gate::Cluster(need);
+            let mut table = Box::new([false; 256]);
+            table[..128].copy_from_slice(&set);
+            return Gate::Cluster(need, Alphabet(table));
         }
     }
     match hir.properties().maximum_len() {
-        Some(max) if max <= MAX_WINDOW && min_count(hir, &|b| b.is_ascii_digit()) > 0 => {
-            Gate::Window(max)
-        }
+        Some(max) if max <= MAX_WINDOW && min_count(hir, &|b| b.is_ascii_digit()) > 0 => Gate::Window(max),
         _ => Gate::Plain,
     }
 }
@@ -176,16 +223,6 @@ pub struct Cluster {
     pub has: Need,
 }
 
-impl Cluster {
-    /// True if a pattern needing `need` could match inside this cluster.
-    pub fn admits(&self, need: &Need) -> bool {
-        self.has.digits >= need.digits
-            && self.has.colons >= need.colons
-            && self.has.dots >= need.dots
-            && self.has.len >= need.len
-    }
-}
-
 /// Finds clusters: a fast search for seed bytes, then a table-driven extension both ways.
 #[derive(Debug, Clone)]
 pub struct ClusterFinder {
@@ -200,10 +237,7 @@ impl Default for ClusterFinder {
             member[b as usize] = cluster_byte(b);
         }
         // An alternation (not the class `[0-9:]`) gets the regex engine's fast byte-set prefilter.
-        ClusterFinder {
-            seeds: meta::Regex::new("[0-9]|:").expect("a valid seed pattern"),
-            member,
-        }
+        ClusterFinder { seeds: meta::Regex::new("[0-9]|:").expect("a valid seed pattern"), member }
     }
 }
 
@@ -221,27 +255,16 @@ impl ClusterFinder {
             while start > at && self.member[bytes[start - 1] as usize] {
                 start -= 1;
             }
-            let mut has = Need::default();
-            for &b in &bytes[start..seed.start()] {
-                count(&mut has, b);
-            }
             let mut end = seed.start();
             while end < bytes.len() && self.member[bytes[end] as usize] {
-                count(&mut has, bytes[end]);
                 end += 1;
             }
-            has.len = end - start;
-            out.push(Cluster { start, end, has });
+            let packed: u64 = bytes[start..end].iter().map(|&b| MARKERS[b as usize]).sum();
+            out.push(Cluster { start, end, has: unpack(packed, end - start) });
             at = end.max(seed.end());
         }
         out
     }
-}
-
-fn count(has: &mut Need, b: u8) {
-    has.digits += usize::from(b.is_ascii_digit());
-    has.colons += usize::from(b == b':');
-    has.dots += usize::from(b == b'.');
 }
 
 #[cfg(test)]
@@ -255,24 +278,14 @@ mod tests {
     #[test]
     fn digit_patterns_are_cluster_gated() {
         let g = gate(&parse(r"(?-u:\b)[0-9]{3}-[0-9]{2}-[0-9]{4}(?-u:\b)"));
-        assert!(matches!(
-            g,
-            Gate::Cluster(Need {
-                digits: 9,
-                len: 11,
-                ..
-            })
-        ));
+        assert!(matches!(g, Gate::Cluster(Need { digits: 9, len: 11, .. }, _)));
         let g = gate(&parse(r"(?:[0-9A-Fa-f]{1,4})?(?::[0-9A-Fa-f]{0,4}){2,}"));
-        assert!(matches!(g, Gate::Cluster(Need { colons: 2, .. })));
+        assert!(matches!(g, Gate::Cluster(Need { colons: 2, .. }, _)));
     }
 
     #[test]
     fn labels_and_lower_case_are_plain() {
-        assert!(matches!(
-            gate(&parse(r"(?i-u:passport)[ :]*(?P<value>[A-Z0-9]{6,9})")),
-            Gate::Plain
-        ));
+        assert!(matches!(gate(&parse(r"(?i-u:passport)[ :]*(?P<value>[A-Z0-9]{6,9})")), Gate::Plain));
         assert!(matches!(gate(&parse("[a-z]+@x")), Gate::Plain));
     }
 
@@ -281,10 +294,7 @@ mod tests {
         let f = ClusterFinder::default();
         let c = f.find("call 555-123-4567 or at 10:30, thanks");
         assert_eq!(c.len(), 2);
-        assert_eq!(
-            &"call 555-123-4567 or at 10:30, thanks"[c[0].start..c[0].end],
-            " 555-123-4567 "
-        );
+        assert_eq!(&"call 555-123-4567 or at 10:30, thanks"[c[0].start..c[0].end], " 555-123-4567 ");
         assert_eq!(c[0].has.digits, 10);
         assert_eq!(c[1].has.colons, 1);
     }

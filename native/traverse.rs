@@ -72,11 +72,7 @@ pub struct Budget<'c> {
 impl<'c> Budget<'c> {
     /// A fresh budget for one payload.
     pub fn new(c: &'c Compiled) -> Self {
-        Budget {
-            c,
-            nodes: 0,
-            bytes: 0,
-        }
+        Budget { c, nodes: 0, bytes: 0 }
     }
 
     /// Count a node at `depth`; fail past `max_depth` or `max_nodes`.
@@ -147,9 +143,7 @@ pub fn bracket_depth(s: &str) -> usize {
 
 /// Return the object or array that `s` holds as strict JSON, or `None` if it holds none.
 pub fn parse_embedded(s: &str) -> Option<Value> {
-    serde_json::from_str::<Value>(s)
-        .ok()
-        .filter(|v| v.is_object() || v.is_array())
+    serde_json::from_str::<Value>(s).ok().filter(|v| v.is_object() || v.is_array())
 }
 
 /// Pass 2: scan (and optionally mask) every string of a checked value.
@@ -164,19 +158,8 @@ pub struct Walker<'c, 's> {
 
 impl<'c, 's> Walker<'c, 's> {
     /// A walker that has already counted `nodes` nodes in pass 1.
-    pub fn new(
-        c: &'c Compiled,
-        selected: &'s [usize],
-        masker: Option<Masker<'c>>,
-        nodes: usize,
-    ) -> Self {
-        Walker {
-            c,
-            selected,
-            masker,
-            nodes,
-            found: Vec::new(),
-        }
+    pub fn new(c: &'c Compiled, selected: &'s [usize], masker: Option<Masker<'c>>, nodes: usize) -> Self {
+        Walker { c, selected, masker, nodes, found: Vec::new() }
     }
 
     /// Scan `v` in place, masking its strings when the walker has a masker.
@@ -221,9 +204,7 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     fn string(&mut self, s: &mut String, depth: usize, ptr: &mut String) -> Result<()> {
-        if s.trim_start_matches([' ', '\t', '\n', '\r'])
-            .starts_with(['{', '['])
-        {
+        if s.trim_start_matches([' ', '\t', '\n', '\r']).starts_with(['{', '[']) {
             if depth + bracket_depth(s) > self.c.max_depth + 1 {
                 return Err(depth_error(self.c));
             }
@@ -279,10 +260,7 @@ mod tests {
 
     #[test]
     fn limits_trip() {
-        let cfg = EngineConfig {
-            max_nodes: 3,
-            ..Default::default()
-        };
+        let cfg = EngineConfig { max_nodes: 3, ..Default::default() };
         let c = compile_config(&cfg).unwrap();
         assert!(check(&c, &json!([1, 2])).is_ok());
         assert!(matches!(check(&c, &json!([1, 2, 3])), Err(Error::Limit(_))));
@@ -295,10 +273,7 @@ mod tests {
         let mut v = json!({"a": "{\"n\": 1.50e3, \"e\": \"x a@example.com\"}", "b": "[1, 2]"});
         let mut w = Walker::new(&c, &selected, Some(Masker::new(&c, None)), 3);
         w.walk(&mut v, 0, &mut String::new()).unwrap();
-        assert_eq!(
-            v,
-            json!({"a": "{\"n\":1.50e+3,\"e\":\"x [EMAIL]\"}", "b": "[1, 2]"})
-        );
+        assert_eq!(v, json!({"a": "{\"n\":1.50e+3,\"e\":\"x [EMAIL]\"}", "b": "[1, 2]"}));
         assert_eq!(w.found[0].path, "/a/e");
         assert_eq!((w.found[0].start, w.found[0].end), (2, 15));
     }
