@@ -11,7 +11,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::prefilter::{gate, ClusterFinder, Gate};
+use crate::prefilter::{gate, need, ClusterFinder, Gate, Need};
 use regex_automata::meta;
 
 /// The catalog file, shared with the Python engine.
@@ -128,6 +128,8 @@ pub struct Pattern {
     pub value_group: Option<usize>,
     /// The prefilter deciding where the pattern is searched.
     pub gate: Gate,
+    /// What every match holds at the least; a text holding less is not searched.
+    pub need: Need,
 }
 
 /// One compiled type: its patterns and the checks its candidates must pass.
@@ -153,6 +155,8 @@ pub struct PiiType {
     pub deny_suffixes: Vec<String>,
     /// The partial-mask rule.
     pub partial: String,
+    /// Id of the type's first pattern among all patterns of all enabled types.
+    pub first_pattern: usize,
 }
 
 /// A custom pattern from the configuration.
@@ -265,6 +269,9 @@ pub struct Compiled {
     pub index: HashMap<String, usize>,
     /// Finds the clusters that cluster-gated patterns are searched in.
     pub clusters: ClusterFinder,
+    /// All patterns of all types in one regex (pattern ids in type, then pattern order), to find
+    /// in one pass which patterns match a short text at all.
+    pub union: Option<meta::Regex>,
 }
 
 /// Raise a config error unless `pattern` keeps to the dialect both engines read alike.
@@ -421,7 +428,7 @@ fn first_line(e: &regex::Error) -> String {
 
 /// Compile a type's pattern for searching: the regex, its `value` group and its prefilter.
 pub fn compile_search_pattern(pattern: &str) -> Result<Pattern> {
-    compile_pattern(pattern)?;
+    check_dialect(pattern)?;
     let translated = translate(pattern);
     let regex = meta::Regex::builder()
         .configure(meta::Config::new().nfa_size_limit(Some(32 * 1024 * 1024)))
@@ -429,11 +436,11 @@ pub fn compile_search_pattern(pattern: &str) -> Result<Pattern> {
         .map_err(|e| Error::Config(format!("pattern does not compile in the Rust engine: {e}")))?;
     let value_group = regex.group_info().to_index(regex_automata::PatternID::ZERO, "value");
     let parse = |p: &str| regex_syntax::ParserBuilder::new().build().parse(p).ok();
-    let gate = match parse(&translated) {
-        Some(hir) => gate(&hir),
-        None => Gate::Plain,
+    let (gate, need) = match parse(&translated) {
+        Some(hir) => (gate(&hir), need(&hir)),
+        None => (Gate::Plain, Need::default()),
     };
-    Ok(Pattern { regex, value_group, gate })
+    Ok(Pattern { regex, value_group, gate, need })
 }
 
 /// Return true if `pattern` can match the empty string somewhere.
@@ -513,6 +520,7 @@ fn build_type(e: &TypeEntry) -> Result<PiiType> {
         reject_next: opt(&e.reject_next)?,
         deny_suffixes: e.deny_suffixes.iter().map(|s| s.to_ascii_lowercase()).collect(),
         partial: e.partial.clone(),
+        first_pattern: 0,
     })
 }
 
@@ -580,7 +588,12 @@ pub fn compile_config(cfg: &EngineConfig) -> Result<Compiled> {
         return Err(Error::Config(format!("unknown PII type '{name}' in disabled types")));
     }
     entries.retain(|e| !cfg.disabled.contains(&e.id));
-    let types = entries.iter().map(build_type).collect::<Result<Vec<_>>>()?;
+    let mut types = entries.iter().map(build_type).collect::<Result<Vec<_>>>()?;
+    let mut first = 0;
+    for t in &mut types {
+        t.first_pattern = first;
+        first += t.patterns.len();
+    }
 
     for (name, strategy) in &cfg.strategies {
         if !taken.contains(name) {
@@ -629,7 +642,21 @@ pub fn compile_config(cfg: &EngineConfig) -> Result<Compiled> {
         max_nodes: cfg.max_nodes,
         index,
         clusters: ClusterFinder::default(),
+        union: union_regex(&entries),
     })
+}
+
+/// One regex of every pattern, reporting which of them match (or `None` if it is too big).
+fn union_regex(entries: &[TypeEntry]) -> Option<meta::Regex> {
+    let all: Vec<String> = entries.iter().flat_map(|e| e.patterns.iter().map(|p| translate(p))).collect();
+    meta::Regex::builder()
+        .configure(
+            meta::Config::new()
+                .match_kind(regex_automata::MatchKind::All)
+                .nfa_size_limit(Some(64 * 1024 * 1024)),
+        )
+        .build_many(&all)
+        .ok()
 }
 
 /// Compile `p` so that it must match a whole string.

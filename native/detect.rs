@@ -5,10 +5,10 @@
 use std::ops::Range;
 
 use regex_automata::util::captures::Captures;
-use regex_automata::Input;
+use regex_automata::{Input, PatternID, PatternSet};
 
 use crate::catalog::{Compiled, Pattern, PiiType};
-use crate::prefilter::{windows, Gate};
+use crate::prefilter::{markers, windows, Gate};
 use crate::validate;
 
 /// A detection: byte start, byte end, type index.
@@ -95,7 +95,7 @@ fn each_match(
     text: &str,
     range: Range<usize>,
     caps: &mut Captures,
-    mut f: impl FnMut(usize, usize),
+    mut f: impl FnMut(usize, usize) -> Option<usize>,
 ) {
     let mut input = Input::new(text).range(range.clone());
     let mut pos = range.start;
@@ -104,11 +104,28 @@ fn each_match(
         let Some((start, end, whole_end)) = search(p, &mut input, caps) else {
             return;
         };
-        f(start, end);
         // Patterns cannot match the empty string (checked when built), so this always advances.
         pos = whole_end.max(pos + 1);
+        if let Some(resume) = f(start, end) {
+            // The validator kept a prefix: what the match ran over is searched again.
+            pos = resume;
+        }
     }
 }
+
+/// Texts up to this long first ask the union of all patterns which patterns match at all.
+const UNION_MAX: usize = 4096;
+
+/// The set of patterns (by id over all types) that match somewhere in a short `text`.
+fn union_matches(c: &Compiled, text: &str) -> Option<PatternSet> {
+    let union = c.union.as_ref().filter(|_| text.len() <= UNION_MAX)?;
+    let mut set = PatternSet::new(union.pattern_len());
+    union.which_overlapping_matches(&Input::new(text), &mut set);
+    Some(set)
+}
+
+/// Clusters up to this long are searched whole: splitting them into runs costs more than it saves.
+const SHORT_CLUSTER: usize = 48;
 
 /// Collect the validated candidates of the selected types, and those waiting on a neighbour (rules 1, 2).
 pub fn candidates(
@@ -118,28 +135,43 @@ pub fn candidates(
     out: &mut Vec<Span>,
     waiting: &mut Vec<Waiting>,
 ) {
-    let clustered =
-        selected.iter().any(|&ty| c.types[ty].patterns.iter().any(|p| !matches!(p.gate, Gate::Plain)));
+    let has = markers(text.as_bytes());
+    let matching = union_matches(c, text);
+    let clustered = selected.iter().any(|&ty| {
+        c.types[ty].patterns.iter().any(|p| !matches!(p.gate, Gate::Plain) && has.covers(&p.need))
+    });
     let clusters = if clustered { c.clusters.find(text) } else { Vec::new() };
     for &ty in selected {
         let t = &c.types[ty];
-        for p in &t.patterns {
+        for (i, p) in t.patterns.iter().enumerate() {
+            let this = t.first_pattern + i;
+            if !has.covers(&p.need)
+                || matching.as_ref().is_some_and(|m| !m.contains(PatternID::new_unchecked(this)))
+            {
+                continue;
+            }
             let mut caps = p.regex.create_captures();
-            let mut push = |start: usize, end: usize| {
-                if start < end {
-                    match accept(t, c, text, start, end) {
-                        Some((end, None, None)) => out.push(Span { start, end, ty }),
-                        Some((end, prev, next)) => {
-                            waiting.push(Waiting { span: Span { start, end, ty }, prev, next })
-                        }
-                        None => {}
-                    }
+            // Records a candidate; returns where to resume when the validator kept only a prefix.
+            let mut push = |start: usize, end: usize| -> Option<usize> {
+                if start >= end {
+                    return None;
                 }
+                let (kept, prev, next) = accept(t, c, text, start, end)?;
+                let span = Span { start, end: kept, ty };
+                match (prev, next) {
+                    (None, None) => out.push(span),
+                    _ => waiting.push(Waiting { span, prev, next }),
+                }
+                (kept < end).then_some(kept)
             };
             match &p.gate {
                 Gate::Plain => each_match(p, text, 0..text.len(), &mut caps, &mut push),
                 Gate::Cluster(need, alphabet) => {
                     for cl in clusters.iter().filter(|cl| cl.has.covers(need)) {
+                        if cl.end - cl.start <= SHORT_CLUSTER {
+                            each_match(p, text, cl.start..cl.end, &mut caps, &mut push);
+                            continue;
+                        }
                         for (start, end) in alphabet.runs(text, (cl.start, cl.end), need) {
                             each_match(p, text, start..end, &mut caps, &mut push);
                         }

@@ -11,12 +11,15 @@
 //! match lies inside one cluster, so searching cluster by cluster (with the surrounding text
 //! visible to `\b`) finds exactly the matches of a full-text search.
 //!
-//! A pattern of bounded length L whose every match holds a digit (a label followed by a number)
-//! is *window-gated*: searched only within L bytes of a cluster with a digit, windows merged.
+//! A pattern of bounded length L whose every match holds a digit (a label followed by a number),
+//! and whose matches may begin with fewer than three known bytes (so the regex engine's own
+//! prefilter would fire all the time), is *window-gated*: searched only within L bytes of a
+//! cluster with a digit, windows merged.
 //! Other patterns are searched over the whole text, with the regex engine's own prefilters.
 
 use regex_automata::meta;
 use regex_automata::Input;
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// How much of each marker a cluster needs before a pattern can match in it.
@@ -28,8 +31,12 @@ pub struct Need {
     pub colons: usize,
     /// Dots.
     pub dots: usize,
+    /// At signs.
+    pub ats: usize,
     /// Bytes.
     pub len: usize,
+    /// Which ASCII bytes occur (bit b for byte b); for a pattern, those every match contains.
+    pub bytes: u128,
 }
 
 /// Where a pattern is searched.
@@ -60,12 +67,10 @@ impl Alphabet {
                 i += 1;
             }
             let start = i;
-            let mut packed = 0u64;
             while i < range.1 && self.0[bytes[i] as usize] {
-                packed += MARKERS[bytes[i] as usize];
                 i += 1;
             }
-            if start < i && unpack(packed, i - start).covers(need) {
+            if start < i && markers(&bytes[start..i]).covers(need) {
                 out.push((start, i));
             }
         }
@@ -73,27 +78,29 @@ impl Alphabet {
     }
 }
 
-/// Per byte, its marker counts packed into one word: digits, colons and dots, 21 bits each.
-const MARKERS: [u64; 256] = {
-    let mut t = [0u64; 256];
+/// Per byte, which marker it is: 1 digit, 2 colon, 3 dot, 4 at sign, 0 none.
+const MARKER: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut b = b'0';
     while b <= b'9' {
         t[b as usize] = 1;
         b += 1;
     }
-    t[b':' as usize] = 1 << 21;
-    t[b'.' as usize] = 1 << 42;
+    t[b':' as usize] = 2;
+    t[b'.' as usize] = 3;
+    t[b'@' as usize] = 4;
     t
 };
 
-fn unpack(packed: u64, len: usize) -> Need {
-    let mask = (1u64 << 21) - 1;
-    Need {
-        digits: (packed & mask) as usize,
-        colons: ((packed >> 21) & mask) as usize,
-        dots: ((packed >> 42) & mask) as usize,
-        len,
+/// Count the markers of `bytes`.
+pub fn markers(bytes: &[u8]) -> Need {
+    let mut n = [0usize; 5];
+    let mut present = 0u128;
+    for &b in bytes {
+        n[MARKER[b as usize] as usize] += 1;
+        present |= 1u128.checked_shl(u32::from(b)).unwrap_or(0);
     }
+    Need { digits: n[1], colons: n[2], dots: n[3], ats: n[4], len: bytes.len(), bytes: present }
 }
 
 impl Need {
@@ -167,16 +174,45 @@ fn cluster_byte(b: u8) -> bool {
         || b" \t.:,;()+-/#".contains(&b)
 }
 
+/// What every match of a pattern holds at the least, from its syntax tree.
+pub fn need(hir: &Hir) -> Need {
+    Need {
+        digits: min_count(hir, &|b| b.is_ascii_digit()),
+        colons: min_count(hir, &|b| b == b':'),
+        dots: min_count(hir, &|b| b == b'.'),
+        ats: min_count(hir, &|b| b == b'@'),
+        len: hir.properties().minimum_len().unwrap_or(0),
+        bytes: required(hir),
+    }
+}
+
+/// The ASCII bytes that every match contains.
+fn required(hir: &Hir) -> u128 {
+    let single = |lo: u32, hi: u32| if lo == hi && hi < 128 { 1u128 << lo } else { 0 };
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => 0,
+        HirKind::Literal(lit) => lit.0.iter().filter(|&&b| b < 128).fold(0, |acc, &b| acc | 1u128 << b),
+        HirKind::Class(Class::Unicode(c)) => match c.ranges() {
+            [r] => single(r.start() as u32, r.end() as u32),
+            _ => 0,
+        },
+        HirKind::Class(Class::Bytes(c)) => match c.ranges() {
+            [r] => single(u32::from(r.start()), u32::from(r.end())),
+            _ => 0,
+        },
+        HirKind::Repetition(r) if r.min > 0 => required(&r.sub),
+        HirKind::Repetition(_) => 0,
+        HirKind::Capture(c) => required(&c.sub),
+        HirKind::Concat(xs) => xs.iter().fold(0, |acc, x| acc | required(x)),
+        HirKind::Alternation(xs) => xs.iter().map(required).reduce(|a, b| a & b).unwrap_or(0),
+    }
+}
+
 /// Choose the gate of a pattern from its syntax tree (as compiled).
 pub fn gate(hir: &Hir) -> Gate {
     let mut set = [false; 128];
     if alphabet(hir, &mut set) && set.iter().enumerate().all(|(b, &on)| !on || cluster_byte(b as u8)) {
-        let need = Need {
-            digits: min_count(hir, &|b| b.is_ascii_digit()),
-            colons: min_count(hir, &|b| b == b':'),
-            dots: min_count(hir, &|b| b == b'.'),
-            len: hir.properties().minimum_len().unwrap_or(0),
-        };
+        let need = need(hir);
         if need.digits > 0 || need.colons > 0 {
             let mut table = Box::new([false; 256]);
             table[..128].copy_from_slice(&set);
@@ -184,9 +220,20 @@ pub fn gate(hir: &Hir) -> Gate {
         }
     }
     match hir.properties().maximum_len() {
-        Some(max) if max <= MAX_WINDOW && min_count(hir, &|b| b.is_ascii_digit()) > 0 => Gate::Window(max),
+        Some(max)
+            if max <= MAX_WINDOW && min_count(hir, &|b| b.is_ascii_digit()) > 0 && weak_prefixes(hir) =>
+        {
+            Gate::Window(max)
+        }
         _ => Gate::Plain,
     }
+}
+
+/// True if the regex engine's own prefilter is likely to fire often: some match may begin with
+/// fewer than three known bytes (in practice a case-insensitive label such as `ssn`).
+fn weak_prefixes(hir: &Hir) -> bool {
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+    seq.literals().is_none_or(|lits| lits.iter().any(|l| l.as_bytes().len() < 3))
 }
 
 /// The longest match a window-gated pattern may have.
@@ -248,20 +295,27 @@ impl ClusterFinder {
         let mut out = Vec::new();
         let mut at = 0;
         while at < bytes.len() {
-            let Some(seed) = self.seeds.find(Input::new(text).range(at..)) else {
-                break;
+            // Seeds close to the last cluster are found by a short scalar look-ahead (cheaper
+            // than restarting the vectorised search); distant ones by the search.
+            let near =
+                bytes[at..(at + 32).min(bytes.len())].iter().position(|&b| b.is_ascii_digit() || b == b':');
+            let seed_at = match near {
+                Some(i) => at + i,
+                None => match self.seeds.find(Input::new(text).range(at..)) {
+                    Some(m) => m.start(),
+                    None => break,
+                },
             };
-            let mut start = seed.start();
+            let mut start = seed_at;
             while start > at && self.member[bytes[start - 1] as usize] {
                 start -= 1;
             }
-            let mut end = seed.start();
+            let mut end = seed_at;
             while end < bytes.len() && self.member[bytes[end] as usize] {
                 end += 1;
             }
-            let packed: u64 = bytes[start..end].iter().map(|&b| MARKERS[b as usize]).sum();
-            out.push(Cluster { start, end, has: unpack(packed, end - start) });
-            at = end.max(seed.end());
+            out.push(Cluster { start, end, has: markers(&bytes[start..end]) });
+            at = end.max(seed_at + 1);
         }
         out
     }

@@ -66,10 +66,18 @@ def make_engine(engine_impl: str) -> EngineFactory:
     return make
 
 
+_DEFAULT_ENGINES: dict[str, Engine] = {}
+
+
 @pytest.fixture
-def engine(make_engine: EngineFactory) -> Engine:
-    """The default engine (every type, label strategy) of the implementation under test."""
-    return make_engine()
+def engine(engine_impl: str) -> Engine:
+    """The default engine (every type, label strategy) of the implementation under test.
+
+    Built once per implementation: an engine holds no state between calls.
+    """
+    if engine_impl not in _DEFAULT_ENGINES:
+        _DEFAULT_ENGINES[engine_impl] = Engine(implementation=engine_impl)  # type: ignore[arg-type]
+    return _DEFAULT_ENGINES[engine_impl]
 
 
 def make_both(config: Config | None = None) -> tuple[Engine, Engine]:

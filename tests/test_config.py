@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from conftest import EngineFactory
 
-from mcp_pii import Config, ConfigError, CustomPattern, Detection, Engine
+from mcp_pii import Config, ConfigError, CustomPattern, Engine
 from mcp_pii.catalog import builtin_type_ids
 from mcp_pii.config import CustomPattern as _CustomPattern
 

@@ -34,9 +34,7 @@ def test_label_is_the_default(engine: Engine) -> None:
 
 
 def test_redact(make_engine: EngineFactory) -> None:
-    assert make_engine().mask(MIXED, strategy="redact").text == (
-        "Mail [REDACTED], SSN [REDACTED], call [REDACTED]."
-    )
+    assert make_engine().mask(MIXED, strategy="redact").text == "Mail [REDACTED], SSN [REDACTED], call [REDACTED]."
     engine = make_engine(default_strategy="redact", redaction_text="<hidden>")
     assert engine.mask(MIXED).text == "Mail <hidden>, SSN <hidden>, call <hidden>."
 

@@ -148,9 +148,7 @@ def test_tokenize_numbering_is_shared_across_the_payload(engine: Engine) -> None
 def test_embedded_json_is_walked_and_written_back_compactly(engine: Engine) -> None:
     inner = '{ "user": { "email": "jane@example.com", "age": 41, "tags": ["a", "b"] }, "ok": true, "x": null }'
     result = engine.scan({"payload": inner})
-    assert result.data == {
-        "payload": '{"user":{"email":"[EMAIL]","age":41,"tags":["a","b"]},"ok":true,"x":null}'
-    }
+    assert result.data == {"payload": '{"user":{"email":"[EMAIL]","age":41,"tags":["a","b"]},"ok":true,"x":null}'}
     assert result.detections == [NestedDetection("/payload/user/email", "email", 0, 16, "jane@example.com")]
 
 
@@ -168,9 +166,7 @@ def test_embedded_numbers_keep_their_digits(engine: Engine) -> None:
     # 1.50, -0 stays -0, 2.0 stays 2.0, a 20-digit integer is not rounded). The exponent is
     # written in one canonical form, a lower-case 'e' with an explicit sign, in both engines.
     inner = '[1.50e3, 1E5, 2e-7, -0, -0.0, 2.0, 12345678901234567890, 0.1000, 3E+2, "jane@example.com"]'
-    assert engine.scan(inner).data == (
-        '[1.50e+3,1e+5,2e-7,-0,-0.0,2.0,12345678901234567890,0.1000,3e+2,"[EMAIL]"]'
-    )
+    assert engine.scan(inner).data == '[1.50e+3,1e+5,2e-7,-0,-0.0,2.0,12345678901234567890,0.1000,3e+2,"[EMAIL]"]'
 
 
 def test_embedded_strings_are_reencoded_as_json(engine: Engine) -> None:
@@ -304,7 +300,10 @@ def test_max_text_bytes_is_a_total(make_engine: EngineFactory) -> None:
     with pytest.raises(LimitError, match="max_text_bytes"):
         engine.scan({"x": "éééééé"})
     # Keys do not count; numbers do not count.
-    assert engine.scan({"k" * 50: 123456789012345, "a": "aaaaaaaaaa"}).data == {"k" * 50: 123456789012345, "a": "a" * 10}
+    assert engine.scan({"k" * 50: 123456789012345, "a": "aaaaaaaaaa"}).data == {
+        "k" * 50: 123456789012345,
+        "a": "a" * 10,
+    }
 
 
 def test_limits_apply_with_mask_false(make_engine: EngineFactory) -> None:
