@@ -270,7 +270,7 @@ pub struct Compiled {
     /// Finds the clusters that cluster-gated patterns are searched in.
     pub clusters: ClusterFinder,
     /// All patterns of all types in one regex (pattern ids in type, then pattern order), to find
-    /// in one pass which patterns match a short text at all.
+    /// in one pass which patterns match a text at all.
     pub union: Option<meta::Regex>,
 }
 

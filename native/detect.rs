@@ -113,12 +113,10 @@ fn each_match(
     }
 }
 
-/// Texts up to this long first ask the union of all patterns which patterns match at all.
-const UNION_MAX: usize = 4096;
-
-/// The set of patterns (by id over all types) that match somewhere in a short `text`.
+/// The set of patterns (by id over all types) that match somewhere in `text`: one pass of the
+/// union of all patterns, after which only those are searched one by one.
 fn union_matches(c: &Compiled, text: &str) -> Option<PatternSet> {
-    let union = c.union.as_ref().filter(|_| text.len() <= UNION_MAX)?;
+    let union = c.union.as_ref()?;
     let mut set = PatternSet::new(union.pattern_len());
     union.which_overlapping_matches(&Input::new(text), &mut set);
     Some(set)
