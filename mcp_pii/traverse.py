@@ -166,10 +166,27 @@ def _clean(v: Any) -> bool:
     return True
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("duplicate key")
+    return out
+
+
 def parse_embedded(s: str) -> Any:
-    """Return the object or array that ``s`` holds as strict JSON, or None if it holds none."""
+    """Return the object or array that ``s`` holds as strict JSON, or None if it holds none.
+
+    An object with a repeated key is not taken as JSON (parsing would keep only one of the
+    values, and the others would go unscanned): such a string is scanned as plain text.
+    """
     try:
-        v = json.loads(s, parse_float=RawNumber, parse_int=RawNumber, parse_constant=_no_constant)
+        v = json.loads(
+            s,
+            parse_float=RawNumber,
+            parse_int=RawNumber,
+            parse_constant=_no_constant,
+            object_pairs_hook=_no_duplicates,
+        )
     except (ValueError, RecursionError):
         return None
     if not isinstance(v, (dict, list)) or not _clean(v):

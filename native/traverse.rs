@@ -142,8 +142,49 @@ pub fn bracket_depth(s: &str) -> usize {
 }
 
 /// Return the object or array that `s` holds as strict JSON, or `None` if it holds none.
+///
+/// An object with a repeated key is not taken as JSON (parsing would keep only one of the
+/// values, and the others would go unscanned): such a string is scanned as plain text.
 pub fn parse_embedded(s: &str) -> Option<Value> {
-    serde_json::from_str::<Value>(s).ok().filter(|v| v.is_object() || v.is_array())
+    let v = serde_json::from_str::<Value>(s).ok().filter(|v| v.is_object() || v.is_array())?;
+    (entries(&v) == key_tokens(s)).then_some(v)
+}
+
+/// The number of object entries in a parsed value.
+fn entries(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => items.iter().map(entries).sum(),
+        Value::Object(map) => map.len() + map.values().map(entries).sum::<usize>(),
+        _ => 0,
+    }
+}
+
+/// The number of object keys written in valid JSON text: strings followed by a colon.
+fn key_tokens(s: &str) -> usize {
+    let (mut keys, mut in_str, mut escaped, mut after_str) = (0, false, false, false);
+    for b in s.bytes() {
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_str = false;
+                after_str = true;
+            }
+            continue;
+        }
+        match b {
+            b' ' | b'\t' | b'\n' | b'\r' => {}
+            b':' if after_str => {
+                keys += 1;
+                after_str = false;
+            }
+            b'"' => in_str = true,
+            _ => after_str = false,
+        }
+    }
+    keys
 }
 
 /// Pass 2: scan (and optionally mask) every string of a checked value.
@@ -256,6 +297,14 @@ mod tests {
     fn depth_of_brackets_ignores_strings() {
         assert_eq!(bracket_depth(r#"{"a": "[[[", "b": [1, [2]]}"#), 3);
         assert_eq!(bracket_depth(r#"["\"]"]"#), 1);
+    }
+
+    #[test]
+    fn duplicate_keys_are_not_json() {
+        assert!(parse_embedded(r#"{"a": "x", "b": {"c": [1, {"d": 2}]}}"#).is_some());
+        assert!(parse_embedded(r#"{"a": "x", "a": "y"}"#).is_none());
+        assert!(parse_embedded(r#"[{"k": 1}, {"k": 2}]"#).is_some());
+        assert!(parse_embedded(r#"{"a\"b": ":", "a\u0022b": 1}"#).is_none());
     }
 
     #[test]
