@@ -1,6 +1,6 @@
 """Call the three mcp-pii tools through the MCP Python SDK's client over stdio, and print the results.
 
-    python examples/client_stdio.py            # spawns `python -m mcp_pii serve` (stdio)
+python examples/client_stdio.py            # spawns `python -m mcp_pii serve` (stdio)
 """
 
 import asyncio
