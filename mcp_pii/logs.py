@@ -31,9 +31,9 @@ def configure(level: str = "INFO") -> None:
         numeric = logging.INFO
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
+        stderr = logging.StreamHandler(sys.stderr)
+        stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(stderr)
     for handler in root.handlers:
         if not any(isinstance(f, NoExceptionText) for f in handler.filters):
             handler.addFilter(NoExceptionText())
