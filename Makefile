@@ -73,6 +73,24 @@ bench: setup  ## Benchmarks: engines vs cpex-pii-filter, MCP latency (writes ben
 bench-rust:  ## Criterion benchmarks of the Rust core alone
 	cargo bench --bench core
 
+.PHONY: load
+load: setup  ## Load test: concurrent MCP clients on HTTP (stateless, stateful) and stdio (writes bench/results/load.json)
+	$(PY) bench/load.py $(LOAD_ARGS)
+
+# cargo-fuzz runs libFuzzer with AddressSanitizer, which needs a nightly toolchain (-Zsanitizer;
+# RUSTC_BOOTSTRAP=1 does not get it through to rustc). Without nightly, the stable toolchain runs
+# the same targets with `--sanitizer none` (only -C flags). Findings go to fuzz/artifacts/.
+FUZZ_TARGETS := detect mask traverse
+FUZZ_CARGO = $(if $(shell rustup toolchain list 2>/dev/null | grep '^nightly'),cargo +nightly fuzz run,cargo fuzz run --sanitizer none)
+
+.PHONY: fuzz
+fuzz:  ## Fuzz the Rust core (detect, mask, traverse) for FUZZ_SECONDS each with cargo-fuzz; not part of CI
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	$(PYTHON) fuzz/seed.py
+	cd fuzz && for target in $(FUZZ_TARGETS); do \
+		CARGO_TARGET_DIR=$(CURDIR)/fuzz/target $(FUZZ_CARGO) $$target -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+
 .PHONY: clean
 clean:  ## Remove build products and the virtualenv
 	rm -rf $(STAMPS) $(VENV) target mcp_pii/_native*.so

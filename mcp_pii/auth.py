@@ -12,16 +12,20 @@ from starlette.responses import JSONResponse
 class BearerAuth:
     """ASGI middleware: every HTTP request must carry ``Authorization: Bearer <token>`` (401 otherwise).
 
-    Paths in ``exempt`` (the health check) pass without it; lifespan events always pass.
+    GET (and HEAD) requests for the paths in ``exempt`` (the health check) pass without it; so do
+    lifespan events. Any other method on those paths needs the token like every other request.
     """
 
     def __init__(self, app: Any, token: str, exempt: Iterable[str] = ()) -> None:
         self.app = app
         self._expected = b"Bearer " + token.encode("utf-8")
         self._exempt = frozenset(exempt)
+        self._open_methods = frozenset({"GET", "HEAD"})
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope.get("path") not in self._exempt:
+        if scope["type"] == "http" and not (
+            scope.get("method") in self._open_methods and scope.get("path") in self._exempt
+        ):
             given = b""
             for name, value in scope.get("headers", ()):
                 if name == b"authorization":

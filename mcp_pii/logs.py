@@ -56,10 +56,18 @@ def clamp_payload_loggers(level: int = logging.INFO) -> None:
         sdk.addFilter(NoExceptionText())
 
 
+# Most argument errors named in one message: a list of 100,000 bad type ids would otherwise give
+# a message of some 30 MB (every error repeats the list of valid ids).
+MAX_ERRORS_LISTED = 5
+
+
 def describe_validation_error(exc: ValidationError) -> str:
-    """Say which arguments are wrong and how, without the rejected values."""
+    """Say which arguments are wrong and how (the first few), without the rejected values."""
+    errors = exc.errors(include_input=False, include_url=False, include_context=False)
     parts = []
-    for err in exc.errors(include_input=False, include_url=False, include_context=False):
+    for err in errors[:MAX_ERRORS_LISTED]:
         where = ".".join(str(x) for x in err["loc"]) or "arguments"
         parts.append(f"{where}: {err['msg']}")
+    if len(errors) > MAX_ERRORS_LISTED:
+        parts.append(f"and {len(errors) - MAX_ERRORS_LISTED} more")
     return "invalid arguments: " + "; ".join(parts)

@@ -134,12 +134,39 @@ mod binding {
         types.as_ref().map(|v| v.iter().map(String::as_str).collect())
     }
 
+    /// Python ints beyond 64 bits, set aside while the core scans a payload and put back after.
+    ///
+    /// The core never changes a number, so such an int needs no decimal form: CPython refuses one
+    /// past `sys.get_int_max_str_digits()` digits (4300 by default), and would take quadratic time.
+    /// Each stands in the payload as `-0.0e-N` (N its index here), a number `to_value` never
+    /// makes otherwise (floats are written by `Number::from_f64`, without an exponent for zero).
+    #[derive(Default)]
+    struct SetAside(Vec<Py<PyAny>>);
+
+    const SET_ASIDE: &str = "-0.0e-";
+
+    impl SetAside {
+        fn keep(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+            let n: Number = format!("{SET_ASIDE}{}", self.0.len()).parse().map_err(|_| {
+                InternalError::new_err("internal error in the Rust engine: a set-aside number")
+            })?;
+            self.0.push(obj.clone().unbind());
+            Ok(Value::Number(n))
+        }
+
+        fn get(&self, py: Python<'_>, n: &Number) -> Option<Py<PyAny>> {
+            let index: usize = n.as_str().strip_prefix(SET_ASIDE)?.parse().ok()?;
+            self.0.get(index).map(|obj| obj.clone_ref(py))
+        }
+    }
+
     /// Convert a Python value to JSON, checking limits as pass 1 of the scan does.
     fn to_value(
         obj: &Bound<'_, PyAny>,
         depth: usize,
         ptr: &mut String,
         b: &mut Budget<'_>,
+        aside: &mut SetAside,
     ) -> PyResult<Value> {
         b.enter(depth).map_err(map_error)?;
         if let Ok(s) = obj.cast::<PyString>() {
@@ -168,7 +195,7 @@ mod binding {
                 })?;
                 let len = ptr.len();
                 push_token(ptr, key);
-                let item = to_value(&v, depth + 1, ptr, b)?;
+                let item = to_value(&v, depth + 1, ptr, b, aside)?;
                 ptr.truncate(len);
                 map.insert(key.to_owned(), item);
             }
@@ -179,7 +206,7 @@ mod binding {
             for (i, v) in obj.try_iter()?.enumerate() {
                 let len = ptr.len();
                 push_token(ptr, &i.to_string());
-                items.push(to_value(&v?, depth + 1, ptr, b)?);
+                items.push(to_value(&v?, depth + 1, ptr, b, aside)?);
                 ptr.truncate(len);
             }
             return Ok(Value::Array(items));
@@ -197,11 +224,7 @@ mod binding {
             if let Ok(v) = obj.extract::<u64>() {
                 return Ok(Value::Number(v.into()));
             }
-            let digits = obj.str()?.to_str()?.to_owned();
-            return digits
-                .parse::<Number>()
-                .map(Value::Number)
-                .map_err(|_| InputError::new_err(format!("number at '{ptr}' cannot be represented")));
+            return aside.keep(obj);
         }
         if let Ok(f) = obj.cast::<PyFloat>() {
             return Number::from_f64(f.value()).map(Value::Number).ok_or_else(|| {
@@ -215,12 +238,14 @@ mod binding {
     }
 
     /// Convert JSON back to Python values.
-    fn to_python(py: Python<'_>, v: Value) -> PyResult<Py<PyAny>> {
+    fn to_python(py: Python<'_>, v: Value, aside: &SetAside) -> PyResult<Py<PyAny>> {
         Ok(match v {
             Value::Null => py.None(),
             Value::Bool(b) => PyBool::new(py, b).to_owned().into_any().unbind(),
             Value::Number(n) => {
-                if let Some(i) = n.as_i64() {
+                if let Some(obj) = aside.get(py, &n) {
+                    obj
+                } else if let Some(i) = n.as_i64() {
                     i.into_pyobject(py)?.into_any().unbind()
                 } else if let Some(u) = n.as_u64() {
                     u.into_pyobject(py)?.into_any().unbind()
@@ -238,14 +263,14 @@ mod binding {
             Value::Array(items) => {
                 let list = PyList::empty(py);
                 for x in items {
-                    list.append(to_python(py, x)?)?;
+                    list.append(to_python(py, x, aside)?)?;
                 }
                 list.into_any().unbind()
             }
             Value::Object(map) => {
                 let dict = PyDict::new(py);
                 for (k, x) in map {
-                    dict.set_item(k, to_python(py, x)?)?;
+                    dict.set_item(k, to_python(py, x, aside)?)?;
                 }
                 dict.into_any().unbind()
             }
@@ -328,11 +353,12 @@ mod binding {
             guarded(|| self.inner.check_strategy(strategy))?;
             let selected = guarded(|| self.inner.select(as_refs(&types).as_deref()))?;
             let mut budget = Budget::new(self.inner.compiled());
-            let value = to_value(data, 0, &mut String::new(), &mut budget)?;
+            let mut aside = SetAside::default();
+            let value = to_value(data, 0, &mut String::new(), &mut budget, &mut aside)?;
             let nodes = budget.nodes;
             let (out, found) =
                 py.detach(|| guarded(|| self.inner.scan_checked(value, nodes, strategy, &selected, mask)))?;
-            let data_out = if mask { to_python(py, out)? } else { data.clone().unbind() };
+            let data_out = if mask { to_python(py, out, &aside)? } else { data.clone().unbind() };
             let found = found
                 .into_iter()
                 .map(|f| (f.path, self.ids[f.ty].clone_ref(py), f.start, f.end, f.value))

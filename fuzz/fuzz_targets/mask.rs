@@ -27,7 +27,8 @@ fuzz_target!(|data: &[u8]| {
     let strategy = common::strategies()[data[0] as usize % common::strategies().len()];
     let bits = u32::from_le_bytes([data[1], data[2], data[3], 0]);
     let ids = engine.type_ids();
-    let picked: Vec<&str> = ids.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, id)| *id).collect();
+    let picked: Vec<&str> =
+        ids.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, id)| *id).collect();
     let text = String::from_utf8_lossy(&data[4..]);
 
     let selected = engine.select(Some(&picked)).expect("known type ids");

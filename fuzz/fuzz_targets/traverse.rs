@@ -52,7 +52,8 @@ fuzz_target!(|data: &[u8]| {
         let got: String = s.chars().skip(f.start).take(f.end - f.start).collect();
         assert_eq!(got, f.value, "offsets of {:?} in {:?}", f, f.path);
     }
-    let strategy = common::strategies()[data.first().copied().unwrap_or(0) as usize % common::strategies().len()];
+    let strategy =
+        common::strategies()[data.first().copied().unwrap_or(0) as usize % common::strategies().len()];
     for s in [strategy, "label"] {
         let (_masked, found) = engine.scan(value.clone(), Some(s), None, true).expect("the same limits pass");
         assert_eq!(found, report.1, "masking ({s}) found other detections than reporting");
