@@ -51,7 +51,7 @@ import httpx2  # noqa: E402
 import inputs  # noqa: E402
 from mcp import Client, StdioServerParameters  # noqa: E402
 from mcp.client.stdio import stdio_client  # noqa: E402
-from mcp_latency import percentile, server_env  # noqa: E402
+from mcp_latency import percentile, server_env, stop  # noqa: E402
 
 from mcp_pii import Engine, __version__  # noqa: E402
 
@@ -175,12 +175,7 @@ async def http_server(stateless: bool, log: Any) -> AsyncIterator[tuple[str, int
                 await asyncio.sleep(0.1)
         yield base + "/mcp", proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 async def run_mode(mode: str, mix: list[Call], *, clients: int, seconds: float, warmup: float, log: Any) -> Result:

@@ -90,6 +90,16 @@ def make_cases() -> list[Case]:
     return out
 
 
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """Stop a server process: terminate, then kill if it has not gone within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def percentile(sorted_xs: list[float], p: float) -> float:
     """The ``p``-th percentile (0-100) by linear interpolation between closest ranks."""
     if len(sorted_xs) == 1:
@@ -184,12 +194,7 @@ async def connect(transport: str, standin: bool, log: TextIO, log_path: Path) ->
         async with Client(f"http://127.0.0.1:{port}/mcp", cache=None) as client:
             yield client
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 async def client_check_ms(client: Client, case: Case, repeat: int = 20) -> float | None:

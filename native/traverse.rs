@@ -113,55 +113,19 @@ pub fn check(c: &Compiled, data: &Value) -> Result<usize> {
     Ok(b.nodes)
 }
 
-/// Return the deepest nesting of brackets outside strings in JSON text `s`.
-pub fn bracket_depth(s: &str) -> usize {
-    let (mut depth, mut deepest) = (0isize, 0isize);
-    let (mut in_str, mut escaped) = (false, false);
-    for b in s.bytes() {
-        if in_str {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_str = false;
-            }
-        } else {
-            match b {
-                b'"' => in_str = true,
-                b'[' | b'{' => {
-                    depth += 1;
-                    deepest = deepest.max(depth);
-                }
-                b']' | b'}' => depth -= 1,
-                _ => {}
-            }
-        }
-    }
-    deepest.max(0) as usize
+/// What a scan of JSON text finds outside its strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// The deepest nesting of brackets.
+    pub depth: usize,
+    /// Object keys written (strings followed by a colon).
+    pub keys: usize,
 }
 
-/// Return the object or array that `s` holds as strict JSON, or `None` if it holds none.
-///
-/// An object with a repeated key is not taken as JSON (parsing would keep only one of the
-/// values, and the others would go unscanned): such a string is scanned as plain text.
-pub fn parse_embedded(s: &str) -> Option<Value> {
-    let v = serde_json::from_str::<Value>(s).ok().filter(|v| v.is_object() || v.is_array())?;
-    (entries(&v) == key_tokens(s)).then_some(v)
-}
-
-/// The number of object entries in a parsed value.
-fn entries(v: &Value) -> usize {
-    match v {
-        Value::Array(items) => items.iter().map(entries).sum(),
-        Value::Object(map) => map.len() + map.values().map(entries).sum::<usize>(),
-        _ => 0,
-    }
-}
-
-/// The number of object keys written in valid JSON text: strings followed by a colon.
-fn key_tokens(s: &str) -> usize {
-    let (mut keys, mut in_str, mut escaped, mut after_str) = (0, false, false, false);
+/// Scan JSON text `s` once for its bracket depth and its number of keys, skipping strings.
+pub fn shape(s: &str) -> Shape {
+    let (mut depth, mut deepest, mut keys) = (0isize, 0isize, 0usize);
+    let (mut in_str, mut escaped, mut after_str) = (false, false, false);
     for b in s.bytes() {
         if in_str {
             if escaped {
@@ -175,16 +139,37 @@ fn key_tokens(s: &str) -> usize {
             continue;
         }
         match b {
-            b' ' | b'\t' | b'\n' | b'\r' => {}
-            b':' if after_str => {
-                keys += 1;
-                after_str = false;
-            }
+            b' ' | b'\t' | b'\n' | b'\r' => continue,
             b'"' => in_str = true,
-            _ => after_str = false,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth -= 1,
+            b':' if after_str => keys += 1,
+            _ => {}
         }
+        after_str = false;
     }
-    keys
+    Shape { depth: deepest.max(0) as usize, keys }
+}
+
+/// Return the object or array that `s` (of shape `shape`) holds as strict JSON, or `None`.
+///
+/// An object with a repeated key is not taken as JSON (parsing would keep only one of the
+/// values, and the others would go unscanned): such a string is scanned as plain text.
+pub fn parse_embedded(s: &str, shape: Shape) -> Option<Value> {
+    let v = serde_json::from_str::<Value>(s).ok().filter(|v| v.is_object() || v.is_array())?;
+    (entries(&v) == shape.keys).then_some(v)
+}
+
+/// The number of object entries in a parsed value.
+fn entries(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => items.iter().map(entries).sum(),
+        Value::Object(map) => map.len() + map.values().map(entries).sum::<usize>(),
+        _ => 0,
+    }
 }
 
 /// Pass 2: scan (and optionally mask) every string of a checked value.
@@ -246,10 +231,11 @@ impl<'c, 's> Walker<'c, 's> {
 
     fn string(&mut self, s: &mut String, depth: usize, ptr: &mut String) -> Result<()> {
         if s.trim_start_matches([' ', '\t', '\n', '\r']).starts_with(['{', '[']) {
-            if depth + bracket_depth(s) > self.c.max_depth + 1 {
+            let shape = shape(s);
+            if depth + shape.depth > self.c.max_depth + 1 {
                 return Err(depth_error(self.c));
             }
-            if let Some(mut inner) = parse_embedded(s) {
+            if let Some(mut inner) = parse_embedded(s, shape) {
                 self.count(&inner, depth)?;
                 let before = self.found.len();
                 self.walk(&mut inner, depth, ptr)?;
@@ -295,16 +281,17 @@ mod tests {
 
     #[test]
     fn depth_of_brackets_ignores_strings() {
-        assert_eq!(bracket_depth(r#"{"a": "[[[", "b": [1, [2]]}"#), 3);
-        assert_eq!(bracket_depth(r#"["\"]"]"#), 1);
+        assert_eq!(shape(r#"{"a": "[[[", "b": [1, [2]]}"#), Shape { depth: 3, keys: 2 });
+        assert_eq!(shape(r#"["\"]"]"#).depth, 1);
     }
 
     #[test]
     fn duplicate_keys_are_not_json() {
-        assert!(parse_embedded(r#"{"a": "x", "b": {"c": [1, {"d": 2}]}}"#).is_some());
-        assert!(parse_embedded(r#"{"a": "x", "a": "y"}"#).is_none());
-        assert!(parse_embedded(r#"[{"k": 1}, {"k": 2}]"#).is_some());
-        assert!(parse_embedded(r#"{"a\"b": ":", "a\u0022b": 1}"#).is_none());
+        let parse = |s: &str| parse_embedded(s, shape(s));
+        assert!(parse(r#"{"a": "x", "b": {"c": [1, {"d": 2}]}}"#).is_some());
+        assert!(parse(r#"{"a": "x", "a": "y"}"#).is_none());
+        assert!(parse(r#"[{"k": 1}, {"k": 2}]"#).is_some());
+        assert!(parse(r#"{"a\"b": ":", "a\u0022b": 1}"#).is_none());
     }
 
     #[test]
