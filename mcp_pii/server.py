@@ -51,6 +51,9 @@ INSTRUCTIONS = (
     "or forwarding text that may hold such data; scan_nested for JSON payloads such as tool results; "
     "detect_pii to find out what is there without changing it."
 )
+StrategyArg = Annotated[
+    Strategy | None, Field(description="How to mask (default: the server's configured strategies).")
+]
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=True, destructive_hint=False)
 
 
@@ -245,9 +248,7 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None) 
     )
     async def mask_pii(
         text: Annotated[str, Field(description="The text to mask.")],
-        strategy: Annotated[
-            Strategy | None, Field(description="How to mask (default: the server's configured strategies).")
-        ] = None,
+        strategy: StrategyArg = None,
         types: Annotated[list[TypeId] | None, types_field()] = None,  # type: ignore[valid-type]
         ctx: Context[AppState, Any] | None = None,
     ) -> MaskOutput:
@@ -271,9 +272,7 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None) 
     )
     async def scan_nested(
         data: Annotated[JsonValue, Field(description="Any JSON value.")],
-        strategy: Annotated[
-            Strategy | None, Field(description="How to mask (default: the server's configured strategies).")
-        ] = None,
+        strategy: StrategyArg = None,
         types: Annotated[list[TypeId] | None, types_field()] = None,  # type: ignore[valid-type]
         mask: Annotated[bool, Field(description="Mask the payload (true) or only report (false).")] = True,
         ctx: Context[AppState, Any] | None = None,

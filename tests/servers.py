@@ -9,6 +9,7 @@ thread drains the pipe, so a chatty server can never block on a full pipe) for t
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import re
@@ -170,3 +171,15 @@ PII_PAYLOAD = {
     "body": '{"ssn": "' + PII["ssn"] + '", "card": "' + PII["credit_card"] + '"}',
     "keys": [PII["aws_access_key"]],
 }
+
+
+class Collect(logging.Handler):
+    """Keep every record, formatted with its exception text and stack."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))

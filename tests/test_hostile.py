@@ -42,7 +42,7 @@ import pytest
 from conftest import require_impl
 from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from servers import INITIALIZE, PYTHON, RunningServer, running_server, server_env
+from servers import INITIALIZE, PYTHON, Collect, RunningServer, running_server, server_env
 
 from mcp_pii import Config, ConfigError, CustomPattern, Engine, InternalError, LimitError, logs
 from mcp_pii.server import MAX_TYPES_LISTED, PiiServer, build_server
@@ -462,16 +462,6 @@ CASES = [
 
 
 # --- capture of logs and error messages --------------------------------------------------------------
-
-
-class Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
 
 
 @dataclass

@@ -19,7 +19,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
-from servers import INITIALIZE, PII, PII_PAYLOAD, PII_TEXT, PYTHON, running_server, server_env
+from servers import INITIALIZE, PII, PII_PAYLOAD, PII_TEXT, PYTHON, Collect, running_server, server_env
 
 from mcp_pii import Config, Engine, logs
 from mcp_pii.server import build_server
@@ -33,18 +33,6 @@ SECRETS = [*PII.values(), "4111111111111111"]
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-class Collect(logging.Handler):
-    """Keep every record, formatted with its exception text and stack."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
 
 
 @pytest.fixture
