@@ -201,12 +201,10 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None) 
 
     mcp = PiiServer("mcp-pii", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
 
-    def types_field() -> Any:
-        return Field(
-            None,
-            max_length=MAX_TYPES_LISTED,
-            description="Only look for these types (default: every enabled type).",
-        )
+    TypesArg = Annotated[
+        list[TypeId] | None,  # type: ignore[valid-type]
+        Field(max_length=MAX_TYPES_LISTED, description="Only look for these types (default: every enabled type)."),
+    ]
 
     @mcp.tool(
         name="detect_pii",
@@ -220,7 +218,7 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None) 
     )
     async def detect_pii(
         text: Annotated[str, Field(description="The text to examine.")],
-        types: Annotated[list[TypeId] | None, types_field()] = None,  # type: ignore[valid-type]
+        types: TypesArg = None,
         include_values: Annotated[
             bool, Field(description="Also return the detected values (they are PII: only ask when needed).")
         ] = False,
@@ -249,7 +247,7 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None) 
     async def mask_pii(
         text: Annotated[str, Field(description="The text to mask.")],
         strategy: StrategyArg = None,
-        types: Annotated[list[TypeId] | None, types_field()] = None,  # type: ignore[valid-type]
+        types: TypesArg = None,
         ctx: Context[AppState, Any] | None = None,
     ) -> MaskOutput:
         assert ctx is not None
@@ -273,7 +271,7 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None) 
     async def scan_nested(
         data: Annotated[JsonValue, Field(description="Any JSON value.")],
         strategy: StrategyArg = None,
-        types: Annotated[list[TypeId] | None, types_field()] = None,  # type: ignore[valid-type]
+        types: TypesArg = None,
         mask: Annotated[bool, Field(description="Mask the payload (true) or only report (false).")] = True,
         ctx: Context[AppState, Any] | None = None,
     ) -> ScanOutput:

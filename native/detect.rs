@@ -76,7 +76,7 @@ fn accept(
     Some((end, prev, next))
 }
 
-/// Search one pattern from `from` within `input`'s range; return the value span and the match end.
+/// Search one pattern within `input`'s range; return the value span and the end of the whole match.
 fn search(p: &Pattern, input: &mut Input<'_>, caps: &mut Captures) -> Option<(usize, usize, usize)> {
     match p.value_group {
         None => p.regex.search(input).map(|m| (m.start(), m.end(), m.end())),
@@ -133,52 +133,52 @@ pub fn candidates(
     out: &mut Vec<Span>,
     waiting: &mut Vec<Waiting>,
 ) {
+    // Only patterns whose needs the text covers, and that the union pass saw match, are searched.
     let has = markers(text.as_bytes());
     let matching = union_matches(c, text);
-    let clustered = selected.iter().any(|&ty| {
-        c.types[ty].patterns.iter().any(|p| !matches!(p.gate, Gate::Plain) && has.covers(&p.need))
-    });
+    let searched: Vec<(usize, &Pattern)> = selected
+        .iter()
+        .flat_map(|&ty| c.types[ty].patterns.iter().enumerate().map(move |(i, p)| (ty, i, p)))
+        .filter(|&(ty, i, p)| {
+            let id = PatternID::new_unchecked(c.types[ty].first_pattern + i);
+            has.covers(&p.need) && matching.as_ref().is_none_or(|m| m.contains(id))
+        })
+        .map(|(ty, _, p)| (ty, p))
+        .collect();
+    let clustered = searched.iter().any(|(_, p)| !matches!(p.gate, Gate::Plain));
     let clusters = if clustered { c.clusters.find(text) } else { Vec::new() };
-    for &ty in selected {
+    for (ty, p) in searched {
         let t = &c.types[ty];
-        for (i, p) in t.patterns.iter().enumerate() {
-            let this = t.first_pattern + i;
-            if !has.covers(&p.need)
-                || matching.as_ref().is_some_and(|m| !m.contains(PatternID::new_unchecked(this)))
-            {
-                continue;
+        let mut caps = p.regex.create_captures();
+        // Records a candidate; returns where to resume when the validator kept only a prefix.
+        let mut push = |start: usize, end: usize| -> Option<usize> {
+            if start >= end {
+                return None;
             }
-            let mut caps = p.regex.create_captures();
-            // Records a candidate; returns where to resume when the validator kept only a prefix.
-            let mut push = |start: usize, end: usize| -> Option<usize> {
-                if start >= end {
-                    return None;
-                }
-                let (kept, prev, next) = accept(t, c, text, start, end)?;
-                let span = Span { start, end: kept, ty };
-                match (prev, next) {
-                    (None, None) => out.push(span),
-                    _ => waiting.push(Waiting { span, prev, next }),
-                }
-                (kept < end).then_some(kept)
-            };
-            match &p.gate {
-                Gate::Plain => each_match(p, text, 0..text.len(), &mut caps, &mut push),
-                Gate::Cluster(need, alphabet) => {
-                    for cl in clusters.iter().filter(|cl| cl.has.covers(need)) {
-                        if cl.end - cl.start <= SHORT_CLUSTER {
-                            each_match(p, text, cl.start..cl.end, &mut caps, &mut push);
-                            continue;
-                        }
-                        for (start, end) in alphabet.runs(text, (cl.start, cl.end), need) {
-                            each_match(p, text, start..end, &mut caps, &mut push);
-                        }
+            let (kept, prev, next) = accept(t, c, text, start, end)?;
+            let span = Span { start, end: kept, ty };
+            match (prev, next) {
+                (None, None) => out.push(span),
+                _ => waiting.push(Waiting { span, prev, next }),
+            }
+            (kept < end).then_some(kept)
+        };
+        match &p.gate {
+            Gate::Plain => each_match(p, text, 0..text.len(), &mut caps, &mut push),
+            Gate::Cluster(need, alphabet) => {
+                for cl in clusters.iter().filter(|cl| cl.has.covers(need)) {
+                    if cl.end - cl.start <= SHORT_CLUSTER {
+                        each_match(p, text, cl.start..cl.end, &mut caps, &mut push);
+                        continue;
                     }
-                }
-                Gate::Window(reach) => {
-                    for (start, end) in windows(text, &clusters, *reach) {
+                    for (start, end) in alphabet.runs(text, (cl.start, cl.end), need) {
                         each_match(p, text, start..end, &mut caps, &mut push);
                     }
+                }
+            }
+            Gate::Window(reach) => {
+                for (start, end) in windows(text, &clusters, *reach) {
+                    each_match(p, text, start..end, &mut caps, &mut push);
                 }
             }
         }
