@@ -1,42 +1,59 @@
-"""An optional bearer-token check in front of the HTTP transports."""
+"""The bearer token that guards the HTTP transports: where it comes from and how a request shows it."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable
-from typing import Any
+import os
+from pathlib import Path
 
-from starlette.responses import JSONResponse
+ENV_VAR = "MCP_PII_AUTH_TOKEN"
 
 
-class BearerAuth:
-    """ASGI middleware: every HTTP request must carry ``Authorization: Bearer <token>`` (401 otherwise).
+class TokenError(ValueError):
+    """The configured token is unusable (empty, blank, unreadable); the server does not start."""
 
-    GET (and HEAD) requests for the paths in ``exempt`` (the health check) pass without it; so do
-    lifespan events. Any other method on those paths needs the token like every other request.
+
+def _check(token: str, where: str) -> str:
+    if not token:
+        raise TokenError(f"the auth token from {where} is empty: give a real token, or no token at all")
+    if not token.strip():
+        raise TokenError(f"the auth token from {where} is blank: give a real token, or no token at all")
+    if any(c.isspace() for c in token) or not token.isascii() or not token.isprintable():
+        raise TokenError(f"the auth token from {where} must be printable ASCII without spaces")
+    return token
+
+
+def load_token(flag: str | None, file: str | None, environ: dict[str, str] | None = None) -> str | None:
+    """The token from ``--auth-token-file``, ``--auth-token`` or ``$MCP_PII_AUTH_TOKEN`` (in that order).
+
+    A variable that is set but empty or blank is an error, not "no auth": ``MCP_PII_AUTH_TOKEN=``
+    in a unit file must not silently open the server. None means no token was configured.
     """
+    env = os.environ if environ is None else environ
+    if file is not None:
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or "not UTF-8"
+            raise TokenError(f"cannot read --auth-token-file: {why}") from None
+        return _check(text.strip("\r\n"), "--auth-token-file")
+    if flag is not None:
+        return _check(flag, "--auth-token")
+    if ENV_VAR in env:
+        return _check(env[ENV_VAR], ENV_VAR)
+    return None
 
-    def __init__(self, app: Any, token: str, exempt: Iterable[str] = ()) -> None:
-        self.app = app
-        self._expected = b"Bearer " + token.encode("utf-8")
-        self._exempt = frozenset(exempt)
-        self._open_methods = frozenset({"GET", "HEAD"})
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not (
-            scope.get("method") in self._open_methods and scope.get("path") in self._exempt
-        ):
-            given = b""
-            for name, value in scope.get("headers", ()):
-                if name == b"authorization":
-                    given = value
-                    break
-            if not hmac.compare_digest(given, self._expected):
-                response = JSONResponse(
-                    {"error": "unauthorized", "detail": "send Authorization: Bearer <token>"},
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+class BearerToken:
+    """Checks ``Authorization`` header values: scheme ``Bearer`` (any case), one or more spaces, the token."""
+
+    def __init__(self, token: str) -> None:
+        self._expected = token.encode("ascii")
+
+    def accepts(self, header: bytes | None) -> bool:
+        """Whether an ``Authorization`` header value carries the token (in constant time)."""
+        if not header:
+            return False
+        scheme, _, rest = header.partition(b" ")
+        given = rest.lstrip(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(given, self._expected)

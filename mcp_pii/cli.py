@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from typing import Any
 
 from mcp_pii import __version__
+from mcp_pii.auth import TokenError, load_token
 from mcp_pii.config import Config
 from mcp_pii.engine import Engine
 from mcp_pii.errors import PIIError
+from mcp_pii.limits import MIB, Gate, Limits
 
 STRATEGIES = ("redact", "label", "partial", "hash", "tokenize", "remove")
 
@@ -40,6 +43,28 @@ def _positive(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"invalid value {text!r}: give a whole number of at least 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """A positive number of seconds, at most a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: give a number of seconds above 0, at most 86400")
+    return value
+
+
+def _minutes(text: str) -> float:
+    """A positive number of minutes, at most a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 1440:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: give a number of minutes above 0, at most 1440")
     return value
 
 
@@ -83,13 +108,65 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="extra Origin to accept, e.g. https://gateway.example; repeatable",
     )
-    serve.add_argument(
-        "--auth-token",
-        default=os.environ.get("MCP_PII_AUTH_TOKEN"),
-        help="require 'Authorization: Bearer TOKEN' on HTTP (default: $MCP_PII_AUTH_TOKEN)",
+    auth = serve.add_mutually_exclusive_group()
+    auth.add_argument(
+        "--auth-token-file",
+        metavar="FILE",
+        help="require 'Authorization: Bearer TOKEN' on HTTP, TOKEN read from FILE (or set $MCP_PII_AUTH_TOKEN)",
+    )
+    auth.add_argument("--auth-token", help="the same with the token on the command line (other users can see it in ps)")
+    auth.add_argument(
+        "--no-auth", action="store_true", help="no token: required to serve HTTP beyond loopback without one"
     )
     serve.add_argument(
         "--max-body-bytes", type=_positive, default=16 * 1024 * 1024, help="largest HTTP request body (default 16 MiB)"
+    )
+    d = Limits()
+    lim = serve.add_argument_group("limits (see the README's 'Serving under load')")
+    lim.add_argument(
+        "--max-inflight-mib",
+        type=_positive,
+        default=d.max_inflight_bytes // MIB,
+        help=f"MiB of requests in flight; past it: 503 / busy error (default {d.max_inflight_bytes // MIB})",
+    )
+    lim.add_argument(
+        "--max-calls", type=_positive, default=d.max_inflight_calls, help=f"calls in flight ({d.max_inflight_calls})"
+    )
+    lim.add_argument(
+        "--engine-threads",
+        type=_positive,
+        default=d.engine_threads,
+        help="large calls run in the engine at once; others wait (default: the CPU count)",
+    )
+    lim.add_argument(
+        "--max-sessions",
+        type=_positive,
+        default=d.max_sessions,
+        help=f"open Streamable HTTP sessions; the longest idle is ended for a new one (default {d.max_sessions})",
+    )
+    lim.add_argument(
+        "--session-idle-minutes",
+        type=_minutes,
+        default=d.session_idle_minutes,
+        help=f"end a session idle this long (default {d.session_idle_minutes:g})",
+    )
+    lim.add_argument(
+        "--max-connections",
+        type=_positive,
+        default=d.max_connections,
+        help=f"open HTTP connections; the longest idle is closed for a new one (default {d.max_connections})",
+    )
+    lim.add_argument(
+        "--header-timeout",
+        type=_seconds,
+        default=d.header_timeout,
+        help=f"seconds a connection has to send a complete request head (default {d.header_timeout:g})",
+    )
+    lim.add_argument(
+        "--keep-alive-timeout",
+        type=_seconds,
+        default=d.keep_alive_timeout,
+        help=f"close an idle keep-alive connection after this many seconds (default {d.keep_alive_timeout:g})",
     )
 
     for name, text in (
@@ -150,18 +227,54 @@ def _shell(args: argparse.Namespace) -> int:
     return 0
 
 
+def _limits(args: argparse.Namespace) -> Limits:
+    return Limits(
+        max_inflight_bytes=args.max_inflight_mib * MIB,
+        max_inflight_calls=args.max_calls,
+        engine_threads=args.engine_threads,
+        max_sessions=args.max_sessions,
+        session_idle_minutes=args.session_idle_minutes,
+        max_connections=args.max_connections,
+        header_timeout=args.header_timeout,
+        keep_alive_timeout=args.keep_alive_timeout,
+    )
+
+
+LOOPBACK_BINDS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    """The HTTP bearer token, or None; refuses an unusable one and an unguarded bind beyond loopback."""
+    if args.no_auth:
+        return None
+    token = load_token(args.auth_token, args.auth_token_file)
+    if token is None and args.transport != "stdio" and args.host not in LOOPBACK_BINDS:
+        raise PIIError(
+            f"serving HTTP on {args.host} without a token: set $MCP_PII_AUTH_TOKEN or --auth-token-file, "
+            "or say --no-auth"
+        )
+    return token
+
+
 def _serve(args: argparse.Namespace) -> int:
     from mcp_pii import logs  # noqa: PLC0415
 
     logs.configure(args.log_level)
+    token = _token(args)
     engine = _engine(args)  # a bad configuration fails here, before the SDK is imported (~1 s)
-    from mcp_pii.server import HttpOptions, build_server, serve_http  # noqa: PLC0415
+    from mcp_pii.server import build_server, serve_stdio  # noqa: PLC0415
 
-    mcp = build_server(engine=engine)
+    gate = Gate(_limits(args))
+    mcp = build_server(engine=engine, gate=gate)
     logs.clamp_payload_loggers()  # MCPServer() may have touched logging
+    if args.auth_token is not None:
+        logging.getLogger("mcp_pii.cli").warning(
+            "--auth-token is visible to other users in the process list; prefer --auth-token-file"
+        )
     if args.transport == "stdio":
-        mcp.run("stdio")
-        return 0
+        return serve_stdio(mcp, gate)
+    from mcp_pii.http import HttpOptions, serve_http  # noqa: PLC0415
+
     serve_http(
         mcp,
         HttpOptions(
@@ -172,9 +285,10 @@ def _serve(args: argparse.Namespace) -> int:
             json_response=args.json_response,
             allowed_hosts=tuple(args.allowed_host),
             allowed_origins=tuple(args.allowed_origin),
-            auth_token=args.auth_token or None,
+            auth_token=token,
             max_body_bytes=args.max_body_bytes,
         ),
+        gate,
     )
     return 0
 
@@ -187,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return _serve(args) if args.command == "serve" else _shell(args)
-    except (PIIError, OSError) as exc:
+    except (PIIError, TokenError, OSError) as exc:
         print(f"mcp-pii: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -5,32 +5,39 @@ enabled type ids built at start-up, and the SDK reads the annotations as real ob
 """
 
 import logging
-import socket
+import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, cast
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp.types import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    CallToolResult,
+    InputRequiredResult,
+    TextContent,
+    ToolAnnotations,
+)
 from pydantic import BaseModel, Field, JsonValue, ValidationError
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 
-from mcp_pii import __version__
+from mcp_pii import __version__, jsonout
 from mcp_pii.config import Config, Strategy
 from mcp_pii.engine import Engine
 from mcp_pii.errors import InternalError, PIIError
+from mcp_pii.exchange import Call, Exchange, exchange_of
+from mcp_pii.limits import Busy, Gate
 from mcp_pii.logs import describe_validation_error
 
 logger = logging.getLogger("mcp_pii.server")
-
-T = TypeVar("T")
 
 # Payloads up to this many characters are scanned on the event loop; larger ones in a worker
 # thread (the Rust engine releases the GIL), so one big payload cannot stall other clients of an
@@ -43,6 +50,9 @@ INLINE_LIMIT = 16 * 1024
 # list of 100,000 unknown ids costs one error, not 100,000 (each listing every type id, formatted
 # by the SDK on the event loop: seconds of stall and a message of some 30 MB).
 MAX_TYPES_LISTED = 1000
+# Answers over HTTP for payloads of more characters than this are encoded to JSON in the worker
+# thread and handed to the HTTP front as text (see mcp_pii.exchange), not through the SDK.
+SPLICE_MIN = 64 * 1024
 
 INSTRUCTIONS = (
     "Detects and masks personal data (emails, phone numbers, SSNs, payment cards, IBANs, IP "
@@ -107,6 +117,15 @@ class AppState:
     """What the lifespan hands to every tool call."""
 
     engine: Engine
+    gate: Gate
+    engine_slots: anyio.CapacityLimiter
+
+
+class Abandoned(Exception):
+    """Raised in a worker thread between steps once its call was cancelled."""
+
+
+Built = tuple[dict[str, Any], str]  # structured content and the text content of an answer
 
 
 def _counts(types: Iterable[str]) -> dict[str, int]:
@@ -116,25 +135,13 @@ def _counts(types: Iterable[str]) -> dict[str, int]:
     return out
 
 
-def _engine(ctx: Context[Any, Any]) -> Engine:
+def _state(ctx: Context[Any, Any]) -> AppState:
     state: AppState = ctx.request_context.lifespan_context
-    return state.engine
+    return state
 
 
-async def _run(size: int, fn: Callable[..., T], *args: Any) -> T:
-    """Run engine work inline or in a worker thread; engine errors become tool errors."""
-    try:
-        if size > INLINE_LIMIT:
-            return await anyio.to_thread.run_sync(partial(fn, *args))
-        return fn(*args)
-    except PIIError as exc:
-        if isinstance(exc, InternalError):  # an engine bug (a Rust panic): fixed text, no input
-            logger.error("%s failed with an internal error: %s", getattr(fn, "__name__", "engine call"), exc)
-        raise ToolError(str(exc)) from None
-
-
-def _size(data: Any, budget: int = INLINE_LIMIT + 1) -> int:
-    """Characters in the strings of a payload, counted only up to ``budget`` (to choose inline or threaded)."""
+def _size(data: Any, budget: int) -> int:
+    """Characters in the strings of a payload (8 per other node), counted only up to ``budget``."""
     if isinstance(data, str):
         return len(data)
     items = data.values() if isinstance(data, dict) else data if isinstance(data, list) else ()
@@ -144,6 +151,63 @@ def _size(data: Any, budget: int = INLINE_LIMIT + 1) -> int:
         if total >= budget:
             break
     return total
+
+
+async def _answer(ctx: Context[Any, Any], size: int, build: Callable[[Call], Built]) -> CallToolResult:
+    """Run a tool's work under the gate: inline when small, else in an engine thread; build the answer there.
+
+    The call holds the HTTP request's ticket (or takes one: stdio and in-memory callers) until
+    its work has finished, is cancelled when its client goes away or the server shuts down
+    (queued work at once, running work as soon as the engine returns), and hands a large
+    answer to the HTTP front as JSON text so that nothing large is serialised on the event loop.
+    """
+    state = _state(ctx)
+    exchange: Exchange | None = exchange_of(ctx.request_context.request)
+    if exchange is not None and exchange.ticket is not None:
+        ticket = exchange.ticket
+        ticket.hold()
+    else:
+        try:
+            ticket = state.gate.admit(size)
+        except Busy as exc:
+            raise ToolError(str(exc)) from None
+    call = Call()
+    state.gate.calls.add(call)
+    if exchange is not None:
+        exchange.calls.add(call)
+        if exchange.gone:
+            call.cancel("the client went away")
+    if state.gate.closing:
+        call.cancel("the server is shutting down")
+    splice = exchange is not None and exchange.can_splice and size > SPLICE_MIN
+
+    def work() -> CallToolResult:
+        structured, text = build(call)
+        if call.cancelled:
+            raise Abandoned
+        if splice:
+            assert exchange is not None
+            return exchange.splice(text, jsonout.dumps(structured))
+        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+    try:
+        with call.scope:
+            if size <= INLINE_LIMIT:
+                return work()
+            async with state.engine_slots:
+                return await anyio.to_thread.run_sync(work)
+    except Abandoned:
+        pass
+    except PIIError as exc:
+        if isinstance(exc, InternalError):  # an engine bug (a Rust panic): fixed text, no input
+            logger.error("a tool call failed with an internal error: %s", exc)
+        raise ToolError(str(exc)) from None
+    finally:
+        ticket.release()
+        state.gate.calls.discard(call)
+        if exchange is not None:
+            exchange.calls.discard(call)
+    raise ToolError(f"Call cancelled: {call.reason}.")
 
 
 def _keep_string_payloads(mcp: MCPServer[Any], tool: str, argument: str) -> None:
@@ -167,24 +231,57 @@ def _keep_string_payloads(mcp: MCPServer[Any], tool: str, argument: str) -> None
     object.__setattr__(meta, "pre_parse_json", pre_parse)
 
 
+# JSON-RPC errors are answered with a fixed text per code: the SDK's own texts and data can
+# quote what the client sent (an unknown method's name, a resource URI, pydantic's input).
+ERROR_TEXT = {
+    METHOD_NOT_FOUND: "Method not found",
+    INVALID_PARAMS: "Invalid params: see the method's schema",
+    INVALID_REQUEST: "Invalid request",
+    INTERNAL_ERROR: "Internal error",
+}
+
+
+async def _quiet_errors(ctx: Any, call_next: Callable[[Any], Any]) -> Any:
+    """Server middleware: JSON-RPC errors keep their code and lose any text or data a client supplied."""
+    try:
+        return await call_next(ctx)
+    except MCPError as exc:
+        raise MCPError(code=exc.error.code, message=ERROR_TEXT.get(exc.error.code, "Request failed")) from None
+    except ValidationError:
+        raise MCPError(code=INVALID_PARAMS, message=ERROR_TEXT[INVALID_PARAMS]) from None
+
+
 class PiiServer(MCPServer[AppState]):
-    """MCPServer whose argument errors never echo the rejected values (they may be PII)."""
+    """MCPServer whose errors never echo what the client sent, and whose tools answer prepared results."""
+
+    engine_implementation = ""
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        tool = self._tool_manager.get_tool(name)
+        if tool is None:
+            raise ToolError("Unknown tool: tools/list names the tools this server has")
+        if context is None:
+            context = Context(mcp_server=self)
         try:
-            return await super().call_tool(name, arguments, context)
+            # The tools build their CallToolResult themselves (off the event loop for large
+            # payloads), from the same output models that give their outputSchema.
+            result = await tool.run(arguments, context, convert_result=False)
         except ToolError as exc:
             cause = exc.__cause__
             if isinstance(cause, ValidationError) and not isinstance(exc, UnexpectedToolError):
                 raise ToolError(f"Error executing tool {name}: {describe_validation_error(cause)}") from cause
             raise
+        if isinstance(result, CallToolResult):
+            return result
+        return tool.fn_metadata.convert_result(result)
 
 
-def build_server(config: Config | None = None, *, engine: Engine | None = None) -> PiiServer:
-    """Build the MCP server for a configuration (or an engine built already)."""
+def build_server(config: Config | None = None, *, engine: Engine | None = None, gate: Gate | None = None) -> PiiServer:
+    """Build the MCP server for a configuration (or an engine built already), under a gate's limits."""
     engine = engine if engine is not None else Engine(config)
+    gate = gate if gate is not None else Gate()
     type_ids = tuple(engine.types)
     TypeId = Literal[type_ids]  # type: ignore[valid-type]
 
@@ -197,9 +294,11 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None) 
             len(type_ids),
             ", ".join(type_ids),
         )
-        yield AppState(engine)
+        yield AppState(engine, gate, anyio.CapacityLimiter(gate.limits.engine_threads))
 
     mcp = PiiServer("mcp-pii", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
+    mcp._lowlevel_server.middleware.insert(0, _quiet_errors)
+    mcp.engine_implementation = engine.implementation
 
     TypesArg = Annotated[
         list[TypeId] | None,  # type: ignore[valid-type]
@@ -225,14 +324,21 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None) 
         ctx: Context[AppState, Any] | None = None,
     ) -> DetectOutput:
         assert ctx is not None
-        hits = await _run(len(text), _engine(ctx).detect, text, types)
-        return DetectOutput(
-            detections=[
-                DetectedSpan(type=d.type, start=d.start, end=d.end, value=d.value if include_values else None)
+
+        def build(call: Call) -> Built:
+            hits = engine.detect(text, types)
+            if call.cancelled:
+                raise Abandoned
+            spans = [
+                {"type": d.type, "start": d.start, "end": d.end, "value": d.value}
+                if include_values
+                else {"type": d.type, "start": d.start, "end": d.end}
                 for d in hits
-            ],
-            counts=_counts(d.type for d in hits),
-        )
+            ]
+            structured = {"detections": spans, "counts": _counts(d.type for d in hits)}
+            return structured, jsonout.dumps(structured)
+
+        return cast(DetectOutput, await _answer(ctx, len(text), build))
 
     @mcp.tool(
         name="mask_pii",
@@ -241,7 +347,8 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None) 
         description=(
             "Mask personal data and secrets in a text before it is stored, logged or sent on. Strategies: "
             "label ([EMAIL]), redact ([REDACTED]), partial (***-**-6789), hash ([HASH:...]), tokenize "
-            "([EMAIL_1], same value same token) or remove. Returns the masked text and what was masked."
+            "([EMAIL_1], same value same token) or remove. Returns the masked text (as the text content "
+            "too) and what was masked."
         ),
     )
     async def mask_pii(
@@ -251,12 +358,20 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None) 
         ctx: Context[AppState, Any] | None = None,
     ) -> MaskOutput:
         assert ctx is not None
-        result = await _run(len(text), _engine(ctx).mask, text, strategy, types)
-        return MaskOutput(
-            text=result.text,
-            detections=[Span(type=d.type, start=d.start, end=d.end) for d in result.detections],
-            counts=_counts(d.type for d in result.detections),
-        )
+
+        def build(call: Call) -> Built:
+            result = engine.mask(text, strategy, types)
+            if call.cancelled:
+                raise Abandoned
+            found = result.detections
+            structured = {
+                "text": result.text,
+                "detections": [{"type": d.type, "start": d.start, "end": d.end} for d in found],
+                "counts": _counts(d.type for d in found),
+            }
+            return structured, result.text
+
+        return cast(MaskOutput, await _answer(ctx, len(text), build))
 
     @mcp.tool(
         name="scan_nested",
@@ -265,7 +380,8 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None) 
         description=(
             "Find and mask personal data and secrets in every string of a JSON value (objects, arrays, "
             "strings holding JSON). Object keys, numbers, booleans and null are left as they are. Each "
-            "detection names its string by JSON Pointer. With mask=false it only reports."
+            "detection names its string by JSON Pointer. With mask=false it only reports. The text "
+            "content is the masked payload as JSON (with mask=false: the detections)."
         ),
     )
     async def scan_nested(
@@ -276,12 +392,21 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None) 
         ctx: Context[AppState, Any] | None = None,
     ) -> ScanOutput:
         assert ctx is not None
-        result = await _run(_size(data), _engine(ctx).scan, data, strategy, types, mask)
-        return ScanOutput(
-            data=result.data,
-            detections=[NestedSpan(path=d.path, type=d.type, start=d.start, end=d.end) for d in result.detections],
-            counts=_counts(d.type for d in result.detections),
-        )
+
+        def build(call: Call) -> Built:
+            result = engine.scan(data, strategy, types, mask)
+            if call.cancelled:
+                raise Abandoned
+            found = result.detections
+            report = {
+                "detections": [{"path": d.path, "type": d.type, "start": d.start, "end": d.end} for d in found],
+                "counts": _counts(d.type for d in found),
+            }
+            structured = {"data": result.data, **report}
+            return structured, jsonout.dumps(result.data if mask else report)
+
+        budget = gate.limits.max_inflight_bytes + 1
+        return cast(ScanOutput, await _answer(ctx, _size(data, budget), build))
 
     _keep_string_payloads(mcp, "scan_nested", "data")
 
@@ -289,87 +414,38 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None) 
     async def ping() -> dict[str, bool]:
         return {"ok": True}
 
-    @mcp.custom_route("/healthz", methods=["GET"])  # type: ignore[untyped-decorator]
-    async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "version": __version__, "implementation": engine.implementation})
-
     return mcp
 
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+def serve_stdio(mcp: PiiServer, gate: Gate) -> int:
+    """Serve over stdio until stdin closes, or SIGINT or SIGTERM arrives (with stdin open or not).
 
+    On a signal, calls in flight are cancelled and the process exits at once: the SDK reads
+    stdin in a worker thread that only a new line or end of file would wake, so waiting for it
+    would keep a stopped server alive as long as its client keeps the pipe open.
+    """
+    caught: list[int] = []
 
-def transport_security(
-    host: str, allowed_hosts: Iterable[str] = (), allowed_origins: Iterable[str] = ()
-) -> TransportSecuritySettings:
-    """DNS-rebinding protection, always on: loopback names, the bind host, and what the user allows."""
-    names = [*LOOPBACK_HOSTS]
-    if host not in ("0.0.0.0", "::", "127.0.0.1", "localhost", "::1"):
-        names.append(host)
-    names += list(allowed_hosts)
-    hosts = [h for name in names for h in (name, f"{name}:*")]
-    origins = [f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")] + list(allowed_origins)
-    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
+    async def run() -> None:
+        async with anyio.create_task_group() as tg:
 
+            async def on_signal() -> None:
+                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    async for signum in signals:
+                        caught.append(signum)
+                        gate.close("the server is shutting down")
+                        tg.cancel_scope.cancel()
+                        return
 
-@dataclass(frozen=True)
-class HttpOptions:
-    """How to serve over HTTP."""
+            tg.start_soon(on_signal)
+            await mcp.run_stdio_async()
+            tg.cancel_scope.cancel()
 
-    transport: Literal["http", "sse"] = "http"
-    host: str = "127.0.0.1"
-    port: int = 8765
-    stateless: bool = False
-    json_response: bool = False
-    allowed_hosts: tuple[str, ...] = ()
-    allowed_origins: tuple[str, ...] = ()
-    auth_token: str | None = None
-    max_body_bytes: int = 16 * 1024 * 1024
-
-
-def http_app(mcp: PiiServer, opts: HttpOptions) -> Any:
-    """The ASGI app for an HTTP transport, behind the bearer-token check when a token is set."""
-    security = transport_security(opts.host, opts.allowed_hosts, opts.allowed_origins)
-    app: Any
-    if opts.transport == "sse":
-        app = mcp.sse_app(transport_security=security, max_request_body_size=opts.max_body_bytes, host=opts.host)
-    else:
-        app = mcp.streamable_http_app(
-            stateless_http=opts.stateless,
-            json_response=opts.json_response,
-            transport_security=security,
-            max_request_body_size=opts.max_body_bytes,
-            host=opts.host,
-        )
-    if opts.auth_token:
-        from mcp_pii.auth import BearerAuth  # noqa: PLC0415
-
-        app = BearerAuth(app, opts.auth_token, exempt=("/healthz",))
-    return app
-
-
-def serve_http(mcp: PiiServer, opts: HttpOptions) -> None:
-    """Serve over Streamable HTTP or SSE until interrupted; print the URL once listening."""
-    import uvicorn  # noqa: PLC0415
-
-    app = http_app(mcp, opts)
-    family = socket.AF_INET6 if ":" in opts.host else socket.AF_INET
-    # IPPROTO_TCP explicitly: asyncio turns TCP_NODELAY on only for such sockets, and without it
-    # small responses wait on Nagle's algorithm and delayed ACKs (~40 ms a call).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((opts.host, opts.port))
-    except OSError as exc:
-        sock.close()
-        raise SystemExit(f"mcp-pii: error: cannot listen on {opts.host}:{opts.port}: {exc.strerror}") from None
-    port = sock.getsockname()[1]
-    shown = f"[{opts.host}]" if ":" in opts.host else opts.host
-    kind = "SSE" if opts.transport == "sse" else "Streamable HTTP" + (" (stateless)" if opts.stateless else "")
-    path = "/sse" if opts.transport == "sse" else "/mcp"
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, server_header=False, lifespan="on", timeout_graceful_shutdown=3
-    )
-    server = uvicorn.Server(config)
-    print(f"mcp-pii {__version__}: {kind} at http://{shown}:{port}{path}", file=sys.stderr, flush=True)
-    server.run(sockets=[sock])
+    anyio.run(run)
+    if caught:
+        logger.info("stopped by signal %d", caught[0])
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(128 + caught[0])
+    return 0
