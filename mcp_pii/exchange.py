@@ -62,28 +62,34 @@ class Exchange:
         for call in list(self.calls):
             call.cancel("the client went away")
 
-    def splice(self, text: str, structured_json: str) -> CallToolResult:
-        """A placeholder result whose markers the front replaces with ``text`` and the structured JSON.
+    def splice(self, text_json: str, structured_json: str) -> CallToolResult:
+        """A placeholder result whose markers the front replaces with the text and the structured JSON.
 
         Called from the worker thread that built the answer; the encoded text is kept here until
         the front writes it (or the request ends).
         """
         token = _PREFIX + secrets.token_hex(12)
         text_marker, structured_marker = token + "-t", token + "-s"
-        self.pieces[json.dumps(text_marker).encode()] = json.dumps(text, ensure_ascii=False).encode()
+        self.pieces[json.dumps(text_marker).encode()] = text_json.encode()
         self.pieces[('{"mcp-pii-splice":' + json.dumps(structured_marker) + "}").encode()] = structured_json.encode()
         return CallToolResult(
             content=[TextContent(type="text", text=text_marker)],
             structured_content={"mcp-pii-splice": structured_marker},
         )
 
-    def fill(self, body: bytes) -> bytes:
-        """Put prepared answers in place of their markers in an outgoing body chunk."""
+    def fill(self, body: bytes) -> list[bytes]:
+        """An outgoing body chunk as parts, each prepared answer in place of its marker (no copy of the answers)."""
         if not self.pieces or _PREFIX.encode() not in body:
-            return body
+            return [body]
+        parts = [body]
         for marker in [m for m in self.pieces if m in body]:
-            body = body.replace(marker, self.pieces.pop(marker), 1)
-        return body
+            piece = self.pieces.pop(marker)
+            for i, part in enumerate(parts):
+                at = part.find(marker)
+                if at >= 0 and part is not piece:
+                    parts[i : i + 1] = [part[:at], piece, part[at + len(marker) :]]
+                    break
+        return [p for p in parts if p]
 
 
 def exchange_of(request: Any) -> Exchange | None:

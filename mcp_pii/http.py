@@ -23,6 +23,7 @@ line when all are busy), a deadline for a complete request head, the keep-alive 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import resource
@@ -43,7 +44,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from mcp_pii import __version__
 from mcp_pii.auth import BearerToken
 from mcp_pii.exchange import SCOPE_KEY, Exchange
-from mcp_pii.limits import Busy, Gate
+from mcp_pii.limits import MIB, Busy, Gate
 from mcp_pii.logs import Throttled
 from mcp_pii.server import PiiServer
 
@@ -123,6 +124,26 @@ async def _plain(send: Send, status: int, body: bytes, headers: Iterable[tuple[b
     start_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
     await send({"type": "http.response.start", "status": status, "headers": start_headers})
     await send({"type": "http.response.body", "body": body})
+
+
+# Largest piece of an answer handed to uvicorn at once: a 20 MB answer written in one piece is
+# copied twice on the event loop (h11's framing, the transport's buffer) and stalls it for
+# 100 ms and more; in pieces, the transport's flow control lets other clients in between.
+SEND_PIECE = 256 * 1024
+
+
+async def _send_parts(send: Send, parts: list[bytes], more: bool) -> None:
+    """Send body parts in pieces of at most SEND_PIECE bytes; ``more`` as the last one's more_body."""
+    pieces = [memoryview(p)[i : i + SEND_PIECE] for p in parts for i in range(0, len(p), SEND_PIECE)]
+    if not pieces:
+        pieces = [memoryview(b"")]
+    for n, piece in enumerate(pieces):
+        await send({"type": "http.response.body", "body": bytes(piece), "more_body": more or n < len(pieces) - 1})
+
+
+def _with_length(start: Message, length: int) -> Message:
+    headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+    return {**start, "headers": [*headers, (b"content-length", str(length).encode())]}
 
 
 def _error(message: str) -> bytes:
@@ -319,6 +340,7 @@ class Front:
             nonlocal delivered
             if not delivered:
                 delivered = True
+                await anyio.sleep(0)  # let other clients in between reading a large body and parsing it
                 return {"type": "http.request", "body": body, "more_body": False}
             await gone.wait()
             return {"type": "http.disconnect"}
@@ -352,22 +374,25 @@ class Front:
             if message["type"] != "http.response.body":
                 await send(message)
                 return
-            chunk = exchange.fill(message.get("body", b""))
+            parts = exchange.fill(message.get("body", b""))
             more = message.get("more_body", False)
             if held is None:
                 if not more:
                     done = True
-                await send({**message, "body": chunk})
+                await _send_parts(send, parts, more)
                 return
-            held_body.append(chunk)
+            held_body.extend(parts)
             if more:
                 return
             done = True
-            start, whole = held, b"".join(held_body)
-            held = None
-            start, whole = self._fix(start, whole, body)
+            start, held = held, None
+            if start["status"] == 202 or start["status"] >= 400:  # small answers of the SDK's own
+                start, whole = self._fix(start, b"".join(held_body), body)
+                held_body[:] = [whole]
+            else:
+                start = _with_length(start, sum(len(p) for p in held_body))
             await send(start)
-            await send({"type": "http.response.body", "body": whole})
+            await _send_parts(send, held_body, False)
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(watch)
@@ -523,7 +548,39 @@ def build_app(mcp: PiiServer, opts: HttpOptions, gate: Gate, port: int) -> Front
             max_sessions=None,
         )
         manager = lambda: mcp._lowlevel_server._session_manager  # noqa: E731
+        # The front reads and limits every body already; the SDK's limit middleware would copy
+        # each one twice more on the event loop (a bytearray, then bytes).
+        sdk_manager = manager()
+        if sdk_manager is not None:
+            sdk_manager.asgi_app = sdk_manager._handle_request
     return Front(app, gate, opts, port=port, implementation=mcp.engine_implementation, manager=manager)
+
+
+async def pace_collections(gate: Gate, every: float = 1.0, defer_at_most: float = 10.0) -> None:
+    """Run the cyclic garbage collector from the event loop, between large calls rather than inside them.
+
+    A large answer means hundreds of thousands of new objects; the automatic collector then
+    runs in the middle of building it and, scanning them all, holds the GIL for 100-200 ms in
+    which no other client is served. Here collections of the younger generations run every
+    ``every`` seconds and a full one every minute, but not while more than 1 MiB of requests is
+    in flight, unless they have been put off for ``defer_at_most`` seconds. (Reference counting
+    frees everything else at once, as before; only cycles wait.)
+    """
+    gc.freeze()  # what start-up built lives for good: no collection needs to scan it again
+    gc.disable()
+    last = last_full = time.monotonic()
+    try:
+        while True:
+            await asyncio.sleep(every)
+            now = time.monotonic()
+            if gate.inflight_bytes > MIB and now - last < defer_at_most:
+                continue
+            full = now - last_full > 60
+            gc.collect(2 if full else 1)
+            last = now
+            last_full = now if full else last_full
+    finally:
+        gc.enable()
 
 
 class _Uvicorn(uvicorn.Server):
@@ -537,7 +594,11 @@ class _Uvicorn(uvicorn.Server):
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self.loop = asyncio.get_running_loop()
         self.loop.set_exception_handler(_accept_errors(Throttled(logger)))
-        await super().serve(sockets)
+        pacer = self.loop.create_task(pace_collections(self.gate))
+        try:
+            await super().serve(sockets)
+        finally:
+            pacer.cancel()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)

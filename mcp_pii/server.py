@@ -4,11 +4,12 @@ No ``from __future__ import annotations`` here: the tool signatures use a ``Lite
 enabled type ids built at start-up, and the SDK reads the annotations as real objects.
 """
 
+import json
 import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, cast
@@ -125,7 +126,54 @@ class Abandoned(Exception):
     """Raised in a worker thread between steps once its call was cancelled."""
 
 
-Built = tuple[dict[str, Any], str]  # structured content and the text content of an answer
+@dataclass
+class Built:
+    """An answer: its text content, and its structured content as a dict or (large, over HTTP) as JSON text."""
+
+    text: str
+    structured: dict[str, Any] | None = None
+    structured_json: str | None = None
+    text_json: str | None = None
+
+
+def _json_string(text: str) -> str:
+    """``text`` as a JSON string, encoded a slice at a time (each slice holds the GIL briefly)."""
+    step = 1 << 18
+    if len(text) <= step:
+        return json.dumps(text, ensure_ascii=False)
+    parts = [json.dumps(text[i : i + step], ensure_ascii=False)[1:-1] for i in range(0, len(text), step)]
+    return '"' + "".join(parts) + '"'
+
+
+def _spans(found: Sequence[Any], as_json: bool, *, path: bool = False, value: bool = False) -> Any:
+    """Detections as a list of dicts, or as the JSON text of that list.
+
+    The JSON text is written directly, without a dict per detection: a large result holds
+    hundreds of thousands, and so many new containers set off garbage collections that hold
+    the GIL for tens of milliseconds.
+    """
+    if not as_json:
+        return [
+            {"path": d.path, "type": d.type, "start": d.start, "end": d.end}
+            if path
+            else {"type": d.type, "start": d.start, "end": d.end, "value": d.value}
+            if value
+            else {"type": d.type, "start": d.start, "end": d.end}
+            for d in found
+        ]
+    names: dict[str, str] = {}
+    parts = []
+    for d in found:
+        kind = names.get(d.type) or names.setdefault(d.type, json.dumps(d.type))
+        head = f'{{"path":{json.dumps(d.path, ensure_ascii=False)},' if path else "{"
+        tail = f',"value":{json.dumps(d.value, ensure_ascii=False)}}}' if value else "}"
+        parts.append(f'{head}"type":{kind},"start":{d.start},"end":{d.end}{tail}')
+    return "[" + ",".join(parts) + "]"
+
+
+def _object_json(**members: str) -> str:
+    """A JSON object from members given as JSON text."""
+    return "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in members.items()) + "}"
 
 
 def _counts(types: Iterable[str]) -> dict[str, int]:
@@ -153,7 +201,7 @@ def _size(data: Any, budget: int) -> int:
     return total
 
 
-async def _answer(ctx: Context[Any, Any], size: int, build: Callable[[Call], Built]) -> CallToolResult:
+async def _answer(ctx: Context[Any, Any], size: int, build: Callable[[Call, bool], Built]) -> CallToolResult:
     """Run a tool's work under the gate: inline when small, else in an engine thread; build the answer there.
 
     The call holds the HTTP request's ticket (or takes one: stdio and in-memory callers) until
@@ -182,13 +230,13 @@ async def _answer(ctx: Context[Any, Any], size: int, build: Callable[[Call], Bui
     splice = exchange is not None and exchange.can_splice and size > SPLICE_MIN
 
     def work() -> CallToolResult:
-        structured, text = build(call)
+        built = build(call, splice)
         if call.cancelled:
             raise Abandoned
-        if splice:
+        if built.structured_json is not None:
             assert exchange is not None
-            return exchange.splice(text, jsonout.dumps(structured))
-        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+            return exchange.splice(built.text_json or _json_string(built.text), built.structured_json)
+        return CallToolResult(content=[TextContent(type="text", text=built.text)], structured_content=built.structured)
 
     try:
         with call.scope:
@@ -325,18 +373,17 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None, 
     ) -> DetectOutput:
         assert ctx is not None
 
-        def build(call: Call) -> Built:
+        def build(call: Call, as_json: bool) -> Built:
             hits = engine.detect(text, types)
             if call.cancelled:
                 raise Abandoned
-            spans = [
-                {"type": d.type, "start": d.start, "end": d.end, "value": d.value}
-                if include_values
-                else {"type": d.type, "start": d.start, "end": d.end}
-                for d in hits
-            ]
-            structured = {"detections": spans, "counts": _counts(d.type for d in hits)}
-            return structured, jsonout.dumps(structured)
+            spans = _spans(hits, as_json, value=include_values)
+            counts = _counts(d.type for d in hits)
+            if as_json:
+                whole = _object_json(detections=spans, counts=json.dumps(counts))
+                return Built(whole, structured_json=whole)
+            structured = {"detections": spans, "counts": counts}
+            return Built(jsonout.dumps(structured), structured)
 
         return cast(DetectOutput, await _answer(ctx, len(text), build))
 
@@ -359,17 +406,17 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None, 
     ) -> MaskOutput:
         assert ctx is not None
 
-        def build(call: Call) -> Built:
+        def build(call: Call, as_json: bool) -> Built:
             result = engine.mask(text, strategy, types)
             if call.cancelled:
                 raise Abandoned
             found = result.detections
-            structured = {
-                "text": result.text,
-                "detections": [{"type": d.type, "start": d.start, "end": d.end} for d in found],
-                "counts": _counts(d.type for d in found),
-            }
-            return structured, result.text
+            spans, counts = _spans(found, as_json), _counts(d.type for d in found)
+            if as_json:
+                masked = _json_string(result.text)
+                whole = _object_json(text=masked, detections=spans, counts=json.dumps(counts))
+                return Built(result.text, structured_json=whole, text_json=masked)
+            return Built(result.text, {"text": result.text, "detections": spans, "counts": counts})
 
         return cast(MaskOutput, await _answer(ctx, len(text), build))
 
@@ -393,17 +440,19 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None, 
     ) -> ScanOutput:
         assert ctx is not None
 
-        def build(call: Call) -> Built:
+        def build(call: Call, as_json: bool) -> Built:
             result = engine.scan(data, strategy, types, mask)
             if call.cancelled:
                 raise Abandoned
             found = result.detections
-            report = {
-                "detections": [{"path": d.path, "type": d.type, "start": d.start, "end": d.end} for d in found],
-                "counts": _counts(d.type for d in found),
-            }
-            structured = {"data": result.data, **report}
-            return structured, jsonout.dumps(result.data if mask else report)
+            spans, counts = _spans(found, as_json, path=True), _counts(d.type for d in found)
+            if as_json:
+                report = _object_json(detections=spans, counts=json.dumps(counts))
+                payload = jsonout.dumps(result.data)
+                whole = _object_json(data=payload, detections=spans, counts=json.dumps(counts))
+                return Built(payload if mask else report, structured_json=whole)
+            report_dict = {"detections": spans, "counts": counts}
+            return Built(jsonout.dumps(result.data if mask else report_dict), {"data": result.data, **report_dict})
 
         budget = gate.limits.max_inflight_bytes + 1
         return cast(ScanOutput, await _answer(ctx, _size(data, budget), build))
