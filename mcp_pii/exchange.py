@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -54,6 +55,13 @@ class Exchange:
         self.gone = False
         self.calls: set[Call] = set()
         self.pieces: dict[bytes, bytes] = {}
+        self.on_answered: Callable[[], None] | None = None
+
+    def answered(self) -> None:
+        """The answer has been written (or the request ended): run ``on_answered`` once."""
+        hook, self.on_answered = self.on_answered, None
+        if hook is not None:
+            hook()
 
     def client_gone(self) -> None:
         """The client closed the request: cancel what it was waiting for, drop prepared answers."""

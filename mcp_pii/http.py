@@ -292,6 +292,7 @@ class Front:
             await self._busy(send, exc)
             return
         exchange = Exchange(ticket)
+        exchange.on_answered = ticket.release  # the request's own hold ends with its answer
         try:
             body = await self._read_body(receive, send, length, exchange)
             if body is None:
@@ -302,7 +303,7 @@ class Front:
             await self._forward(scope, receive, send, body, exchange, opening)
         finally:
             exchange.pieces.clear()
-            ticket.release()
+            exchange.answered()
 
     async def _read_body(self, receive: Receive, send: Send, length: int | None, exchange: Exchange) -> bytes | None:
         chunks: list[bytes] = []
@@ -377,9 +378,10 @@ class Front:
             parts = exchange.fill(message.get("body", b""))
             more = message.get("more_body", False)
             if held is None:
+                await _send_parts(send, parts, more)
                 if not more:
                     done = True
-                await _send_parts(send, parts, more)
+                    exchange.answered()
                 return
             held_body.extend(parts)
             if more:
@@ -393,6 +395,7 @@ class Front:
                 start = _with_length(start, sum(len(p) for p in held_body))
             await send(start)
             await _send_parts(send, held_body, False)
+            exchange.answered()
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(watch)
@@ -552,7 +555,7 @@ def build_app(mcp: PiiServer, opts: HttpOptions, gate: Gate, port: int) -> Front
         # each one twice more on the event loop (a bytearray, then bytes).
         sdk_manager = manager()
         if sdk_manager is not None:
-            sdk_manager.asgi_app = sdk_manager._handle_request
+            sdk_manager.asgi_app = sdk_manager._handle_request  # type: ignore[assignment]
     return Front(app, gate, opts, port=port, implementation=mcp.engine_implementation, manager=manager)
 
 
