@@ -587,12 +587,21 @@ async def pace_collections(gate: Gate, every: float = 1.0, defer_at_most: float 
 
 
 class _Uvicorn(uvicorn.Server):
-    """uvicorn's server that, on SIGTERM or SIGINT, also cancels every call in flight at once."""
+    """uvicorn's server that, on SIGTERM or SIGINT, first cancels every call in flight and lets it answer.
 
-    def __init__(self, config: uvicorn.Config, gate: Gate) -> None:
+    uvicorn's own shutdown (and sse_starlette's, which watches it) ends every open response
+    stream at once, so a client waiting for a call would get its 200 and then nothing. Here the
+    signal first closes the gate (new requests get 503, calls in flight are cancelled: queued
+    ones at once, running ones when the engine returns) and waits up to ``grace`` seconds for
+    their error answers to be written; then uvicorn stops as usual.
+    """
+
+    def __init__(self, config: uvicorn.Config, gate: Gate, grace: float = 3.0) -> None:
         super().__init__(config)
         self.gate = gate
+        self.grace = grace
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._draining = False
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self.loop = asyncio.get_running_loop()
@@ -604,9 +613,22 @@ class _Uvicorn(uvicorn.Server):
             pacer.cancel()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._draining or self.loop is None or self.loop.is_closed():
+            super().handle_exit(sig, frame)
+            return
+        self._draining = True
+        self.loop.call_soon_threadsafe(self._drain, sig, frame)
+
+    def _drain(self, sig: int, frame: FrameType | None) -> None:
+        self.gate.close("the server is shutting down")
+        assert self.loop is not None
+        self.loop.create_task(self._exit_when_answered(sig, frame))
+
+    async def _exit_when_answered(self, sig: int, frame: FrameType | None) -> None:
+        deadline = time.monotonic() + self.grace
+        while self.gate.inflight_calls and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
         super().handle_exit(sig, frame)
-        if self.loop is not None and not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(self.gate.close, "the server is shutting down")
 
 
 def serve_http(mcp: PiiServer, opts: HttpOptions, gate: Gate) -> None:

@@ -466,14 +466,13 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None, 
     return mcp
 
 
-def serve_stdio(mcp: PiiServer, gate: Gate) -> int:
+def serve_stdio(mcp: PiiServer, gate: Gate, grace: float = 3.0) -> int:
     """Serve over stdio until stdin closes, or SIGINT or SIGTERM arrives (with stdin open or not).
 
-    On a signal, calls in flight are cancelled and the process exits at once: the SDK reads
-    stdin in a worker thread that only a new line or end of file would wake, so waiting for it
-    would keep a stopped server alive as long as its client keeps the pipe open.
+    On a signal, calls in flight are cancelled (their callers get an error answer), given up to
+    ``grace`` seconds to write it, and the process exits: the SDK reads stdin in a worker thread
+    that only a new line or end of file would wake, so it cannot be waited for.
     """
-    caught: list[int] = []
 
     async def run() -> None:
         async with anyio.create_task_group() as tg:
@@ -481,20 +480,20 @@ def serve_stdio(mcp: PiiServer, gate: Gate) -> int:
             async def on_signal() -> None:
                 with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
                     async for signum in signals:
-                        caught.append(signum)
                         gate.close("the server is shutting down")
-                        tg.cancel_scope.cancel()
-                        return
+                        with anyio.move_on_after(grace):
+                            while gate.calls:
+                                await anyio.sleep(0.02)
+                        await anyio.sleep(0.05)  # the answers of cancelled calls, on their way out
+                        logger.info("stopped by signal %d", signum)
+                        logging.shutdown()
+                        sys.stdout.flush()
+                        sys.stderr.flush()
+                        os._exit(128 + signum)
 
             tg.start_soon(on_signal)
             await mcp.run_stdio_async()
             tg.cancel_scope.cancel()
 
     anyio.run(run)
-    if caught:
-        logger.info("stopped by signal %d", caught[0])
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(128 + caught[0])
     return 0
