@@ -26,6 +26,7 @@ import asyncio
 import gc
 import json
 import logging
+import re
 import resource
 import socket
 import sys
@@ -87,29 +88,79 @@ class HttpOptions:
     max_body_bytes: int = 16 * 1024 * 1024
 
 
-def allowed_hosts(bind: str, port: int, extra: Iterable[str] = ()) -> frozenset[str]:
-    """Host header values to accept, exactly: loopback names and the bind address with the port, plus ``extra``.
+_HOST = re.compile(r"(?P<name>\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(?::(?P<port>[0-9]{1,5}|\*))?")
+_ORIGIN = re.compile(r"(?P<scheme>https?)://(?P<host>.+)")
 
-    A name given without a port (``--allowed-host gw.example``) is accepted with this server's
-    port, and bare (as a client writes it for the scheme's default port: behind a proxy).
+
+def _split_host(text: str, wildcard: bool = False) -> tuple[str, str | None] | None:
+    """``name[:port]`` as (name, port or None), or None if it is not exactly that (lower case)."""
+    match = _HOST.fullmatch(text.strip().lower())
+    if match is None or (match["port"] == "*" and not wildcard):
+        return None
+    return match["name"], match["port"]
+
+
+class AllowedPeers:
+    """Host and Origin header values to accept: parsed and compared exactly, name and port.
+
+    Accepted hosts: the loopback names and the bind address with this server's port (bare too
+    when the port is 80), and each ``--allowed-host``: ``name:port`` exactly, ``name`` with this
+    server's port or none, ``name:*`` with any explicit port. Accepted origins: ``http(s)://`` each
+    accepted host, and each ``--allowed-origin`` (``scheme://name[:port]``, or ``:*`` for any
+    port). A value that does not parse as a plain name and number (``127.0.0.1:8080@evil``,
+    ``localhost:8080.evil``) is refused; the SDK matched such values by prefix.
     """
-    bind_name = f"[{bind}]" if ":" in bind and not bind.startswith("[") else bind
-    names = [*LOOPBACK_NAMES, *([] if bind in WILDCARD_BINDS or bind_name in LOOPBACK_NAMES else [bind_name])]
-    out = {f"{name}:{port}" for name in names}
-    if port == 80:
-        out.update(names)
-    for given in extra:
-        name = given.strip().lower()
-        has_port = name.rsplit(":", 1)[-1].isdigit() and (not name.startswith("[") or "]:" in name)
-        out.update({name} if has_port else {name, f"{name}:{port}"})
-    return frozenset(h.lower() for h in out)
+
+    def __init__(self, bind: str, port: int, hosts: Iterable[str] = (), origins: Iterable[str] = ()) -> None:
+        bind_name = f"[{bind}]" if ":" in bind and not bind.startswith("[") else bind
+        names = [*LOOPBACK_NAMES, *([] if bind in WILDCARD_BINDS or bind_name in LOOPBACK_NAMES else [bind_name])]
+        self.hosts: set[tuple[str, str | None]] = {(n.lower(), str(port)) for n in names}
+        if port == 80:
+            self.hosts.update((n.lower(), None) for n in names)
+        self.any_port: set[str] = set()
+        for given in hosts:
+            parsed = _split_host(given, wildcard=True)
+            if parsed is None:
+                raise ValueError("--allowed-host takes a host name or address, with an optional :port or :*")
+            name, given_port = parsed
+            if given_port == "*":
+                self.any_port.add(name)
+            elif given_port is None:
+                self.hosts.update({(name, None), (name, str(port))})
+            else:
+                self.hosts.add((name, given_port))
+        self.origins: set[tuple[str, str, str | None]] = {
+            (scheme, name, p) for name, p in self.hosts for scheme in ("http", "https")
+        }
+        self.origin_any_port = {(scheme, name) for name in self.any_port for scheme in ("http", "https")}
+        for given in origins:
+            match = _ORIGIN.fullmatch(given.strip().lower().rstrip("/"))
+            parsed = _split_host(match["host"], wildcard=True) if match else None
+            if match is None or parsed is None:
+                raise ValueError("--allowed-origin takes scheme://host[:port] (or :* for any port)")
+            if parsed[1] == "*":
+                self.origin_any_port.add((match["scheme"], parsed[0]))
+            else:
+                self.origins.add((match["scheme"], *parsed))
+
+    def host(self, value: str) -> bool:
+        """Whether a Host header value is accepted."""
+        parsed = _split_host(value)
+        return parsed is not None and (parsed in self.hosts or (parsed[1] is not None and parsed[0] in self.any_port))
+
+    def origin(self, value: str) -> bool:
+        """Whether an Origin header value is accepted."""
+        match = _ORIGIN.fullmatch(value.strip().lower())
+        parsed = _split_host(match["host"]) if match else None
+        if match is None or parsed is None:
+            return False
+        exact = (match["scheme"], *parsed) in self.origins
+        return exact or (parsed[1] is not None and (match["scheme"], parsed[0]) in self.origin_any_port)
 
 
-def allowed_origins(hosts: Iterable[str], extra: Iterable[str] = ()) -> frozenset[str]:
-    """Origin header values to accept, exactly: ``http(s)://`` each allowed host, plus ``extra``."""
-    out = {f"{scheme}://{host}" for host in hosts for scheme in ("http", "https")}
-    out.update(o.strip().lower().rstrip("/") for o in extra)
-    return frozenset(out)
+def _valid_id(value: object) -> bool:
+    """A JSON-RPC id as MCP allows it: a string, or an integer (not a bool, not null, not a float)."""
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -211,8 +262,7 @@ class Front:
         self.gate = gate
         self.opts = opts
         self.implementation = implementation
-        self.hosts = allowed_hosts(opts.host, port, opts.allowed_hosts)
-        self.origins = allowed_origins(self.hosts, opts.allowed_origins)
+        self.peers = AllowedPeers(opts.host, port, opts.allowed_hosts, opts.allowed_origins)
         self.token = BearerToken(opts.auth_token) if opts.auth_token else None
         self.sessions = (
             Sessions(manager, gate.limits.max_sessions) if opts.transport == "http" and not opts.stateless else None
@@ -225,13 +275,12 @@ class Front:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        host = (_header(scope, b"host") or b"").decode("latin-1").lower()
-        if host not in self.hosts:
+        if not self.peers.host((_header(scope, b"host") or b"").decode("latin-1")):
             self._refusals.warning("refused a request: Host header not allowed")
             await _plain(send, 421, _error("Host header not allowed"))
             return
         origin = _header(scope, b"origin")
-        if origin is not None and origin.decode("latin-1").lower().rstrip("/") not in self.origins:
+        if origin is not None and not self.peers.origin(origin.decode("latin-1")):
             self._refusals.warning("refused a request: Origin header not allowed")
             await _plain(send, 403, _error("Origin not allowed"))
             return
@@ -414,7 +463,7 @@ class Front:
                 message = json.loads(request)
             except ValueError:
                 message = None
-            if isinstance(message, dict) and "method" in message and "id" in message:
+            if isinstance(message, dict) and "method" in message and "id" in message and not _valid_id(message["id"]):
                 status, whole = 400, BAD_ID
         elif status >= 400 and whole.startswith(b"{"):
             try:

@@ -461,7 +461,8 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None, 
 
     @mcp.tool(name="ping", title="Ping", annotations=READ_ONLY, description="Answer at once; for health checks.")
     async def ping() -> dict[str, bool]:
-        return {"ok": True}
+        answer = CallToolResult(content=[TextContent(type="text", text='{"ok":true}')], structured_content={"ok": True})
+        return cast(dict[str, bool], answer)
 
     return mcp
 

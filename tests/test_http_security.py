@@ -67,8 +67,10 @@ def fleet() -> Iterator[dict[str, RunningServer]]:
         ("https://gateway.example", 200),  # --allowed-origin, exactly
         ("http://app.internal:3000", 200),  # --allowed-origin with a port wildcard
         ("http://app.internal:8443", 200),
-        ("http://localhost:5173", 200),  # loopback origins are always allowed
-        ("http://127.0.0.1:8080", 200),
+        ("http://localhost:5173", 403),  # a loopback origin on another port is another origin (issue 12)
+        ("http://127.0.0.1:8080", 403),
+        ("http://app.internal:3000.evil.example", 403),  # the SDK matched wildcard ports by prefix
+        ("http://app.internal:3000@evil.example", 403),
         ("https://gateway.example:8443", 403),  # an exact entry does not allow other ports
         ("http://gateway.example", 403),  # ...nor the other scheme
         ("https://gateway.example.evil.test", 403),  # ...nor a longer name

@@ -81,8 +81,25 @@ async def ok(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
     result = await client.call_tool(tool, args)
     assert not result.is_error, result.content
     assert result.structured_content is not None
-    assert json.loads(result.content[0].text) == result.structured_content  # type: ignore[union-attr]
+    assert_text_content(tool, args, result.content[0].text, result.structured_content)  # type: ignore[union-attr]
     return result.structured_content
+
+
+def assert_text_content(tool: str, args: dict[str, Any], text: str, structured: dict[str, Any]) -> None:
+    """The text content is what a client reading only text needs, never an indented copy of the result.
+
+    mask_pii: the masked text; scan_nested: the masked payload as compact JSON (with mask=false:
+    the detections and counts); detect_pii and ping: the result as compact JSON.
+    """
+    assert "\n  " not in text or tool == "mask_pii", text[:200]
+    if tool == "mask_pii":
+        assert text == structured["text"]
+    elif tool == "scan_nested" and args.get("mask", True):
+        assert json.loads(text) == structured["data"]
+    elif tool == "scan_nested":
+        assert json.loads(text) == {"detections": structured["detections"], "counts": structured["counts"]}
+    else:
+        assert json.loads(text) == structured
 
 
 async def error(client: Client, tool: str, args: dict[str, Any]) -> str:
