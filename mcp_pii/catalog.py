@@ -16,6 +16,7 @@ from importlib.resources import files
 from typing import Any
 
 from mcp_pii.errors import ConfigError
+from mcp_pii.redos import backtracking_risk
 
 STRATEGIES = ("redact", "label", "partial", "hash", "tokenize", "remove")
 PARTIAL_RULES = ("digits", "tail", "email")
@@ -217,6 +218,8 @@ def check_custom(entry: dict[str, Any], taken: set[str]) -> None:
             f"custom pattern '{cid}' nests a repetition inside an unbounded one, as in (a+)+; "
             "that can take exponential time in the Python engine, so write it without the nesting"
         )
+    if risk := backtracking_risk(pattern):
+        raise ConfigError(f"custom pattern '{cid}' {risk}; that can take exponential time in the Python engine")
     if entry.get("partial", "tail") not in PARTIAL_RULES:
         raise ConfigError(f"custom pattern '{cid}': partial must be one of {', '.join(PARTIAL_RULES)}")
 

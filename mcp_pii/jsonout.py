@@ -3,19 +3,23 @@
 ``json.dumps`` holds the GIL for the whole value: on a result with a million nodes that is
 hundreds of milliseconds in which no other client is served, even from a worker thread. Here a
 value is encoded one light piece at a time (a few thousand nodes each), and the GIL is free to
-change hands between pieces. The text is the same as ``json.dumps(value, ensure_ascii=False,
-separators=(",", ":"))`` gives.
+change hands between pieces. The text is compact JSON with non-ASCII characters as they are.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import pydantic_core
 
 # Nodes in one piece encoded by one json.dumps call (about a millisecond of work); a string
 # counts one node per 4 KiB.
 PIECE = 2048
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
+def _dumps(value: Any) -> str:
+    # pydantic-core writes integers of any size (json.dumps stops at 4,300 digits).
+    return pydantic_core.to_json(value).decode()
 
 
 def _weight(value: Any, budget: int) -> int:

@@ -201,7 +201,7 @@ def _size(data: Any, budget: int) -> int:
     return total
 
 
-async def _answer(ctx: Context[Any, Any], size: int, build: Callable[[Call, bool], Built]) -> CallToolResult:
+async def _answer(ctx: Context[Any, Any], tool: str, size: int, build: Callable[[Call, bool], Built]) -> CallToolResult:
     """Run a tool's work under the gate: inline when small, else in an engine thread; build the answer there.
 
     The call holds the HTTP request's ticket (or takes one: stdio and in-memory callers) until
@@ -218,6 +218,7 @@ async def _answer(ctx: Context[Any, Any], size: int, build: Callable[[Call, bool
         try:
             ticket = state.gate.admit(size)
         except Busy as exc:
+            logger.info("%s refused: %s", tool, exc)
             raise ToolError(str(exc)) from None
     call = Call()
     state.gate.calls.add(call)
@@ -246,9 +247,11 @@ async def _answer(ctx: Context[Any, Any], size: int, build: Callable[[Call, bool
                 return await anyio.to_thread.run_sync(work)
     except Abandoned:
         pass
-    except PIIError as exc:
+    except PIIError as exc:  # engine errors name limits and rules, never input values
         if isinstance(exc, InternalError):  # an engine bug (a Rust panic): fixed text, no input
-            logger.error("a tool call failed with an internal error: %s", exc)
+            logger.error("%s failed with an internal error: %s", tool, exc)
+        else:
+            logger.info("%s refused its input: %s", tool, exc)
         raise ToolError(str(exc)) from None
     finally:
         ticket.release()
@@ -385,7 +388,7 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None, 
             structured = {"detections": spans, "counts": counts}
             return Built(jsonout.dumps(structured), structured)
 
-        return cast(DetectOutput, await _answer(ctx, len(text), build))
+        return cast(DetectOutput, await _answer(ctx, "detect_pii", len(text), build))
 
     @mcp.tool(
         name="mask_pii",
@@ -418,7 +421,7 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None, 
                 return Built(result.text, structured_json=whole, text_json=masked)
             return Built(result.text, {"text": result.text, "detections": spans, "counts": counts})
 
-        return cast(MaskOutput, await _answer(ctx, len(text), build))
+        return cast(MaskOutput, await _answer(ctx, "mask_pii", len(text), build))
 
     @mcp.tool(
         name="scan_nested",
@@ -455,7 +458,7 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None, 
             return Built(jsonout.dumps(result.data if mask else report_dict), {"data": result.data, **report_dict})
 
         budget = gate.limits.max_inflight_bytes + 1
-        return cast(ScanOutput, await _answer(ctx, _size(data, budget), build))
+        return cast(ScanOutput, await _answer(ctx, "scan_nested", _size(data, budget), build))
 
     _keep_string_payloads(mcp, "scan_nested", "data")
 
