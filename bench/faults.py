@@ -125,7 +125,8 @@ def http_server(*args: str, log_dir: Path) -> Iterator[Server]:
     log = Path(tempfile.mkstemp(prefix="faults-", suffix=".log", dir=log_dir)[1])
     cmd = [sys.executable, "-m", "mcp_pii", "serve", "--transport", "http", "--port", "0", "--log-level", "DEBUG"]
     with open(log, "wb") as out:
-        proc = subprocess.Popen([*cmd, *args], env=_env(), stdout=out, stderr=out, preexec_fn=_limit_fds)
+        # preexec_fn: servers are started before any sampler thread of ours runs.
+        proc = subprocess.Popen([*cmd, *args], env=_env(), stdout=out, stderr=out, preexec_fn=_limit_fds)  # noqa: PLW1509
     try:
         deadline = time.monotonic() + 30
         base = ""
@@ -173,7 +174,7 @@ async def open_session(http: httpx2.AsyncClient, url: str, extra: dict[str, str]
 
 
 async def call(
-    http: httpx2.AsyncClient, url: str, sid: str, tool: str, arguments: dict[str, Any], rid: int = 2
+    http: httpx2.AsyncClient, url: str, sid: str, tool: str, arguments: dict[str, Any], *, rid: int = 2
 ) -> tuple[int, dict[str, Any], httpx2.Response]:
     """One tools/call in a session: (HTTP status, JSON-RPC message, response)."""
     body = {"jsonrpc": "2.0", "id": rid, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}
@@ -398,7 +399,8 @@ def probe_shutdown_stdio(sig: int) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "mcp_pii", "serve", "--log-level", "DEBUG"]
     proc = subprocess.Popen(cmd, env=_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdin is not None
+        assert proc.stdout is not None
         proc.stdin.write((json.dumps(INIT) + "\n").encode())
         proc.stdin.flush()
         proc.stdout.readline()
@@ -478,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     serve = args.serve_args.split()
     text = big_text(args.big_mb)
     sys.path[:0] = [str(REPO)]
-    from mcp_pii import Engine  # noqa: PLC0415
+    from mcp_pii import Engine
 
     expected = Engine().mask(text).text
     fig = Figures()

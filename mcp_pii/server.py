@@ -258,6 +258,7 @@ async def _answer(ctx: Context[Any, Any], tool: str, size: int, build: Callable[
         state.gate.calls.discard(call)
         if exchange is not None:
             exchange.calls.discard(call)
+    logger.info("%s cancelled: %s", tool, call.reason)
     raise ToolError(f"Call cancelled: {call.reason}.")
 
 
@@ -298,8 +299,11 @@ async def _quiet_errors(ctx: Any, call_next: Callable[[Any], Any]) -> Any:
         return await call_next(ctx)
     except MCPError as exc:
         raise MCPError(code=exc.error.code, message=ERROR_TEXT.get(exc.error.code, "Request failed")) from None
-    except ValidationError:
+    except (ValidationError, ValueError, KeyError, TypeError):  # e.g. the SDK's "Unknown prompt: <name>"
         raise MCPError(code=INVALID_PARAMS, message=ERROR_TEXT[INVALID_PARAMS]) from None
+    except Exception:
+        logger.exception("a request failed")
+        raise MCPError(code=INTERNAL_ERROR, message=ERROR_TEXT[INTERNAL_ERROR]) from None
 
 
 class PiiServer(MCPServer[AppState]):
