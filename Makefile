@@ -15,6 +15,7 @@ PORT ?= 8765
 BENCH_ARGS ?=
 FUZZ_SECONDS ?= 60
 LOAD_ARGS ?=
+FAULT_ARGS ?=
 
 .PHONY: help
 help:  ## Show this help
@@ -74,8 +75,9 @@ bench-rust:  ## Criterion benchmarks of the Rust core alone
 	cargo bench --bench core
 
 .PHONY: load
-load: setup  ## Load test: concurrent MCP clients on HTTP (stateless, stateful) and stdio (writes bench/results/load.json)
+load: setup  ## Load test (bench/results/load.json), then fault figures: floods, bursts, signals (faults.json)
 	$(PY) bench/load.py $(LOAD_ARGS)
+	$(PY) bench/faults.py $(FAULT_ARGS)
 
 # cargo-fuzz runs libFuzzer with AddressSanitizer, which needs a nightly toolchain (-Zsanitizer;
 # RUSTC_BOOTSTRAP=1 does not get it through to rustc). Without nightly, the stable toolchain runs
