@@ -26,6 +26,7 @@ import asyncio
 import gc
 import json
 import logging
+import math
 import re
 import resource
 import socket
@@ -710,7 +711,7 @@ def serve_http(mcp: PiiServer, opts: HttpOptions, gate: Gate) -> None:
         access_log=False,
         server_header=False,
         lifespan="on",
-        timeout_keep_alive=int(gate.limits.keep_alive_timeout),
+        timeout_keep_alive=math.ceil(gate.limits.keep_alive_timeout),
         timeout_graceful_shutdown=3,
         backlog=min(2048, max(128, gate.limits.max_connections)),
     )

@@ -31,8 +31,9 @@ class Limits:
     """The caps, with defaults sized for a 2-core host with a few GiB of memory.
 
     A call's memory is a multiple of its request size (the text, the masked copy, the
-    detections, the answer), measured at about 12x for a 9 MB ``mask_pii`` of dense PII; so 48 MiB
-    of requests in flight keeps the peak near 100 MiB + 12 x 48 MiB, about 700 MiB.
+    detections, the answer), measured at about 9x for a 9 MB ``mask_pii`` of dense PII; so 48 MiB
+    of requests in flight keeps the peak near 100 MiB + 9 x 48 MiB, about 550 MiB (481 MiB
+    measured for 16 concurrent 9 MB calls, 5 admitted; see the README's "Serving under load").
     """
 
     max_inflight_bytes: int = 48 * MIB
