@@ -31,22 +31,40 @@ class Engine:
         """
 
     def mask(
-        self, text: str, strategy: str | None = None, types: list[str] | None = None
+        self,
+        text: str,
+        strategy: str | None = None,
+        types: list[str] | None = None,
+        tokens: dict[str, dict[str, str]] | None = None,
     ) -> tuple[str, list[tuple[str, int, int]]]:
         """Return the masked text and the detections (spans in the input text).
 
+        With ``tokens`` (type id -> value -> token text, assigned ahead of the call by the
+        reversible-masking layer), every detection is replaced by its token and ``strategy`` is
+        not used.
+
         Raises:
-            InputError: As :meth:`detect`, or an unknown strategy.
+            InputError: As :meth:`detect`, an unknown strategy, malformed ``tokens``, or a
+                detection that ``tokens`` has no token for.
             LimitError: ``text`` is over ``max_text_bytes``.
         """
 
     def scan(
-        self, data: Any, strategy: str | None = None, types: list[str] | None = None, mask: bool = True
+        self,
+        data: Any,
+        strategy: str | None = None,
+        types: list[str] | None = None,
+        mask: bool = True,
+        tokens: dict[str, dict[str, str]] | None = None,
     ) -> tuple[Any, list[tuple[str, str, int, int, str]]]:
         """Return the data (masked when ``mask``) and ``(pointer, type id, start, end, value)`` detections.
 
+        With ``tokens`` (as for :meth:`mask`), the data is masked and every detection is replaced
+        by its token.
+
         Raises:
-            InputError: A value that is not JSON, a lone surrogate, an unknown type or strategy.
+            InputError: A value that is not JSON, a lone surrogate, an unknown type or strategy,
+                malformed ``tokens``, or a detection that ``tokens`` has no token for.
             LimitError: The payload is over ``max_depth``, ``max_nodes`` or ``max_text_bytes``.
         """
 

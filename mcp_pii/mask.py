@@ -3,7 +3,9 @@
 ``redact`` writes the configured redaction text, ``label`` the type id upper-cased in brackets,
 ``partial`` keeps the shape and a short tail (see the catalog's partial rules), ``hash`` a keyed
 HMAC-SHA256 (SHA-256 without a key) cut to 12 hex digits, ``tokenize`` one numbered token per
-distinct value and type within a call, and ``remove`` nothing.
+distinct value and type within a call, and ``remove`` nothing. With assigned tokens (reversible
+masking), every detection is replaced by the token assigned to its type and value ahead of the
+call, whatever the strategy.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import hashlib
 import hmac
 
 from mcp_pii.catalog import Compiled, PiiType
+from mcp_pii.errors import InputError
+
+Assigned = dict[int, dict[str, str]]  # type index -> value -> token text
 
 
 def _significant(ch: str, rule: str) -> bool:
@@ -43,17 +48,23 @@ def partial(value: str, rule: str) -> str:
 class Masker:
     """Renders replacements for one call; holds the tokenize numbering of that call."""
 
-    __slots__ = ("_c", "_counters", "_strategy", "_tokens")
+    __slots__ = ("_assigned", "_c", "_counters", "_strategy", "_tokens")
 
-    def __init__(self, c: Compiled, strategy: str | None) -> None:
+    def __init__(self, c: Compiled, strategy: str | None, assigned: Assigned | None = None) -> None:
         self._c = c
         self._strategy = strategy
+        self._assigned = assigned
         self._tokens: dict[tuple[str, str], int] = {}
         self._counters: dict[str, int] = {}
 
     def render(self, t: PiiType, value: str) -> str:
         """Return the replacement for ``value`` of type ``t``."""
         c = self._c
+        if self._assigned is not None:
+            token = self._assigned.get(c.index[t.id], {}).get(value)
+            if token is None:
+                raise InputError(f"no token was assigned to a detected value of type '{t.id}'")
+            return token
         strategy = self._strategy or c.strategies.get(t.id, c.default_strategy)
         if strategy == "label":
             return f"[{t.id.upper()}]"

@@ -12,7 +12,7 @@ from typing import Any
 from mcp_pii import detect
 from mcp_pii.catalog import STRATEGIES, compile_config
 from mcp_pii.errors import InputError, LimitError
-from mcp_pii.mask import Masker
+from mcp_pii.mask import Assigned, Masker
 from mcp_pii.traverse import Found, Walker, check, surrogate_index, utf8_len
 
 Hit = tuple[str, int, int]  # (type id, start, end)
@@ -41,10 +41,33 @@ class PyEngine:
             picked.add(ti)
         return sorted(picked)
 
-    def _masker(self, strategy: str | None) -> Masker:
-        if strategy is not None and strategy not in STRATEGIES:
+    def _masker(self, strategy: str | None, assigned: Assigned | None = None) -> Masker:
+        if assigned is None and strategy is not None and strategy not in STRATEGIES:
             raise InputError(f"unknown strategy; use one of: {', '.join(STRATEGIES)}")
-        return Masker(self._c, strategy)
+        return Masker(self._c, strategy, assigned)
+
+    def _tokens(self, tokens: Any) -> Assigned | None:
+        """Pre-assigned tokens: a dict of type id to a dict of value to token text."""
+        if tokens is None:
+            return None
+        shape = InputError("tokens must map type ids to dicts of value to token text")
+
+        def text(obj: Any) -> str:
+            if not isinstance(obj, str) or surrogate_index(obj) is not None:
+                raise shape
+            return obj
+
+        if not isinstance(tokens, dict):
+            raise shape
+        assigned: Assigned = {}
+        for type_id, values in tokens.items():
+            ti = self._c.index.get(text(type_id))
+            if ti is None:
+                raise InputError(f"unknown PII type in tokens; enabled types are: {', '.join(self.type_ids())}")
+            if not isinstance(values, dict):
+                raise shape
+            assigned.setdefault(ti, {}).update((text(v), text(t)) for v, t in values.items())
+        return assigned
 
     def _text(self, text: Any) -> str:
         if not isinstance(text, str):
@@ -69,18 +92,39 @@ class PyEngine:
         text = self._text(text)
         return self._hits(detect.detect(self._c, text, self._select(types)))
 
-    def mask(self, text: str, strategy: str | None = None, types: list[str] | None = None) -> tuple[str, list[Hit]]:
-        """Return the masked text and the detections (spans in the input text)."""
+    def mask(
+        self,
+        text: str,
+        strategy: str | None = None,
+        types: list[str] | None = None,
+        tokens: dict[str, dict[str, str]] | None = None,
+    ) -> tuple[str, list[Hit]]:
+        """Return the masked text and the detections (spans in the input text).
+
+        With ``tokens`` (type id -> value -> token), every detection is replaced by its token.
+        """
+        assigned = self._tokens(tokens)
         text = self._text(text)
-        masker = self._masker(strategy)
+        masker = self._masker(strategy, assigned)
         spans = detect.detect(self._c, text, self._select(types))
         return masker.apply(text, spans), self._hits(spans)
 
     def scan(
-        self, data: Any, strategy: str | None = None, types: list[str] | None = None, mask: bool = True
+        self,
+        data: Any,
+        strategy: str | None = None,
+        types: list[str] | None = None,
+        mask: bool = True,
+        tokens: dict[str, dict[str, str]] | None = None,
     ) -> tuple[Any, list[Found]]:
-        """Return the data (masked when ``mask``) and (pointer, type id, start, end, value) detections."""
-        masker = self._masker(strategy)
+        """Return the data (masked when ``mask``) and (pointer, type id, start, end, value) detections.
+
+        With ``tokens`` (type id -> value -> token), the data is masked and every detection is
+        replaced by its token.
+        """
+        assigned = self._tokens(tokens)
+        mask = mask or assigned is not None
+        masker = self._masker(strategy, assigned)
         selected = self._select(types)
         nodes = check(self._c, data)
         walker = Walker(self._c, selected, masker if mask else None, nodes)

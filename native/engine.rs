@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::catalog::{compile_config, Compiled, EngineConfig, STRATEGIES};
 use crate::detect::{self, char_offsets};
 use crate::error::{Error, Result};
-use crate::mask::Masker;
+use crate::mask::{Assigned, Masker};
 use crate::traverse::{self, Found, Walker};
 
 /// A detection in a text: type index and code-point offsets.
@@ -125,9 +125,31 @@ impl Engine {
     ) -> Result<(String, Vec<Hit>)> {
         self.check_text(text)?;
         self.check_strategy(strategy)?;
+        self.mask_by(text, types, Masker::new(&self.c, strategy))
+    }
+
+    /// Like [`Engine::mask`], replacing every detection by its token in `assigned` (reversible masking).
+    pub fn mask_assigned(
+        &self,
+        text: &str,
+        types: Option<&[&str]>,
+        assigned: &Assigned,
+    ) -> Result<(String, Vec<Hit>)> {
+        self.check_text(text)?;
+        let out = self.mask_by(text, types, Masker::with_tokens(&self.c, assigned))?;
+        assigned.check(&self.c)?;
+        Ok(out)
+    }
+
+    fn mask_by(
+        &self,
+        text: &str,
+        types: Option<&[&str]>,
+        mut masker: Masker<'_>,
+    ) -> Result<(String, Vec<Hit>)> {
         let selected = self.select(types)?;
         let spans = detect::detect(&self.c, text, &selected);
-        let masked = Masker::new(&self.c, strategy).apply(text, &spans);
+        let masked = masker.apply(text, &spans);
         Ok((masked, self.hits(text, &spans)))
     }
 
@@ -148,13 +170,35 @@ impl Engine {
     /// Pass 2 of [`Engine::scan`], for a value whose limits were already checked (`nodes` counted).
     pub fn scan_checked(
         &self,
-        mut data: Value,
+        data: Value,
         nodes: usize,
         strategy: Option<&str>,
         selected: &[usize],
         mask: bool,
     ) -> Result<(Value, Vec<Found>)> {
-        let masker = mask.then(|| Masker::new(&self.c, strategy));
+        self.walk(data, nodes, selected, mask.then(|| Masker::new(&self.c, strategy)))
+    }
+
+    /// Like [`Engine::scan_checked`] with masking, replacing every detection by its token in `assigned`.
+    pub fn scan_assigned_checked(
+        &self,
+        data: Value,
+        nodes: usize,
+        selected: &[usize],
+        assigned: &Assigned,
+    ) -> Result<(Value, Vec<Found>)> {
+        let out = self.walk(data, nodes, selected, Some(Masker::with_tokens(&self.c, assigned)))?;
+        assigned.check(&self.c)?;
+        Ok(out)
+    }
+
+    fn walk(
+        &self,
+        mut data: Value,
+        nodes: usize,
+        selected: &[usize],
+        masker: Option<Masker<'_>>,
+    ) -> Result<(Value, Vec<Found>)> {
         let mut walker = Walker::new(&self.c, selected, masker, nodes);
         walker.walk(&mut data, 0, &mut String::new())?;
         Ok((data, walker.found))
@@ -198,6 +242,31 @@ mod tests {
         assert_eq!(out("tokenize"), "[EMAIL_1] and [EMAIL_1], [SSN_1]");
         assert_eq!(out("remove"), " and , ");
         assert!(out("hash").starts_with("[HASH:"));
+    }
+
+    #[test]
+    fn assigned_tokens_replace_every_detection() {
+        let e = engine();
+        let text = "jane@example.com, 123-45-6789 and jane@example.com";
+        let mut tokens = Assigned::default();
+        tokens.insert(e.compiled().index["email"], "jane@example.com".into(), "[EMAIL_3#aaaaaa]".into());
+        tokens.insert(e.compiled().index["ssn"], "123-45-6789".into(), "[SSN_1#aaaaaa]".into());
+        let (masked, hits) = e.mask_assigned(text, None, &tokens).unwrap();
+        assert_eq!(masked, "[EMAIL_3#aaaaaa], [SSN_1#aaaaaa] and [EMAIL_3#aaaaaa]");
+        assert_eq!(hits.len(), 3);
+        let data = serde_json::json!({"a": ["x 123-45-6789"], "b": "{\"c\": \"jane@example.com\"}"});
+        let all: Vec<usize> = (0..e.type_ids().len()).collect();
+        let (out, found) = e.scan_assigned_checked(data, 5, &all, &tokens).unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(out, serde_json::json!({"a": ["x [SSN_1#aaaaaa]"], "b": "{\"c\":\"[EMAIL_3#aaaaaa]\"}"}));
+    }
+
+    #[test]
+    fn a_detection_without_a_token_is_an_error() {
+        let e = engine();
+        let tokens = Assigned::default();
+        let err = e.mask_assigned("mail jane@example.com", None, &tokens).unwrap_err();
+        assert_eq!(err, Error::Input("no token was assigned to a detected value of type 'email'".into()));
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod binding {
 
     use crate::engine;
     use crate::error::Error;
+    use crate::mask::Assigned;
     use crate::traverse::{push_token, Budget};
 
     pyo3::import_exception!(mcp_pii.errors, InputError);
@@ -291,6 +292,31 @@ mod binding {
         fn hit_tuples(&self, py: Python<'_>, hits: &[engine::Hit]) -> Vec<HitTuple> {
             hits.iter().map(|h| (self.ids[h.ty].clone_ref(py), h.start, h.end)).collect()
         }
+
+        /// Pre-assigned tokens: a dict of type id to a dict of value to token text.
+        fn tokens_arg(&self, tokens: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Assigned>> {
+            let Some(tokens) = tokens.filter(|t| !t.is_none()) else {
+                return Ok(None);
+            };
+            let shape = || InputError::new_err("tokens must map type ids to dicts of value to token text");
+            let text = |obj: &Bound<'_, PyAny>| -> PyResult<String> {
+                Ok(obj.cast::<PyString>().map_err(|_| shape())?.to_str().map_err(|_| shape())?.to_owned())
+            };
+            let mut assigned = Assigned::default();
+            for (id, values) in tokens.cast::<PyDict>().map_err(|_| shape())?.iter() {
+                let id = text(&id)?;
+                let ty = *self.inner.compiled().index.get(&id).ok_or_else(|| {
+                    InputError::new_err(format!(
+                        "unknown PII type in tokens; enabled types are: {}",
+                        self.inner.type_ids().join(", ")
+                    ))
+                })?;
+                for (value, token) in values.cast::<PyDict>().map_err(|_| shape())?.iter() {
+                    assigned.insert(ty, text(&value)?, text(&token)?);
+                }
+            }
+            Ok(Some(assigned))
+        }
     }
 
     #[pymethods]
@@ -320,24 +346,31 @@ mod binding {
             Ok(self.hit_tuples(py, &hits))
         }
 
-        #[pyo3(signature = (text, strategy=None, types=None))]
+        #[pyo3(signature = (text, strategy=None, types=None, tokens=None))]
         fn mask(
             &self,
             py: Python<'_>,
             text: &Bound<'_, PyAny>,
             strategy: Option<&Bound<'_, PyAny>>,
             types: Option<&Bound<'_, PyAny>>,
+            tokens: Option<&Bound<'_, PyAny>>,
         ) -> PyResult<(String, Vec<HitTuple>)> {
+            let assigned = self.tokens_arg(tokens)?;
             let text = text_arg(text)?;
             let strategy = strategy_arg(strategy);
             let strategy = strategy.as_deref();
             let types = types_arg(types)?;
-            let (masked, hits) =
-                py.detach(|| guarded(|| self.inner.mask(text, strategy, as_refs(&types).as_deref())))?;
+            let types = as_refs(&types);
+            let (masked, hits) = py.detach(move || {
+                guarded(|| match &assigned {
+                    Some(assigned) => self.inner.mask_assigned(text, types.as_deref(), assigned),
+                    None => self.inner.mask(text, strategy, types.as_deref()),
+                })
+            })?;
             Ok((masked, self.hit_tuples(py, &hits)))
         }
 
-        #[pyo3(signature = (data, strategy=None, types=None, mask=None))]
+        #[pyo3(signature = (data, strategy=None, types=None, mask=None, tokens=None))]
         fn scan(
             &self,
             py: Python<'_>,
@@ -345,19 +378,28 @@ mod binding {
             strategy: Option<&Bound<'_, PyAny>>,
             types: Option<&Bound<'_, PyAny>>,
             mask: Option<&Bound<'_, PyAny>>,
+            tokens: Option<&Bound<'_, PyAny>>,
         ) -> PyResult<(Py<PyAny>, Vec<FoundTuple>)> {
-            let mask = mask.map_or(Ok(true), |m| m.is_truthy())?;
+            let assigned = self.tokens_arg(tokens)?;
+            let mask = assigned.is_some() || mask.map_or(Ok(true), |m| m.is_truthy())?;
             let strategy = strategy_arg(strategy);
             let strategy = strategy.as_deref();
             let types = types_arg(types)?;
-            guarded(|| self.inner.check_strategy(strategy))?;
+            if assigned.is_none() {
+                guarded(|| self.inner.check_strategy(strategy))?;
+            }
             let selected = guarded(|| self.inner.select(as_refs(&types).as_deref()))?;
             let mut budget = Budget::new(self.inner.compiled());
             let mut aside = SetAside::default();
             let value = to_value(data, 0, &mut String::new(), &mut budget, &mut aside)?;
             let nodes = budget.nodes;
-            let (out, found) =
-                py.detach(|| guarded(|| self.inner.scan_checked(value, nodes, strategy, &selected, mask)))?;
+            let selected = &selected;
+            let (out, found) = py.detach(move || {
+                guarded(|| match &assigned {
+                    Some(assigned) => self.inner.scan_assigned_checked(value, nodes, selected, assigned),
+                    None => self.inner.scan_checked(value, nodes, strategy, selected, mask),
+                })
+            })?;
             let data_out = if mask { to_python(py, out, &aside)? } else { data.clone().unbind() };
             let found = found
                 .into_iter()

@@ -3,8 +3,10 @@
 //! `redact` writes the configured redaction text, `label` the type id upper-cased in brackets,
 //! `partial` keeps the shape and a short tail, `hash` a keyed HMAC-SHA256 (SHA-256 without a
 //! key) cut to 12 hex digits, `tokenize` one numbered token per distinct value and type within a
-//! call, and `remove` nothing.
+//! call, and `remove` nothing. With [`Assigned`] tokens (reversible masking), every detection is
+//! replaced by the token assigned to its type and value ahead of the call, whatever the strategy.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt::Write;
 
@@ -13,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::Compiled;
 use crate::detect::Span;
+use crate::error::{Error, Result};
 
 fn significant(c: char, rule: &str) -> bool {
     if rule == "digits" {
@@ -76,10 +79,55 @@ fn hash_hex(key: Option<&[u8]>, value: &str) -> String {
     out
 }
 
+/// Tokens assigned to detected values before masking: per type, value to token text.
+///
+/// The caller (the reversible-masking layer, which talks to the vault) assigns a token to every
+/// value a first pass detected; the masker then only looks them up. A detection without a token
+/// is noted, and [`Assigned::check`] turns it into an error after the call.
+///
+/// # Example
+/// ```
+/// use _native::engine::Engine;
+/// use _native::mask::Assigned;
+/// let engine = Engine::from_json("{}").unwrap();
+/// let mut tokens = Assigned::default();
+/// tokens.insert(0, "jane@example.com".into(), "[EMAIL_7#abcdef]".into());
+/// let (masked, _) = engine.mask_assigned("mail jane@example.com", None, &tokens).unwrap();
+/// assert_eq!(masked, "mail [EMAIL_7#abcdef]");
+/// ```
+#[derive(Debug, Default)]
+pub struct Assigned {
+    by_type: HashMap<usize, HashMap<String, String>>,
+    missing: Cell<Option<usize>>,
+}
+
+impl Assigned {
+    /// Assign `token` to `value` of the type at index `ty`.
+    pub fn insert(&mut self, ty: usize, value: String, token: String) {
+        self.by_type.entry(ty).or_default().insert(value, token);
+    }
+
+    fn get(&self, ty: usize, value: &str) -> Option<&str> {
+        self.by_type.get(&ty)?.get(value).map(String::as_str)
+    }
+
+    /// Fail if a detection had no token (naming the type of the first such detection).
+    pub fn check(&self, c: &Compiled) -> Result<()> {
+        match self.missing.get() {
+            Some(ty) => Err(Error::Input(format!(
+                "no token was assigned to a detected value of type '{}'",
+                c.types[ty].id
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Renders replacements for one call; holds the tokenize numbering of that call.
 pub struct Masker<'c> {
     c: &'c Compiled,
     strategy: Option<&'c str>,
+    assigned: Option<&'c Assigned>,
     tokens: HashMap<(usize, String), usize>,
     counters: HashMap<usize, usize>,
 }
@@ -87,11 +135,24 @@ pub struct Masker<'c> {
 impl<'c> Masker<'c> {
     /// A masker using `strategy` for every type, or the configured strategies when `None`.
     pub fn new(c: &'c Compiled, strategy: Option<&'c str>) -> Self {
-        Masker { c, strategy, tokens: HashMap::new(), counters: HashMap::new() }
+        Masker { c, strategy, assigned: None, tokens: HashMap::new(), counters: HashMap::new() }
+    }
+
+    /// A masker that replaces every detection by its token in `assigned`.
+    pub fn with_tokens(c: &'c Compiled, assigned: &'c Assigned) -> Self {
+        Masker { assigned: Some(assigned), ..Masker::new(c, None) }
     }
 
     /// Append the replacement for `value` of type `ty` to `out`.
     pub fn render(&mut self, ty: usize, value: &str, out: &mut String) {
+        if let Some(assigned) = self.assigned {
+            match assigned.get(ty, value) {
+                Some(token) => out.push_str(token),
+                None if assigned.missing.get().is_none() => assigned.missing.set(Some(ty)),
+                None => {}
+            }
+            return;
+        }
         let t = &self.c.types[ty];
         let strategy = self
             .strategy
