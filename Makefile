@@ -28,7 +28,7 @@ $(STAMPS)/venv: pyproject.toml | $(STAMPS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "mcp>=2.3,<3" "pydantic>=2.7,<3" "pytest>=8" "pytest-timeout>=2.3" \
-		"hypothesis>=6.100" "ruff>=0.6" "mypy>=1.11" "maturin>=1.8,<2"
+		"hypothesis>=6.100" "ruff>=0.6" "mypy>=1.11" "maturin>=1.8,<2" "cryptography>=42" "redis>=5.0"
 	@touch $@
 
 Cargo.lock:
@@ -45,8 +45,19 @@ setup: $(STAMPS)/native  ## Create the virtualenv, build the Rust extension (rel
 run: setup  ## Start the MCP server on Streamable HTTP at http://127.0.0.1:$(PORT)/mcp
 	$(VENV)/bin/mcp-pii serve --transport http --port $(PORT)
 
+# The vault tests run a real redis-server (tests/redis_server.py). When it is missing, root (as in
+# CI) installs the Debian package; anyone else is told to.
+.PHONY: redis-server
+redis-server:
+	@command -v redis-server >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; \
+		else \
+			echo "redis-server is missing: install the Debian package redis-server (sudo apt-get install redis-server)"; exit 1; \
+		fi; }
+
 .PHONY: test
-test: setup  ## Run the Rust and Python test suites (both engines)
+test: setup redis-server  ## Run the Rust and Python test suites (both engines; starts its own redis-server)
 	cargo test --quiet
 	$(PY) -m pytest -q
 

@@ -55,6 +55,16 @@ class Config(BaseModel):
     max_text_bytes: int = Field(LIMIT_DEFAULTS["max_text_bytes"], ge=1, description="Largest text (UTF-8 bytes).")
     max_depth: int = Field(LIMIT_DEFAULTS["max_depth"], ge=1, le=MAX_DEPTH_CAP, description="Deepest nesting.")
     max_nodes: int = Field(LIMIT_DEFAULTS["max_nodes"], ge=1, description="Most values in one payload.")
+    # Reversible masking (the vault); read by mcp_pii.vault and the server, not by the engines.
+    allow_unmask: bool = Field(False, description="Offer the unmask_pii, unmask_nested and forget_scope tools.")
+    vault_url: SecretStr | None = Field(None, description="Redis URL of a shared vault; memory when unset.")
+    vault_key: SecretStr | None = Field(
+        None, description="Secret (32+ characters) the vault derives its keys from; random per process when unset."
+    )
+    vault_ttl_seconds: float = Field(3600.0, gt=0, description="A scope expires this long after its last use.")
+    vault_max_scopes: int = Field(10_000, ge=1, description="Most scopes a memory vault holds.")
+    vault_max_entries: int = Field(10_000, ge=1, description="Most tokens one scope holds.")
+    vault_timeout_seconds: float = Field(2.0, gt=0, description="Longest wait for Redis before a tool error.")
 
     @field_validator("allow_patterns")
     @classmethod
@@ -129,8 +139,10 @@ class Config(BaseModel):
 
 
 _LISTS = ("enabled_types", "disabled_types", "allow_values")
-_INTS = ("max_text_bytes", "max_depth", "max_nodes")
-_STRS = ("default_strategy", "redaction_text", "hash_key")
+_INTS = ("max_text_bytes", "max_depth", "max_nodes", "vault_max_scopes", "vault_max_entries")
+_STRS = ("default_strategy", "redaction_text", "hash_key", "vault_url", "vault_key")
+_FLOATS = ("vault_ttl_seconds", "vault_timeout_seconds")
+_BOOLS = ("allow_unmask",)
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
@@ -150,6 +162,20 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         raw = env.get(f"MCP_PII_{name.upper()}")
         if raw is not None:
             out[name] = raw
+    for name in _FLOATS:
+        raw = env.get(f"MCP_PII_{name.upper()}")
+        if raw is not None:
+            try:
+                out[name] = float(raw)
+            except ValueError:
+                raise ConfigError(f"MCP_PII_{name.upper()} must be a number") from None
+    for name in _BOOLS:
+        raw = env.get(f"MCP_PII_{name.upper()}")
+        if raw is not None:
+            flag = raw.strip().lower()
+            if flag not in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+                raise ConfigError(f"MCP_PII_{name.upper()} must be true or false")
+            out[name] = flag in ("1", "true", "yes", "on")
     raw = env.get("MCP_PII_STRATEGIES")
     if raw is not None:
         pairs = [p.split("=", 1) for p in raw.split(",") if p.strip()]

@@ -5,17 +5,32 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
+from mcp_pii import reversible
 from mcp_pii.config import Config
+from mcp_pii.errors import InputError
 from mcp_pii.pyengine import PyEngine
+
+if TYPE_CHECKING:
+    from mcp_pii.vault import Vault
 
 logger = logging.getLogger("mcp_pii")
 
 Implementation = Literal["rust", "python"]
 
-__all__ = ["Detection", "Engine", "MaskResult", "NestedDetection", "ScanResult", "native_available"]
+__all__ = [
+    "Detection",
+    "Engine",
+    "MaskResult",
+    "NestedDetection",
+    "ScanResult",
+    "UnmaskNestedResult",
+    "UnmaskResult",
+    "native_available",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,28 +56,67 @@ class NestedDetection:
 
 @dataclass(frozen=True, slots=True)
 class MaskResult:
-    """Masked text and the detections, whose spans refer to the input text."""
+    """Masked text and the detections, whose spans refer to the input text.
+
+    ``scope`` is the scope of reversible masking (with a vault), None otherwise.
+    """
 
     text: str
     detections: list[Detection]
+    scope: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ScanResult:
-    """The scanned payload (masked unless ``mask=False``) and its detections."""
+    """The scanned payload (masked unless ``mask=False``) and its detections.
+
+    ``scope`` is the scope of reversible masking (with a vault), None otherwise.
+    """
 
     data: Any
     detections: list[NestedDetection]
+    scope: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnmaskResult:
+    """Unmasked text: ``restored`` tokens of the scope were replaced by their values; ``unknown``
+    tokens with the scope's tag (expired, never assigned, or text that only looked like a token)
+    and ``foreign`` tokens of other scopes were left as they are."""
+
+    text: str
+    restored: int
+    unknown: int
+    foreign: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnmaskNestedResult:
+    """An unmasked payload, with the counts of :class:`UnmaskResult`."""
+
+    data: Any
+    restored: int
+    unknown: int
+    foreign: int
 
 
 class _Backend(Protocol):
     def type_ids(self) -> list[str]: ...
     def detect(self, text: str, types: list[str] | None = None) -> list[tuple[str, int, int]]: ...
     def mask(
-        self, text: str, strategy: str | None = None, types: list[str] | None = None
+        self,
+        text: str,
+        strategy: str | None = None,
+        types: list[str] | None = None,
+        tokens: dict[str, dict[str, str]] | None = None,
     ) -> tuple[str, list[tuple[str, int, int]]]: ...
     def scan(
-        self, data: Any, strategy: str | None = None, types: list[str] | None = None, mask: bool = True
+        self,
+        data: Any,
+        strategy: str | None = None,
+        types: list[str] | None = None,
+        mask: bool = True,
+        tokens: dict[str, dict[str, str]] | None = None,
     ) -> tuple[Any, list[tuple[str, str, int, int, str]]]: ...
 
 
@@ -148,17 +202,108 @@ class Engine:
         """Return the PII detections in ``text``, sorted by start."""
         return [Detection(t, a, b, text[a:b]) for t, a, b in self._backend.detect(text, types)]
 
-    def mask(self, text: str, strategy: str | None = None, types: list[str] | None = None) -> MaskResult:
-        """Return ``text`` with every detection masked by ``strategy`` (or the configured ones)."""
-        masked, hits = self._backend.mask(text, strategy, types)
-        return MaskResult(masked, [Detection(t, a, b, text[a:b]) for t, a, b in hits])
+    @overload
+    def mask(self, text: str, strategy: str | None = None, types: list[str] | None = None) -> MaskResult: ...
+    @overload
+    def mask(
+        self,
+        text: str,
+        strategy: str | None = None,
+        types: list[str] | None = None,
+        *,
+        vault: Vault,
+        scope: str | None = None,
+    ) -> Awaitable[MaskResult]: ...
+    def mask(
+        self,
+        text: str,
+        strategy: str | None = None,
+        types: list[str] | None = None,
+        *,
+        vault: Vault | None = None,
+        scope: str | None = None,
+    ) -> MaskResult | Awaitable[MaskResult]:
+        """Return ``text`` with every detection masked by ``strategy`` (or the configured ones).
 
+        With a ``vault``, masking is reversible and the call returns an awaitable: every detection
+        becomes a token of ``scope`` (a new scope when None, returned as ``result.scope``), which
+        :meth:`unmask` turns back into the value. ``strategy`` must then be None or "tokenize".
+        """
+        if vault is None:
+            if scope is not None:
+                raise InputError("a scope needs a vault (reversible masking)")
+            masked, hits = self._backend.mask(text, strategy, types)
+            return MaskResult(masked, [Detection(t, a, b, text[a:b]) for t, a, b in hits])
+        reversible.check_strategy(strategy)
+        return self._mask_reversible(text, types, vault, scope)
+
+    async def _mask_reversible(self, text: str, types: list[str] | None, vault: Vault, scope: str | None) -> MaskResult:
+        masked, hits, scope = await reversible.mask_text(self._backend, vault, text, types, scope)
+        return MaskResult(masked, [Detection(t, a, b, text[a:b]) for t, a, b in hits], scope)
+
+    @overload
     def scan(
         self, data: Any, strategy: str | None = None, types: list[str] | None = None, mask: bool = True
-    ) -> ScanResult:
-        """Scan every string in a JSON value; mask them unless ``mask=False``."""
-        out, found = self._backend.scan(data, strategy, types, mask)
-        return ScanResult(out, [NestedDetection(*f) for f in found])
+    ) -> ScanResult: ...
+    @overload
+    def scan(
+        self,
+        data: Any,
+        strategy: str | None = None,
+        types: list[str] | None = None,
+        mask: bool = True,
+        *,
+        vault: Vault,
+        scope: str | None = None,
+    ) -> Awaitable[ScanResult]: ...
+    def scan(
+        self,
+        data: Any,
+        strategy: str | None = None,
+        types: list[str] | None = None,
+        mask: bool = True,
+        *,
+        vault: Vault | None = None,
+        scope: str | None = None,
+    ) -> ScanResult | Awaitable[ScanResult]:
+        """Scan every string in a JSON value; mask them unless ``mask=False``.
+
+        With a ``vault``, masking is reversible as for :meth:`mask` (the call returns an
+        awaitable, ``mask`` must be true) and :meth:`unmask_nested` reverses it.
+        """
+        if vault is None:
+            if scope is not None:
+                raise InputError("a scope needs a vault (reversible masking)")
+            out, found = self._backend.scan(data, strategy, types, mask)
+            return ScanResult(out, [NestedDetection(*f) for f in found])
+        reversible.check_strategy(strategy)
+        if not mask:
+            raise InputError("reversible masking masks: leave mask true, or scan without a vault to only report")
+        return self._scan_reversible(data, types, vault, scope)
+
+    async def _scan_reversible(self, data: Any, types: list[str] | None, vault: Vault, scope: str | None) -> ScanResult:
+        out, found, scope = await reversible.mask_nested(self._backend, vault, data, types, scope)
+        return ScanResult(out, [NestedDetection(*f) for f in found], scope)
+
+    async def unmask(self, text: str, vault: Vault, scope: str) -> UnmaskResult:
+        """Replace every token of ``scope`` in ``text`` by its value; leave and count the others.
+
+        Raises:
+            InputError: ``text`` is not a string, has a lone surrogate, or is over ``max_text_bytes``.
+            VaultUnavailableError: The vault (Redis) cannot be reached.
+        """
+        out, tally = await reversible.unmask_text(self._backend, vault, text, scope)
+        return UnmaskResult(out, tally.restored, tally.unknown, tally.foreign)
+
+    async def unmask_nested(self, data: Any, vault: Vault, scope: str) -> UnmaskNestedResult:
+        """Replace every token of ``scope`` in the strings of a JSON value (also inside strings holding JSON).
+
+        Raises:
+            InputError: The payload is not JSON, or over a limit (as :meth:`scan`).
+            VaultUnavailableError: The vault (Redis) cannot be reached.
+        """
+        out, tally = await reversible.unmask_nested(self._backend, vault, data, scope)
+        return UnmaskNestedResult(out, tally.restored, tally.unknown, tally.foreign)
 
     def __repr__(self) -> str:
         return f"Engine(implementation={self.implementation!r}, types={len(self.types)})"

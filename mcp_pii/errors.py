@@ -7,7 +7,17 @@ messages name positions, paths, sizes and type ids only.
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "InputError", "InternalError", "LimitError", "PIIError"]
+__all__ = [
+    "ConfigError",
+    "InputError",
+    "InternalError",
+    "LimitError",
+    "PIIError",
+    "ScopeError",
+    "VaultError",
+    "VaultFullError",
+    "VaultUnavailableError",
+]
 
 
 class PIIError(Exception):
@@ -28,3 +38,19 @@ class ConfigError(PIIError, ValueError):
 
 class InternalError(PIIError, RuntimeError):
     """A bug in an engine; the input was not processed. Reported without any input content."""
+
+
+class VaultError(PIIError):
+    """The vault of reversible masking failed; messages hold no value and no scope id."""
+
+
+class ScopeError(VaultError, InputError):
+    """The scope id names no scope of the vault (never minted by it, expired, or forgotten)."""
+
+
+class VaultFullError(VaultError):
+    """The vault holds its maximum number of scopes, or a scope its maximum number of entries."""
+
+
+class VaultUnavailableError(VaultError):
+    """The vault's backend (Redis) cannot be reached or did not answer in time."""

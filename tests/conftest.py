@@ -96,3 +96,12 @@ def load_corpus() -> dict[str, Any]:
     """Return the parsed detection corpus (tests/corpus/cases.toml)."""
     with CORPUS.open("rb") as f:
         return tomllib.load(f)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Any:
+    """The URL of a real redis-server shared by the session's tests (tests/redis_server.py)."""
+    from redis_server import redis_server
+
+    with redis_server() as server:
+        yield server.url

@@ -1,0 +1,198 @@
+"""Reversible masking: detect, assign tokens through the vault, mask with those tokens; and unmask.
+
+Masking runs in three steps, so that the engines never wait on the vault (which may be Redis):
+
+1. the engine detects (for a payload: scans without masking), which also checks the input;
+2. the vault gives each detected (type, value) its token in the scope, numbering new values in
+   order of appearance; text of the input that already looks like a token of the scope and is
+   not one is *reserved* (see :mod:`mcp_pii.tokens`), so that unmasking gives the input back;
+3. the engine masks with that token map (both engines render it identically).
+
+Unmasking is one pure-Python implementation over the token grammar, used with either engine:
+every token of the scope that stands for a value is replaced by it; tokens of other scopes,
+unknown, expired or reserved ones are left as they are and counted. In a payload, strings are
+unmasked like text, and strings holding JSON are parsed, unmasked inside and written back
+compactly when something changed (as the engines do when they mask), so a value is escaped as
+JSON where it lands inside JSON. Object keys are left as they are, as in masking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+
+from mcp_pii import tokens
+from mcp_pii.errors import InputError
+from mcp_pii.traverse import RawNumber, dump, parse_embedded
+from mcp_pii.vault import Vault
+
+if TYPE_CHECKING:
+    from mcp_pii.engine import _Backend
+
+T = TypeVar("T")
+Hit = tuple[str, int, int]
+Found = tuple[str, str, int, int, str]
+
+# Engine work on payloads up to this many characters runs on the event loop, larger in a worker
+# thread (the Rust engine releases the GIL). The server's tools follow the same rule.
+INLINE_LIMIT = 16 * 1024
+_BLANK = " \t\n\r"
+
+__all__ = ["INLINE_LIMIT", "Tally", "mask_nested", "mask_text", "payload_size", "unmask_nested", "unmask_text"]
+
+
+def payload_size(data: Any, budget: int = INLINE_LIMIT + 1) -> int:
+    """Characters in the strings of a payload, counted only up to ``budget`` (to choose inline or threaded)."""
+    if isinstance(data, str):
+        return len(data)
+    items = data.values() if isinstance(data, dict) else data if isinstance(data, list) else ()
+    total = 8
+    for item in items:
+        total += payload_size(item, budget - total)
+        if total >= budget:
+            break
+    return total
+
+
+async def _engine(size: int, fn: Callable[..., T], *args: Any) -> T:
+    if size > INLINE_LIMIT:
+        return await anyio.to_thread.run_sync(partial(fn, *args))
+    return fn(*args)
+
+
+def check_strategy(strategy: str | None) -> None:
+    """Reversible masking writes tokens: only no strategy or ``tokenize`` make sense with it."""
+    if strategy not in (None, "tokenize"):
+        raise InputError("reversible masking replaces every detection by a token: leave strategy unset or 'tokenize'")
+
+
+def _by_type(assigned: dict[tuple[str, str], str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for (type_id, value), token in assigned.items():
+        out.setdefault(type_id, {})[value] = token
+    return out
+
+
+def _reserved(texts: Iterable[str], tag: str) -> list[str]:
+    """Keys of the token-like strings of the scope (tag) in ``texts``, first occurrence first."""
+    return list(dict.fromkeys(t.key for s in texts for t in tokens.find(s) if t.tag == tag))
+
+
+async def _scope(vault: Vault, scope: str | None) -> str:
+    return await vault.new_scope() if scope is None else scope
+
+
+async def mask_text(
+    core: _Backend, vault: Vault, text: str, types: list[str] | None, scope: str | None
+) -> tuple[str, list[Hit], str]:
+    """Mask ``text`` reversibly in ``scope`` (a new one when None); return masked text, hits, scope."""
+    hits = await _engine(len(text), core.detect, text, types)
+    scope = await _scope(vault, scope)
+    values = [(t, text[a:b]) for t, a, b in hits]
+    assigned = await vault.assign(scope, values, _reserved([text], vault.tag(scope)))
+    masked, hits = await _engine(len(text), core.mask, text, None, types, _by_type(assigned))
+    return masked, hits, scope
+
+
+async def mask_nested(
+    core: _Backend, vault: Vault, data: Any, types: list[str] | None, scope: str | None
+) -> tuple[Any, list[Found], str]:
+    """Mask every string of ``data`` reversibly in ``scope`` (a new one when None); return data, detections, scope."""
+    size = payload_size(data)
+    _, found = await _engine(size, core.scan, data, None, types, False)
+    scope = await _scope(vault, scope)
+    values = [(f[1], f[4]) for f in found]
+    assigned = await vault.assign(scope, values, _reserved(_strings(data), vault.tag(scope)))
+    out, found = await _engine(size, core.scan, data, None, types, True, _by_type(assigned))
+    return out, found, scope
+
+
+@dataclass(slots=True)
+class Tally:
+    """What unmasking did with the tokens it found."""
+
+    restored: int = 0  # tokens of the scope replaced by their values
+    unknown: int = 0  # tokens with the scope's tag that stand for no value (unknown, expired, reserved)
+    foreign: int = 0  # tokens of other scopes
+
+
+async def _reveal(vault: Vault, scope: str, texts: list[str]) -> tuple[dict[str, str], str]:
+    tag = vault.tag(scope)
+    keys = _reserved(texts, tag)
+    values = (await vault.reveal(scope, keys) or {}) if keys else {}
+    return values, tag
+
+
+def _unmask(text: str, values: dict[str, str], tag: str, tally: Tally) -> str:
+    out = []
+    pos = 0
+    for t in tokens.find(text):
+        if t.tag != tag:
+            tally.foreign += 1
+            continue
+        value = values.get(t.key)
+        if value is None:
+            tally.unknown += 1
+            continue
+        tally.restored += 1
+        out.append(text[pos : t.start])
+        out.append(value)
+        pos = t.end
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
+async def unmask_text(core: _Backend, vault: Vault, text: str, scope: str) -> tuple[str, Tally]:
+    """Put back the values of ``scope``'s tokens in ``text``; count what was left."""
+    # The engine's input checks (type, lone surrogates, size), detecting nothing.
+    await _engine(len(text) if isinstance(text, str) else 0, core.detect, text, [])
+    values, tag = await _reveal(vault, scope, [text])
+    tally = Tally()
+    return _unmask(text, values, tag, tally), tally
+
+
+async def unmask_nested(core: _Backend, vault: Vault, data: Any, scope: str) -> tuple[Any, Tally]:
+    """Put back the values of ``scope``'s tokens in every string of ``data``; count what was left."""
+    # The engine's payload checks (types, limits, lone surrogates, embedded JSON), detecting nothing.
+    await _engine(payload_size(data), core.scan, data, None, [], False)
+    values, tag = await _reveal(vault, scope, _strings(data))
+    tally = Tally()
+    return map_strings(data, lambda s: _unmask(s, values, tag, tally)), tally
+
+
+def _strings(data: Any) -> list[str]:
+    """Every string of ``data`` that the engines scan (see :func:`map_strings`)."""
+    out: list[str] = []
+
+    def keep(s: str) -> str:
+        out.append(s)
+        return s
+
+    map_strings(data, keep)
+    return out
+
+
+def map_strings(data: Any, fn: Callable[[str], str]) -> Any:
+    """Return ``data`` with ``fn`` applied to every string the engines scan.
+
+    Object keys, numbers, booleans and null are kept. A string holding a JSON object or array (as
+    the engines parse it) is mapped inside and written back compactly only if something changed.
+    """
+    if isinstance(data, str) and not isinstance(data, RawNumber):
+        if data.lstrip(_BLANK)[:1] in ("{", "["):
+            inner = parse_embedded(data)
+            if inner is not None:
+                out = map_strings(inner, fn)
+                return data if out == inner else dump(out)
+        return fn(data)
+    if isinstance(data, dict):
+        return {k: map_strings(v, fn) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [map_strings(v, fn) for v in data]
+    return data
