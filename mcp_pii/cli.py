@@ -83,7 +83,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Detect and mask PII and secrets: an MCP server, and the same engine from the shell.",
         epilog="Environment: MCP_PII_CONFIG, MCP_PII_FORCE_PYTHON, MCP_PII_DEFAULT_STRATEGY, MCP_PII_STRATEGIES, "
         "MCP_PII_ENABLED_TYPES, MCP_PII_DISABLED_TYPES, MCP_PII_ALLOW_VALUES, MCP_PII_REDACTION_TEXT, "
-        "MCP_PII_HASH_KEY, MCP_PII_MAX_TEXT_BYTES, MCP_PII_MAX_DEPTH, MCP_PII_MAX_NODES, MCP_PII_AUTH_TOKEN.",
+        "MCP_PII_HASH_KEY, MCP_PII_MAX_TEXT_BYTES, MCP_PII_MAX_DEPTH, MCP_PII_MAX_NODES, MCP_PII_AUTH_TOKEN, "
+        "MCP_PII_ALLOW_UNMASK, MCP_PII_VAULT_URL, MCP_PII_VAULT_KEY, MCP_PII_VAULT_TTL_SECONDS, "
+        "MCP_PII_VAULT_MAX_SCOPES, MCP_PII_VAULT_MAX_ENTRIES, MCP_PII_VAULT_TIMEOUT_SECONDS.",
     )
     p.add_argument("--version", action="version", version=f"mcp-pii {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -263,6 +265,9 @@ def _serve(args: argparse.Namespace) -> int:
     token = _token(args)
     engine = _engine(args)  # a bad configuration fails here, before the SDK is imported (~1 s)
     from mcp_pii.server import build_server, serve_stdio  # noqa: PLC0415
+    from mcp_pii.server_vault import probe_vault  # noqa: PLC0415
+
+    probe_vault(engine.config)  # a bad vault key or an unreachable Redis fails here, never falls back
 
     gate = Gate(_limits(args))
     mcp = build_server(engine=engine, gate=gate)

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 from mcp_pii import reversible
 from mcp_pii.config import Config
 from mcp_pii.errors import InputError
+from mcp_pii.offload import run_engine
 from mcp_pii.pyengine import PyEngine
 
 if TYPE_CHECKING:
+    from mcp_pii.offload import EngineRunner
     from mcp_pii.vault import Vault
 
 logger = logging.getLogger("mcp_pii")
@@ -213,6 +215,7 @@ class Engine:
         *,
         vault: Vault,
         scope: str | None = None,
+        run: EngineRunner | None = None,
     ) -> Awaitable[MaskResult]: ...
     def mask(
         self,
@@ -222,12 +225,15 @@ class Engine:
         *,
         vault: Vault | None = None,
         scope: str | None = None,
+        run: EngineRunner | None = None,
     ) -> MaskResult | Awaitable[MaskResult]:
         """Return ``text`` with every detection masked by ``strategy`` (or the configured ones).
 
         With a ``vault``, masking is reversible and the call returns an awaitable: every detection
         becomes a token of ``scope`` (a new scope when None, returned as ``result.scope``), which
         :meth:`unmask` turns back into the value. ``strategy`` must then be None or "tokenize".
+        ``run`` decides where the engine steps run (default: inline for small texts, in a worker
+        thread otherwise; a server passes its own, to count them under its limits).
         """
         if vault is None:
             if scope is not None:
@@ -235,10 +241,12 @@ class Engine:
             masked, hits = self._backend.mask(text, strategy, types)
             return MaskResult(masked, [Detection(t, a, b, text[a:b]) for t, a, b in hits])
         reversible.check_strategy(strategy)
-        return self._mask_reversible(text, types, vault, scope)
+        return self._mask_reversible(text, types, vault, scope, run or run_engine)
 
-    async def _mask_reversible(self, text: str, types: list[str] | None, vault: Vault, scope: str | None) -> MaskResult:
-        masked, hits, scope = await reversible.mask_text(self._backend, vault, text, types, scope)
+    async def _mask_reversible(
+        self, text: str, types: list[str] | None, vault: Vault, scope: str | None, run: EngineRunner
+    ) -> MaskResult:
+        masked, hits, scope = await reversible.mask_text(self._backend, vault, text, types, scope, run=run)
         return MaskResult(masked, [Detection(t, a, b, text[a:b]) for t, a, b in hits], scope)
 
     @overload
@@ -255,6 +263,7 @@ class Engine:
         *,
         vault: Vault,
         scope: str | None = None,
+        run: EngineRunner | None = None,
     ) -> Awaitable[ScanResult]: ...
     def scan(
         self,
@@ -265,6 +274,7 @@ class Engine:
         *,
         vault: Vault | None = None,
         scope: str | None = None,
+        run: EngineRunner | None = None,
     ) -> ScanResult | Awaitable[ScanResult]:
         """Scan every string in a JSON value; mask them unless ``mask=False``.
 
@@ -279,30 +289,34 @@ class Engine:
         reversible.check_strategy(strategy)
         if not mask:
             raise InputError("reversible masking masks: leave mask true, or scan without a vault to only report")
-        return self._scan_reversible(data, types, vault, scope)
+        return self._scan_reversible(data, types, vault, scope, run or run_engine)
 
-    async def _scan_reversible(self, data: Any, types: list[str] | None, vault: Vault, scope: str | None) -> ScanResult:
-        out, found, scope = await reversible.mask_nested(self._backend, vault, data, types, scope)
+    async def _scan_reversible(
+        self, data: Any, types: list[str] | None, vault: Vault, scope: str | None, run: EngineRunner
+    ) -> ScanResult:
+        out, found, scope = await reversible.mask_nested(self._backend, vault, data, types, scope, run=run)
         return ScanResult(out, [NestedDetection(*f) for f in found], scope)
 
-    async def unmask(self, text: str, vault: Vault, scope: str) -> UnmaskResult:
+    async def unmask(self, text: str, vault: Vault, scope: str, *, run: EngineRunner | None = None) -> UnmaskResult:
         """Replace every token of ``scope`` in ``text`` by its value; leave and count the others.
 
         Raises:
             InputError: ``text`` is not a string, has a lone surrogate, or is over ``max_text_bytes``.
             VaultUnavailableError: The vault (Redis) cannot be reached.
         """
-        out, tally = await reversible.unmask_text(self._backend, vault, text, scope)
+        out, tally = await reversible.unmask_text(self._backend, vault, text, scope, run=run or run_engine)
         return UnmaskResult(out, tally.restored, tally.unknown, tally.foreign)
 
-    async def unmask_nested(self, data: Any, vault: Vault, scope: str) -> UnmaskNestedResult:
+    async def unmask_nested(
+        self, data: Any, vault: Vault, scope: str, *, run: EngineRunner | None = None
+    ) -> UnmaskNestedResult:
         """Replace every token of ``scope`` in the strings of a JSON value (also inside strings holding JSON).
 
         Raises:
             InputError: The payload is not JSON, or over a limit (as :meth:`scan`).
             VaultUnavailableError: The vault (Redis) cannot be reached.
         """
-        out, tally = await reversible.unmask_nested(self._backend, vault, data, scope)
+        out, tally = await reversible.unmask_nested(self._backend, vault, data, scope, run=run or run_engine)
         return UnmaskNestedResult(out, tally.restored, tally.unknown, tally.foreign)
 
     def __repr__(self) -> str:

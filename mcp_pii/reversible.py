@@ -21,47 +21,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import anyio
+from typing import TYPE_CHECKING, Any
 
 from mcp_pii import tokens
 from mcp_pii.errors import InputError
+from mcp_pii.offload import EngineRunner, payload_size, run_engine
 from mcp_pii.traverse import RawNumber, dump, parse_embedded
 from mcp_pii.vault import Vault
 
 if TYPE_CHECKING:
     from mcp_pii.engine import _Backend
 
-T = TypeVar("T")
 Hit = tuple[str, int, int]
 Found = tuple[str, str, int, int, str]
 
-# Engine work on payloads up to this many characters runs on the event loop, larger in a worker
-# thread (the Rust engine releases the GIL). The server's tools follow the same rule.
-INLINE_LIMIT = 16 * 1024
 _BLANK = " \t\n\r"
 
-__all__ = ["INLINE_LIMIT", "Tally", "mask_nested", "mask_text", "payload_size", "unmask_nested", "unmask_text"]
-
-
-def payload_size(data: Any, budget: int = INLINE_LIMIT + 1) -> int:
-    """Characters in the strings of a payload, counted only up to ``budget`` (to choose inline or threaded)."""
-    if isinstance(data, str):
-        return len(data)
-    items = data.values() if isinstance(data, dict) else data if isinstance(data, list) else ()
-    total = 8
-    for item in items:
-        total += payload_size(item, budget - total)
-        if total >= budget:
-            break
-    return total
-
-
-async def _engine(size: int, fn: Callable[..., T], *args: Any) -> T:
-    if size > INLINE_LIMIT:
-        return await anyio.to_thread.run_sync(partial(fn, *args))
-    return fn(*args)
+__all__ = ["Tally", "check_strategy", "map_strings", "mask_nested", "mask_text", "unmask_nested", "unmask_text"]
 
 
 def check_strategy(strategy: str | None) -> None:
@@ -87,27 +63,43 @@ async def _scope(vault: Vault, scope: str | None) -> str:
 
 
 async def mask_text(
-    core: _Backend, vault: Vault, text: str, types: list[str] | None, scope: str | None
+    core: _Backend,
+    vault: Vault,
+    text: str,
+    types: list[str] | None,
+    scope: str | None,
+    *,
+    run: EngineRunner = run_engine,
 ) -> tuple[str, list[Hit], str]:
-    """Mask ``text`` reversibly in ``scope`` (a new one when None); return masked text, hits, scope."""
-    hits = await _engine(len(text), core.detect, text, types)
+    """Mask ``text`` reversibly in ``scope`` (a new one when None); return masked text, hits, scope.
+
+    ``run`` runs the engine steps (by default inline for small texts, in a worker thread otherwise).
+    """
+    size = len(text) if isinstance(text, str) else 0
+    hits = await run(size, partial(core.detect, text, types))
     scope = await _scope(vault, scope)
     values = [(t, text[a:b]) for t, a, b in hits]
     assigned = await vault.assign(scope, values, _reserved([text], vault.tag(scope)))
-    masked, hits = await _engine(len(text), core.mask, text, None, types, _by_type(assigned))
+    masked, hits = await run(size, partial(core.mask, text, None, types, _by_type(assigned)))
     return masked, hits, scope
 
 
 async def mask_nested(
-    core: _Backend, vault: Vault, data: Any, types: list[str] | None, scope: str | None
+    core: _Backend,
+    vault: Vault,
+    data: Any,
+    types: list[str] | None,
+    scope: str | None,
+    *,
+    run: EngineRunner = run_engine,
 ) -> tuple[Any, list[Found], str]:
     """Mask every string of ``data`` reversibly in ``scope`` (a new one when None); return data, detections, scope."""
     size = payload_size(data)
-    _, found = await _engine(size, core.scan, data, None, types, False)
+    _, found = await run(size, partial(core.scan, data, None, types, False))
     scope = await _scope(vault, scope)
     values = [(f[1], f[4]) for f in found]
     assigned = await vault.assign(scope, values, _reserved(_strings(data), vault.tag(scope)))
-    out, found = await _engine(size, core.scan, data, None, types, True, _by_type(assigned))
+    out, found = await run(size, partial(core.scan, data, None, types, True, _by_type(assigned)))
     return out, found, scope
 
 
@@ -148,19 +140,23 @@ def _unmask(text: str, values: dict[str, str], tag: str, tally: Tally) -> str:
     return "".join(out)
 
 
-async def unmask_text(core: _Backend, vault: Vault, text: str, scope: str) -> tuple[str, Tally]:
+async def unmask_text(
+    core: _Backend, vault: Vault, text: str, scope: str, *, run: EngineRunner = run_engine
+) -> tuple[str, Tally]:
     """Put back the values of ``scope``'s tokens in ``text``; count what was left."""
     # The engine's input checks (type, lone surrogates, size), detecting nothing.
-    await _engine(len(text) if isinstance(text, str) else 0, core.detect, text, [])
+    await run(len(text) if isinstance(text, str) else 0, partial(core.detect, text, []))
     values, tag = await _reveal(vault, scope, [text])
     tally = Tally()
     return _unmask(text, values, tag, tally), tally
 
 
-async def unmask_nested(core: _Backend, vault: Vault, data: Any, scope: str) -> tuple[Any, Tally]:
+async def unmask_nested(
+    core: _Backend, vault: Vault, data: Any, scope: str, *, run: EngineRunner = run_engine
+) -> tuple[Any, Tally]:
     """Put back the values of ``scope``'s tokens in every string of ``data``; count what was left."""
     # The engine's payload checks (types, limits, lone surrogates, embedded JSON), detecting nothing.
-    await _engine(payload_size(data), core.scan, data, None, [], False)
+    await run(payload_size(data), partial(core.scan, data, None, [], False))
     values, tag = await _reveal(vault, scope, _strings(data))
     tally = Tally()
     return map_strings(data, lambda s: _unmask(s, values, tag, tally)), tally

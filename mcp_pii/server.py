@@ -9,10 +9,11 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, cast
+from functools import partial
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
@@ -32,21 +33,36 @@ from pydantic import BaseModel, Field, JsonValue, ValidationError
 
 from mcp_pii import __version__, jsonout
 from mcp_pii.config import Config, Strategy
-from mcp_pii.engine import Engine
-from mcp_pii.errors import InternalError, PIIError
+from mcp_pii.engine import Engine, MaskResult, ScanResult, UnmaskNestedResult, UnmaskResult
+from mcp_pii.errors import InternalError, PIIError, VaultUnavailableError
 from mcp_pii.exchange import Call, Exchange, exchange_of
 from mcp_pii.limits import Busy, Gate
 from mcp_pii.logs import describe_validation_error
+from mcp_pii.offload import INLINE_LIMIT, payload_size
+from mcp_pii.server_vault import (
+    FORGET,
+    FORGET_DOC,
+    SCOPE_FIELD,
+    UNMASK,
+    UNMASK_NESTED_DOC,
+    UNMASK_PII_DOC,
+    ForgetOutput,
+    ReversibleArg,
+    ScopeArg,
+    ScopeId,
+    UnmaskNestedOutput,
+    UnmaskOutput,
+    scope_without_reversible,
+)
+from mcp_pii.vault import Vault
 
 logger = logging.getLogger("mcp_pii.server")
 
-# Payloads up to this many characters are scanned on the event loop; larger ones in a worker
-# thread (the Rust engine releases the GIL), so one big payload cannot stall other clients of an
-# HTTP server. Measured side by side (Rust engine, PII-dense text, loaded 2-core machine): the hop
-# to a thread costs 110-180 us; masking 1 KB takes ~50 us, 10 KB ~340 us, 100 KB ~3.5 ms. Up to
-# ~16 KB the hop would cost a third or more of the work and the loop stalls well under a
-# millisecond; above it the stall grows past the hop.
-INLINE_LIMIT = 16 * 1024
+T = TypeVar("T")
+
+# Payloads up to INLINE_LIMIT characters (mcp_pii.offload, with the measurement behind it) are
+# scanned on the event loop; larger ones in a worker thread (the Rust engine releases the GIL),
+# so one big payload cannot stall other clients of an HTTP server.
 # Most entries a `types` argument may have. pydantic checks the length before the items, so a
 # list of 100,000 unknown ids costs one error, not 100,000 (each listing every type id, formatted
 # by the SDK on the event loop: seconds of stall and a message of some 30 MB).
@@ -103,6 +119,7 @@ class MaskOutput(BaseModel):
     text: str = Field(description="The text with every detection masked.")
     detections: list[Span] = Field(description="What was masked; spans refer to the input text.")
     counts: dict[str, int] = Field(description="Detections per type id.")
+    scope: str | None = SCOPE_FIELD
 
 
 class ScanOutput(BaseModel):
@@ -111,6 +128,7 @@ class ScanOutput(BaseModel):
     data: JsonValue = Field(description="The payload, masked unless mask=false.")
     detections: list[NestedSpan]
     counts: dict[str, int] = Field(description="Detections per type id.")
+    scope: str | None = SCOPE_FIELD
 
 
 @dataclass(frozen=True)
@@ -188,21 +206,25 @@ def _state(ctx: Context[Any, Any]) -> AppState:
     return state
 
 
-def _size(data: Any, budget: int) -> int:
-    """Characters in the strings of a payload (8 per other node), counted only up to ``budget``."""
-    if isinstance(data, str):
-        return len(data)
-    items = data.values() if isinstance(data, dict) else data if isinstance(data, list) else ()
-    total = 8
-    for item in items:
-        total += _size(item, budget - total)
-        if total >= budget:
-            break
-    return total
+async def _engine_work(state: AppState, size: int, work: Callable[[], T]) -> T:
+    """Run engine work inline when small, else in an engine thread (at most ``engine_threads`` at once)."""
+    if size <= INLINE_LIMIT:
+        return work()
+    async with state.engine_slots:
+        return await anyio.to_thread.run_sync(work)
 
 
-async def _answer(ctx: Context[Any, Any], tool: str, size: int, build: Callable[[Call, bool], Built]) -> CallToolResult:
+async def _answer(
+    ctx: Context[Any, Any],
+    tool: str,
+    size: int,
+    build: Callable[[Call, bool], Built],
+    prepare: Callable[[AppState], Awaitable[None]] | None = None,
+) -> CallToolResult:
     """Run a tool's work under the gate: inline when small, else in an engine thread; build the answer there.
+
+    ``prepare`` is async work (reversible masking: the engine and the vault) awaited first, under
+    the same ticket and cancel scope.
 
     The call holds the HTTP request's ticket (or takes one: stdio and in-memory callers) until
     its work has finished, is cancelled when its client goes away or the server shuts down
@@ -241,15 +263,16 @@ async def _answer(ctx: Context[Any, Any], tool: str, size: int, build: Callable[
 
     try:
         with call.scope:
-            if size <= INLINE_LIMIT:
-                return work()
-            async with state.engine_slots:
-                return await anyio.to_thread.run_sync(work)
+            if prepare is not None:
+                await prepare(state)
+            return await _engine_work(state, size, work)
     except Abandoned:
         pass
-    except PIIError as exc:  # engine errors name limits and rules, never input values
+    except PIIError as exc:  # engine and vault errors name limits and rules, never input values or scopes
         if isinstance(exc, InternalError):  # an engine bug (a Rust panic): fixed text, no input
             logger.error("%s failed with an internal error: %s", tool, exc)
+        elif isinstance(exc, VaultUnavailableError):
+            logger.warning("%s failed: %s", tool, exc)
         else:
             logger.info("%s refused its input: %s", tool, exc)
         raise ToolError(str(exc)) from None
@@ -333,15 +356,23 @@ class PiiServer(MCPServer[AppState]):
         return tool.fn_metadata.convert_result(result)
 
 
-def build_server(config: Config | None = None, *, engine: Engine | None = None, gate: Gate | None = None) -> PiiServer:
-    """Build the MCP server for a configuration (or an engine built already), under a gate's limits."""
+def build_server(
+    config: Config | None = None, *, engine: Engine | None = None, gate: Gate | None = None, vault: Vault | None = None
+) -> PiiServer:
+    """Build the MCP server for a configuration (or an engine built already), under a gate's limits.
+
+    ``vault`` holds the scopes of reversible masking (default: the one the configuration names).
+    """
     engine = engine if engine is not None else Engine(config)
     gate = gate if gate is not None else Gate()
+    vault = vault if vault is not None else Vault.from_config(engine.config)
     type_ids = tuple(engine.types)
     TypeId = Literal[type_ids]  # type: ignore[valid-type]
+    sessions = 0  # lifespans entered and not yet left (one per connection on SSE and in memory)
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        nonlocal sessions
         logger.info(
             "mcp-pii %s ready: %s engine, %d types enabled: %s",
             __version__,
@@ -349,7 +380,15 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None, 
             len(type_ids),
             ", ".join(type_ids),
         )
-        yield AppState(engine, gate, anyio.CapacityLimiter(gate.limits.engine_threads))
+        logger.info("reversible masking: %s vault (%s); unmask tools %s", vault.kind, vault.where,
+                    "offered" if engine.config.allow_unmask else "not offered")  # fmt: skip
+        sessions += 1
+        try:
+            yield AppState(engine, gate, anyio.CapacityLimiter(gate.limits.engine_threads))
+        finally:
+            sessions -= 1
+            if not sessions:
+                await vault.aclose()  # Redis connections; they reopen when used again
 
     mcp = PiiServer("mcp-pii", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
     mcp._lowlevel_server.middleware.insert(0, _quiet_errors)
@@ -409,23 +448,36 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None, 
         text: Annotated[str, Field(description="The text to mask.")],
         strategy: StrategyArg = None,
         types: TypesArg = None,
+        *,
+        reversible: ReversibleArg = False,
+        scope: ScopeArg = None,
         ctx: Context[AppState, Any] | None = None,
     ) -> MaskOutput:
         assert ctx is not None
+        if scope is not None and not reversible:
+            raise scope_without_reversible()
+        done: list[MaskResult] = []
+
+        async def prepare(state: AppState) -> None:  # reversible: the engine and the vault
+            run = partial(_engine_work, state)
+            done.append(await engine.mask(text, strategy, types, vault=vault, scope=scope, run=run))
 
         def build(call: Call, as_json: bool) -> Built:
-            result = engine.mask(text, strategy, types)
+            result = done[0] if done else engine.mask(text, strategy, types)
             if call.cancelled:
                 raise Abandoned
             found = result.detections
             spans, counts = _spans(found, as_json), _counts(d.type for d in found)
+            scoped = {} if result.scope is None else {"scope": result.scope}
             if as_json:
                 masked = _json_string(result.text)
-                whole = _object_json(text=masked, detections=spans, counts=json.dumps(counts))
+                extra = {k: json.dumps(v) for k, v in scoped.items()}
+                whole = _object_json(text=masked, detections=spans, counts=json.dumps(counts), **extra)
                 return Built(result.text, structured_json=whole, text_json=masked)
-            return Built(result.text, {"text": result.text, "detections": spans, "counts": counts})
+            return Built(result.text, {"text": result.text, "detections": spans, "counts": counts, **scoped})
 
-        return cast(MaskOutput, await _answer(ctx, "mask_pii", len(text), build))
+        work = prepare if reversible else None
+        return cast(MaskOutput, await _answer(ctx, "mask_pii", len(text), build, work))
 
     @mcp.tool(
         name="scan_nested",
@@ -443,28 +495,44 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None, 
         strategy: StrategyArg = None,
         types: TypesArg = None,
         mask: Annotated[bool, Field(description="Mask the payload (true) or only report (false).")] = True,
+        *,
+        reversible: ReversibleArg = False,
+        scope: ScopeArg = None,
         ctx: Context[AppState, Any] | None = None,
     ) -> ScanOutput:
         assert ctx is not None
+        if scope is not None and not reversible:
+            raise scope_without_reversible()
+        done: list[ScanResult] = []
+
+        async def prepare(state: AppState) -> None:  # reversible: the engine and the vault
+            run = partial(_engine_work, state)
+            done.append(await engine.scan(data, strategy, types, mask, vault=vault, scope=scope, run=run))
 
         def build(call: Call, as_json: bool) -> Built:
-            result = engine.scan(data, strategy, types, mask)
+            result = done[0] if done else engine.scan(data, strategy, types, mask)
             if call.cancelled:
                 raise Abandoned
             found = result.detections
             spans, counts = _spans(found, as_json, path=True), _counts(d.type for d in found)
+            scoped = {} if result.scope is None else {"scope": result.scope}
             if as_json:
                 report = _object_json(detections=spans, counts=json.dumps(counts))
                 payload = jsonout.dumps(result.data)
-                whole = _object_json(data=payload, detections=spans, counts=json.dumps(counts))
+                extra = {k: json.dumps(v) for k, v in scoped.items()}
+                whole = _object_json(data=payload, detections=spans, counts=json.dumps(counts), **extra)
                 return Built(payload if mask else report, structured_json=whole)
             report_dict = {"detections": spans, "counts": counts}
-            return Built(jsonout.dumps(result.data if mask else report_dict), {"data": result.data, **report_dict})
+            structured = {"data": result.data, **report_dict, **scoped}
+            return Built(jsonout.dumps(result.data if mask else report_dict), structured)
 
         budget = gate.limits.max_inflight_bytes + 1
-        return cast(ScanOutput, await _answer(ctx, "scan_nested", _size(data, budget), build))
+        work = prepare if reversible else None
+        return cast(ScanOutput, await _answer(ctx, "scan_nested", payload_size(data, budget), build, work))
 
     _keep_string_payloads(mcp, "scan_nested", "data")
+    if engine.config.allow_unmask:
+        _add_unmask_tools(mcp, engine, vault, gate)
 
     @mcp.tool(name="ping", title="Ping", annotations=READ_ONLY, description="Answer at once; for health checks.")
     async def ping() -> dict[str, bool]:
@@ -472,6 +540,74 @@ def build_server(config: Config | None = None, *, engine: Engine | None = None, 
         return cast(dict[str, bool], answer)
 
     return mcp
+
+
+def _add_unmask_tools(mcp: PiiServer, engine: Engine, vault: Vault, gate: Gate) -> None:
+    """unmask_pii, unmask_nested and forget_scope (only with allow_unmask: they hand personal data back)."""
+    scope_doc = "The scope id returned by the mask_pii or scan_nested call that made the tokens."
+
+    @mcp.tool(name="unmask_pii", title="Unmask reversible tokens", annotations=UNMASK, description=UNMASK_PII_DOC)
+    async def unmask_pii(
+        text: Annotated[str, Field(description="Text holding tokens, e.g. a reply written with them.")],
+        scope: Annotated[ScopeId, Field(description=scope_doc)],
+        ctx: Context[AppState, Any] | None = None,
+    ) -> UnmaskOutput:
+        assert ctx is not None
+        done: list[UnmaskResult] = []
+
+        async def prepare(state: AppState) -> None:
+            done.append(await engine.unmask(text, vault, scope, run=partial(_engine_work, state)))
+
+        def build(call: Call, as_json: bool) -> Built:
+            r = done[0]
+            structured = {"text": r.text, "restored": r.restored, "unknown": r.unknown, "foreign": r.foreign}
+            return Built(jsonout.dumps(structured), structured)
+
+        return cast(UnmaskOutput, await _answer(ctx, "unmask_pii", len(text), build, prepare))
+
+    @mcp.tool(
+        name="unmask_nested",
+        title="Unmask reversible tokens in a JSON payload",
+        annotations=UNMASK,
+        description=UNMASK_NESTED_DOC,
+    )
+    async def unmask_nested(
+        data: Annotated[JsonValue, Field(description="Any JSON value holding tokens.")],
+        scope: Annotated[ScopeId, Field(description=scope_doc)],
+        ctx: Context[AppState, Any] | None = None,
+    ) -> UnmaskNestedOutput:
+        assert ctx is not None
+        done: list[UnmaskNestedResult] = []
+
+        async def prepare(state: AppState) -> None:
+            done.append(await engine.unmask_nested(data, vault, scope, run=partial(_engine_work, state)))
+
+        def build(call: Call, as_json: bool) -> Built:
+            r = done[0]
+            structured = {"data": r.data, "restored": r.restored, "unknown": r.unknown, "foreign": r.foreign}
+            return Built(jsonout.dumps(structured), structured)
+
+        size = payload_size(data, gate.limits.max_inflight_bytes + 1)
+        return cast(UnmaskNestedOutput, await _answer(ctx, "unmask_nested", size, build, prepare))
+
+    _keep_string_payloads(mcp, "unmask_nested", "data")
+
+    @mcp.tool(name="forget_scope", title="Forget a scope", annotations=FORGET, description=FORGET_DOC)
+    async def forget_scope(
+        scope: Annotated[ScopeId, Field(description="The scope id to delete.")],
+        ctx: Context[AppState, Any] | None = None,
+    ) -> ForgetOutput:
+        assert ctx is not None
+        done: list[bool] = []
+
+        async def prepare(state: AppState) -> None:
+            done.append(await vault.forget(scope))
+
+        def build(call: Call, as_json: bool) -> Built:
+            structured = {"forgotten": done[0]}
+            return Built(jsonout.dumps(structured), structured)
+
+        return cast(ForgetOutput, await _answer(ctx, "forget_scope", len(scope), build, prepare))
 
 
 def serve_stdio(mcp: PiiServer, gate: Gate, grace: float = 3.0) -> int:

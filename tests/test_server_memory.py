@@ -20,7 +20,8 @@ from mcp.types import CallToolResult
 from servers import PII, PII_PAYLOAD, PII_TEXT
 
 from mcp_pii import Config, Engine, __version__
-from mcp_pii.server import INLINE_LIMIT, PiiServer, build_server
+from mcp_pii.offload import INLINE_LIMIT
+from mcp_pii.server import PiiServer, build_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
