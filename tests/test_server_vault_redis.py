@@ -161,7 +161,8 @@ async def test_redis_going_away_is_a_tool_error_and_the_server_recovers() -> Non
         with running_server("--transport", "http", env=env) as server:
             await check_outage(own, server)
             assert "Traceback" not in server.stderr
-            assert "is unreachable" in server.stderr and "reachable again" in server.stderr
+            assert "is unreachable" in server.stderr
+            assert "reachable again" in server.stderr
 
 
 async def check_outage(own: RedisServer, server: RunningServer) -> None:
