@@ -140,9 +140,9 @@ class Config(BaseModel):
 
 _LISTS = ("enabled_types", "disabled_types", "allow_values")
 _INTS = ("max_text_bytes", "max_depth", "max_nodes", "vault_max_scopes", "vault_max_entries")
-_STRS = ("default_strategy", "redaction_text", "hash_key", "vault_url", "vault_key")
-_FLOATS = ("vault_ttl_seconds", "vault_timeout_seconds")
-_BOOLS = ("allow_unmask",)
+# Passed on as written: the model converts numbers and flags ("1", "true", "on", ...) itself.
+_STRS = ("default_strategy", "redaction_text", "hash_key", "vault_url", "vault_key", "vault_ttl_seconds",
+         "vault_timeout_seconds", "allow_unmask")  # fmt: skip
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
@@ -162,20 +162,6 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         raw = env.get(f"MCP_PII_{name.upper()}")
         if raw is not None:
             out[name] = raw
-    for name in _FLOATS:
-        raw = env.get(f"MCP_PII_{name.upper()}")
-        if raw is not None:
-            try:
-                out[name] = float(raw)
-            except ValueError:
-                raise ConfigError(f"MCP_PII_{name.upper()} must be a number") from None
-    for name in _BOOLS:
-        raw = env.get(f"MCP_PII_{name.upper()}")
-        if raw is not None:
-            flag = raw.strip().lower()
-            if flag not in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
-                raise ConfigError(f"MCP_PII_{name.upper()} must be true or false")
-            out[name] = flag in ("1", "true", "yes", "on")
     raw = env.get("MCP_PII_STRATEGIES")
     if raw is not None:
         pairs = [p.split("=", 1) for p in raw.split(",") if p.strip()]

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
+
+from mcp_pii.vault.redis_backend import PREFIX
 
 START_TIMEOUT = 10.0
 
@@ -91,3 +94,17 @@ def redis_server() -> Iterator[RedisServer]:
             yield server
         finally:
             server.stop()
+
+
+def vault_data(url: str) -> bytes:
+    """Everything the vault wrote to the Redis at ``url``: key names, field names and values."""
+    client = redis.Redis.from_url(url)
+    try:
+        out = []
+        for key in client.scan_iter(match=PREFIX + "*"):
+            out.append(key)
+            for field, value in client.hgetall(key).items():
+                out += [field, value]
+        return b"\n".join(out)
+    finally:
+        client.close()

@@ -13,13 +13,10 @@ from typing import Any
 
 import anyio
 import pytest
-import redis
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from redis_server import RedisServer, free_port, redis_server
+from redis_server import RedisServer, free_port, redis_server, vault_data
 from servers import PII, PII_PAYLOAD, PII_TEXT, PYTHON, RunningServer, running_server, running_servers, server_env
-
-from mcp_pii.vault.redis_backend import PREFIX
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
 
@@ -58,20 +55,6 @@ def shared_redis() -> Iterator[RedisServer]:
         yield server
 
 
-def redis_holds(url: str) -> bytes:
-    """Every key, field and value the vault wrote to Redis."""
-    client = redis.Redis.from_url(url)
-    try:
-        out = []
-        for key in client.scan_iter(match=PREFIX + "*"):
-            out.append(key)
-            for field, value in client.hgetall(key).items():
-                out += [field, value]
-        return b"\n".join(out)
-    finally:
-        client.close()
-
-
 async def test_two_servers_share_one_redis(shared_redis: RedisServer) -> None:
     env = vault_env(shared_redis.url)
     specs = [(["--transport", "http"], env), (["--transport", "http", "--stateless", "--json-response"], env)]
@@ -86,7 +69,7 @@ async def test_two_servers_share_one_redis(shared_redis: RedisServer) -> None:
         # The second server numbers on from the same scope: the same value, the same token.
         again = await call(second.url, "mask_pii", {"text": PII["email"], "reversible": True, "scope": scope})
         assert again["text"] in masked["text"]
-        held = redis_holds(shared_redis.url)
+        held = vault_data(shared_redis.url)
         assert held
         for secret in (*PII.values(), scope):
             assert secret.encode() not in held

@@ -12,14 +12,13 @@ from collections.abc import AsyncIterator
 
 import anyio
 import pytest
-import redis
-from redis_server import free_port, redis_server
+from redis_server import free_port, redis_server, vault_data
 
 from mcp_pii.errors import ConfigError, ScopeError, VaultError, VaultFullError, VaultUnavailableError
 from mcp_pii.vault import Vault
 from mcp_pii.vault.crypto import VaultKeys
 from mcp_pii.vault.memory import MemoryBackend
-from mcp_pii.vault.redis_backend import PREFIX, redact_url
+from mcp_pii.vault.redis_backend import redact_url
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
@@ -194,27 +193,13 @@ async def test_memory_scope_cap_and_no_threads() -> None:
 # --- Redis backend ------------------------------------------------------------------------------
 
 
-def _dump(url: str) -> bytes:
-    """Everything Redis holds under the vault's prefix: key names, field names, field values."""
-    client = redis.Redis.from_url(url)
-    try:
-        out = []
-        for key in client.scan_iter(match=PREFIX + "*"):
-            out.append(key)
-            for field, value in client.hgetall(key).items():
-                out += [field, value]
-        return b"\n".join(out)
-    finally:
-        client.close()
-
-
 async def test_redis_holds_no_value_and_no_scope_id(redis_url: str) -> None:
     vault = Vault.redis(redis_url, KEY)
     values = ["jane.doe@example.com", "123-45-6789", "Zoë Müller"]
     scope = await vault.new_scope()
     await vault.assign(scope, [("email", values[0]), ("ssn", values[1]), ("person", values[2])])
     await vault.aclose()
-    raw = _dump(redis_url)
+    raw = vault_data(redis_url)
     assert raw  # the scope is there
     for secret in (*values, scope, scope[:16], scope[-16:]):
         assert secret.encode() not in raw
@@ -298,3 +283,34 @@ def test_vault_from_config() -> None:
     vault = Vault.from_config(Config(vault_url="redis://u:pw@127.0.0.1:1/0", vault_key=KEY))
     assert (vault.kind, vault.where) == ("redis", "redis://127.0.0.1:1/0")
     assert "pw" not in repr(vault)
+
+
+def test_vault_settings_from_the_environment() -> None:
+    from mcp_pii import Config
+
+    env = {
+        "MCP_PII_ALLOW_UNMASK": "yes",
+        "MCP_PII_VAULT_URL": "redis://127.0.0.1:6379/1",
+        "MCP_PII_VAULT_KEY": KEY,
+        "MCP_PII_VAULT_TTL_SECONDS": "90.5",
+        "MCP_PII_VAULT_MAX_SCOPES": "7",
+        "MCP_PII_VAULT_MAX_ENTRIES": "8",
+        "MCP_PII_VAULT_TIMEOUT_SECONDS": "0.5",
+    }
+    config = Config.load(env=env)
+    assert config.allow_unmask is True
+    assert config.vault_url is not None
+    assert config.vault_url.get_secret_value() == "redis://127.0.0.1:6379/1"
+    assert (config.vault_ttl_seconds, config.vault_max_scopes, config.vault_max_entries) == (90.5, 7, 8)
+    assert config.vault_timeout_seconds == 0.5
+    assert KEY not in repr(config)
+    assert "vault" not in config.to_engine_json()  # the engines never see the vault settings
+    assert Config.load(env={"MCP_PII_ALLOW_UNMASK": "off"}).allow_unmask is False
+    for name, value, message in (
+        ("MCP_PII_ALLOW_UNMASK", "maybe", "allow_unmask: Input should be a valid boolean"),
+        ("MCP_PII_VAULT_TTL_SECONDS", "soon", "vault_ttl_seconds: Input should be a valid number"),
+        ("MCP_PII_VAULT_TTL_SECONDS", "0", "vault_ttl_seconds"),
+        ("MCP_PII_VAULT_MAX_ENTRIES", "0", "vault_max_entries"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            Config.load(env={name: value})
