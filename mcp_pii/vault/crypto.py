@@ -14,7 +14,6 @@ HKDF-SHA256, one per use:
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import secrets
 
@@ -40,7 +39,7 @@ def _derive(secret: bytes, purpose: bytes) -> bytes:
 def _mac(key: bytes, *parts: str) -> bytes:
     # Parts are joined with NUL, which a scope hash or a token NAME never holds, so no two lists of
     # parts hash the same message.
-    return hmac.new(key, "\0".join(parts).encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(key, "\0".join(parts).encode("utf-8"), "sha256")
 
 
 class VaultKeys:
