@@ -189,10 +189,13 @@ def test_unmask_of_mask_is_the_text(engine_impl: str, run: Any, data: st.DataObj
     text = data.draw(with_lookalikes(VAULT.tag(scope)))
     masked = run(engine.mask(text, vault=VAULT, scope=scope))
     assert run(engine.unmask(masked.text, VAULT, scope)).text == text
-    # Masking again in the same scope (the text now holds the scope's tokens) keeps every token,
-    # and nothing new is assigned.
+    # Masking again in the same scope (the text now holds the scope's tokens) keeps every token and
+    # still unmasks to the text. (It may mask more: a value that overlapped a longer one can match
+    # once that one is a token, as for plain masking; see test_properties' open problems.)
     again = run(engine.mask(masked.text, vault=VAULT, scope=scope))
-    assert again.text == masked.text
+    for token in set(tokens_of(masked.text)):
+        assert again.text.count(token) >= masked.text.count(token)
+    assert run(engine.unmask(again.text, VAULT, scope)).text == text
     # Later calls in the scope do not change what the first text unmasks to.
     more = data.draw(TEXT)
     run(engine.mask(more + text, vault=VAULT, scope=scope))
