@@ -551,7 +551,7 @@ def guarded_protocol(gate: Gate) -> type[H11Protocol]:
     return Guarded
 
 
-def _accept_errors(throttled: Throttled) -> Callable[[asyncio.AbstractEventLoop, dict[str, Any]], None]:
+def accept_errors(throttled: Throttled) -> Callable[[asyncio.AbstractEventLoop, dict[str, Any]], None]:
     """An asyncio exception handler: accept() failures once per interval, others one line, no values."""
 
     def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -655,7 +655,7 @@ class _Uvicorn(uvicorn.Server):
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self.loop = asyncio.get_running_loop()
-        self.loop.set_exception_handler(_accept_errors(Throttled(logger)))
+        self.loop.set_exception_handler(accept_errors(Throttled(logger)))
         pacer = self.loop.create_task(pace_collections(self.gate))
         try:
             await super().serve(sockets)

@@ -12,7 +12,7 @@ import pytest
 from mcp_pii import jsonout, logs
 from mcp_pii.auth import BearerToken, TokenError, load_token
 from mcp_pii.exchange import Exchange
-from mcp_pii.http import AllowedPeers
+from mcp_pii.http import AllowedPeers, accept_errors
 from mcp_pii.limits import Busy, Gate, Limits
 from mcp_pii.redos import backtracking_risk
 
@@ -278,3 +278,15 @@ def test_backtracking_shapes_are_found(pattern: str) -> None:
 )
 def test_unambiguous_shapes_pass(pattern: str) -> None:
     assert backtracking_risk(pattern) is None
+
+
+def test_accept_failures_are_logged_once_per_interval(caplog: pytest.LogCaptureFixture) -> None:
+    # Regression (issue 12): with its file descriptors exhausted the server wrote ~40,000
+    # accept() error lines a second.
+
+    handle = accept_errors(logs.Throttled(logging.getLogger("mcp_pii.http"), interval=60))
+    with caplog.at_level(logging.WARNING, logger="mcp_pii.http"):
+        for _ in range(10_000):
+            handle(None, {"message": "socket.accept() out of system resource", "exception": OSError(24, "x")})  # type: ignore[arg-type]
+    assert len(caplog.records) == 1
+    assert "accept() failed: OSError (errno 24)" in caplog.records[0].getMessage()
