@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from conftest import load_corpus
 from mcp import Client
 from servers import PII, PII_PAYLOAD, PII_TEXT, Collect
 from test_server_memory import error, ok
@@ -24,6 +25,16 @@ from mcp_pii.vault import Vault
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
 UNMASK_TOOLS = {"unmask_pii", "unmask_nested", "forget_scope"}
+
+# One sentence of the detection corpus per type, as a text and as a JSON payload (one string per
+# type, and the same again inside a string holding JSON): every type round-trips.
+CORPUS = load_corpus()
+EVERY_TYPE = {type_id: cases["positives"][0] for type_id, cases in CORPUS.items()}
+EVERY_TYPE_TEXT = "\n".join(case["text"] for case in EVERY_TYPE.values())
+EVERY_TYPE_PAYLOAD = {
+    "records": [{"type": type_id, "note": case["text"]} for type_id, case in EVERY_TYPE.items()],
+    "raw": json.dumps({type_id: case["text"] for type_id, case in EVERY_TYPE.items()}),
+}
 
 
 @pytest.fixture
@@ -102,6 +113,21 @@ async def test_round_trip_through_the_tools(client: Client) -> None:
     # A string payload stays a string (the SDK would otherwise decode JSON-looking strings).
     text_payload = await ok(client, "unmask_nested", {"data": '["' + email_token.group(0) + '"]', "scope": scope})
     assert text_payload["data"] == '["' + PII["email"] + '"]'
+
+
+async def test_every_type_round_trips(client: Client) -> None:
+    masked = await ok(client, "mask_pii", {"text": EVERY_TYPE_TEXT, "reversible": True})
+    assert set(masked["counts"]) == set(EVERY_TYPE)
+    assert not any(case["value"] in masked["text"] for case in EVERY_TYPE.values())
+    back = await ok(client, "unmask_pii", {"text": masked["text"], "scope": masked["scope"]})
+    assert back["text"] == EVERY_TYPE_TEXT
+    nested = await ok(client, "scan_nested", {"data": EVERY_TYPE_PAYLOAD, "reversible": True})
+    assert set(nested["counts"]) == set(EVERY_TYPE)
+    flat = json.dumps(nested["data"])
+    assert not any(json.dumps(case["value"])[1:-1] in flat for case in EVERY_TYPE.values())
+    restored = await ok(client, "unmask_nested", {"data": nested["data"], "scope": nested["scope"]})
+    assert restored["data"]["records"] == EVERY_TYPE_PAYLOAD["records"]
+    assert json.loads(restored["data"]["raw"]) == json.loads(EVERY_TYPE_PAYLOAD["raw"])
 
 
 async def test_scopes_guessed_or_from_other_calls_unmask_nothing(client: Client) -> None:

@@ -16,7 +16,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from redis_server import RedisServer, free_port, redis_server, vault_data
-from servers import PII, PII_PAYLOAD, PII_TEXT, PYTHON, RunningServer, running_server, running_servers, server_env
+from servers import PII, PII_TEXT, PYTHON, RunningServer, running_server, running_servers, server_env
+from test_server_vault import EVERY_TYPE, EVERY_TYPE_PAYLOAD, EVERY_TYPE_TEXT
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
 
@@ -59,27 +60,33 @@ async def test_two_servers_share_one_redis(shared_redis: RedisServer) -> None:
     env = vault_env(shared_redis.url)
     specs = [(["--transport", "http"], env), (["--transport", "http", "--stateless", "--json-response"], env)]
     with running_servers(*specs) as (first, second):
-        masked = await call(first.url, "mask_pii", {"text": PII_TEXT, "reversible": True})
+        masked = await call(first.url, "mask_pii", {"text": EVERY_TYPE_TEXT, "reversible": True})
         scope = masked["scope"]
-        nested = await call(first.url, "scan_nested", {"data": PII_PAYLOAD, "reversible": True, "scope": scope})
+        assert set(masked["counts"]) == set(EVERY_TYPE)
+        tokens = len(masked["detections"])
+        nested = await call(first.url, "scan_nested", {"data": EVERY_TYPE_PAYLOAD, "reversible": True, "scope": scope})
         back = await call(second.url, "unmask_pii", {"text": masked["text"], "scope": scope})
-        assert back == {"text": PII_TEXT, "restored": len(PII), "unknown": 0, "foreign": 0}
+        assert back == {"text": EVERY_TYPE_TEXT, "restored": tokens, "unknown": 0, "foreign": 0}
         restored = await call(second.url, "unmask_nested", {"data": nested["data"], "scope": scope})
-        assert restored["data"]["user"] == PII_PAYLOAD["user"]
+        assert restored["data"]["records"] == EVERY_TYPE_PAYLOAD["records"]
+        assert json.loads(restored["data"]["raw"]) == json.loads(EVERY_TYPE_PAYLOAD["raw"])
         # The second server numbers on from the same scope: the same value, the same token.
-        again = await call(second.url, "mask_pii", {"text": PII["email"], "reversible": True, "scope": scope})
+        email = EVERY_TYPE["email"]["value"]
+        again = await call(second.url, "mask_pii", {"text": email, "reversible": True, "scope": scope})
         assert again["text"] in masked["text"]
+        first_again = await call(first.url, "mask_pii", {"text": email, "reversible": True, "scope": scope})
+        assert first_again["text"] == again["text"]
         held = vault_data(shared_redis.url)
         assert held
-        for secret in (*PII.values(), scope):
+        for secret in (*(case["value"] for case in EVERY_TYPE.values()), scope):
             assert secret.encode() not in held
     # Both servers are gone; a new one (a restart) still unmasks.
     with running_server("--transport", "http", env=env) as restarted:
         back = await call(restarted.url, "unmask_pii", {"text": masked["text"], "scope": scope})
-        assert back["text"] == PII_TEXT
+        assert back["text"] == EVERY_TYPE_TEXT
         assert (await call(restarted.url, "forget_scope", {"scope": scope})) == {"forgotten": True}
         gone = await call(restarted.url, "unmask_pii", {"text": masked["text"], "scope": scope})
-        assert gone == {"text": masked["text"], "restored": 0, "unknown": len(PII), "foreign": 0}
+        assert gone == {"text": masked["text"], "restored": 0, "unknown": tokens, "foreign": 0}
 
 
 async def test_scopes_expire_in_redis(shared_redis: RedisServer) -> None:
@@ -101,21 +108,24 @@ async def test_stdio_round_trip() -> None:
         async with Client(stdio_client(params, errlog=errlog)) as client:
             names = {t.name for t in (await client.list_tools()).tools}
             assert {"unmask_pii", "unmask_nested", "forget_scope"} <= names
-            masked = (await client.call_tool("mask_pii", {"text": PII_TEXT, "reversible": True})).structured_content
+            result = await client.call_tool("mask_pii", {"text": EVERY_TYPE_TEXT, "reversible": True})
+            masked = result.structured_content
             assert masked is not None
+            assert set(masked["counts"]) == set(EVERY_TYPE)
             result = await client.call_tool("unmask_pii", {"text": masked["text"], "scope": masked["scope"]})
-            assert result.structured_content == {"text": PII_TEXT, "restored": len(PII), "unknown": 0, "foreign": 0}
-            nested = (
-                await client.call_tool("scan_nested", {"data": PII_PAYLOAD, "reversible": True})
-            ).structured_content
+            assert result.structured_content is not None
+            assert result.structured_content["text"] == EVERY_TYPE_TEXT
+            result = await client.call_tool("scan_nested", {"data": EVERY_TYPE_PAYLOAD, "reversible": True})
+            nested = result.structured_content
             assert nested is not None
             back = await client.call_tool("unmask_nested", {"data": nested["data"], "scope": nested["scope"]})
             assert back.structured_content is not None
-            assert json.loads(back.structured_content["data"]["body"]) == json.loads(PII_PAYLOAD["body"])
+            assert back.structured_content["data"]["records"] == EVERY_TYPE_PAYLOAD["records"]
+            assert json.loads(back.structured_content["data"]["raw"]) == json.loads(EVERY_TYPE_PAYLOAD["raw"])
         errlog.seek(0)
         logged = errlog.read()
     assert "reversible masking: memory vault" in logged
-    for secret in (*PII.values(), masked["scope"], nested["scope"]):
+    for secret in (*(case["value"] for case in EVERY_TYPE.values()), masked["scope"], nested["scope"]):
         assert secret not in logged
 
 
