@@ -53,8 +53,8 @@ def _by_type(assigned: dict[tuple[str, str], str]) -> dict[str, dict[str, str]]:
     return out
 
 
-def _reserved(texts: Iterable[str], tag: str) -> list[str]:
-    """Keys of the token-like strings of the scope (tag) in ``texts``, first occurrence first."""
+def _scope_keys(texts: Iterable[str], tag: str) -> list[str]:
+    """Keys of the strings shaped like tokens of the scope (its tag) in ``texts``, first occurrence first."""
     return list(dict.fromkeys(t.key for s in texts for t in tokens.find(s) if t.tag == tag))
 
 
@@ -79,7 +79,8 @@ async def mask_text(
     hits = await run(size, partial(core.detect, text, types))
     scope = await _scope(vault, scope)
     values = [(t, text[a:b]) for t, a, b in hits]
-    assigned = await vault.assign(scope, values, _reserved([text], vault.tag(scope)))
+    reserve = await run(size, partial(_scope_keys, [text], vault.tag(scope)))
+    assigned = await vault.assign(scope, values, reserve)
     masked, hits = await run(size, partial(core.mask, text, None, types, _by_type(assigned)))
     return masked, hits, scope
 
@@ -98,7 +99,8 @@ async def mask_nested(
     _, found = await run(size, partial(core.scan, data, None, types, False))
     scope = await _scope(vault, scope)
     values = [(f[1], f[4]) for f in found]
-    assigned = await vault.assign(scope, values, _reserved(_strings(data), vault.tag(scope)))
+    reserve = await run(size, lambda: _scope_keys(_strings(data), vault.tag(scope)))
+    assigned = await vault.assign(scope, values, reserve)
     out, found = await run(size, partial(core.scan, data, None, types, True, _by_type(assigned)))
     return out, found, scope
 
@@ -112,11 +114,9 @@ class Tally:
     foreign: int = 0  # tokens of other scopes
 
 
-async def _reveal(vault: Vault, scope: str, texts: list[str]) -> tuple[dict[str, str], str]:
-    tag = vault.tag(scope)
-    keys = _reserved(texts, tag)
-    values = (await vault.reveal(scope, keys) or {}) if keys else {}
-    return values, tag
+async def _reveal(vault: Vault, scope: str, keys: list[str]) -> dict[str, str]:
+    """The values of the keys that stand for one in ``scope`` (none when the scope is unknown)."""
+    return (await vault.reveal(scope, keys) or {}) if keys else {}
 
 
 def _unmask(text: str, values: dict[str, str], tag: str, tally: Tally) -> str:
@@ -144,22 +144,26 @@ async def unmask_text(
     core: _Backend, vault: Vault, text: str, scope: str, *, run: EngineRunner = run_engine
 ) -> tuple[str, Tally]:
     """Put back the values of ``scope``'s tokens in ``text``; count what was left."""
+    size = len(text) if isinstance(text, str) else 0
     # The engine's input checks (type, lone surrogates, size), detecting nothing.
-    await run(len(text) if isinstance(text, str) else 0, partial(core.detect, text, []))
-    values, tag = await _reveal(vault, scope, [text])
+    await run(size, partial(core.detect, text, []))
+    tag = vault.tag(scope)
+    values = await _reveal(vault, scope, await run(size, partial(_scope_keys, [text], tag)))
     tally = Tally()
-    return _unmask(text, values, tag, tally), tally
+    return await run(size, partial(_unmask, text, values, tag, tally)), tally
 
 
 async def unmask_nested(
     core: _Backend, vault: Vault, data: Any, scope: str, *, run: EngineRunner = run_engine
 ) -> tuple[Any, Tally]:
     """Put back the values of ``scope``'s tokens in every string of ``data``; count what was left."""
+    size = payload_size(data)
     # The engine's payload checks (types, limits, lone surrogates, embedded JSON), detecting nothing.
-    await run(payload_size(data), partial(core.scan, data, None, [], False))
-    values, tag = await _reveal(vault, scope, _strings(data))
+    await run(size, partial(core.scan, data, None, [], False))
+    tag = vault.tag(scope)
+    values = await _reveal(vault, scope, await run(size, lambda: _scope_keys(_strings(data), tag)))
     tally = Tally()
-    return map_strings(data, lambda s: _unmask(s, values, tag, tally)), tally
+    return await run(size, lambda: map_strings(data, lambda s: _unmask(s, values, tag, tally))), tally
 
 
 def _strings(data: Any) -> list[str]:
