@@ -64,6 +64,7 @@ class Config(BaseModel):
     vault_ttl_seconds: float = Field(3600.0, gt=0, description="A scope expires this long after its last use.")
     vault_max_scopes: int = Field(10_000, ge=1, description="Most scopes a memory vault holds.")
     vault_max_entries: int = Field(10_000, ge=1, description="Most tokens one scope holds.")
+    vault_max_mib: int = Field(256, ge=1, description="Most memory a memory vault holds, in MiB (an estimate).")
     vault_timeout_seconds: float = Field(2.0, gt=0, description="Longest wait for Redis before a tool error.")
 
     @field_validator("allow_patterns")
@@ -139,7 +140,7 @@ class Config(BaseModel):
 
 
 _LISTS = ("enabled_types", "disabled_types", "allow_values")
-_INTS = ("max_text_bytes", "max_depth", "max_nodes", "vault_max_scopes", "vault_max_entries")
+_INTS = ("max_text_bytes", "max_depth", "max_nodes", "vault_max_scopes", "vault_max_entries", "vault_max_mib")
 # Passed on as written: the model converts numbers and flags ("1", "true", "on", ...) itself.
 _STRS = ("default_strategy", "redaction_text", "hash_key", "vault_url", "vault_key", "vault_ttl_seconds",
          "vault_timeout_seconds", "allow_unmask")  # fmt: skip

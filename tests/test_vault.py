@@ -42,7 +42,7 @@ class Clock:
 
 
 def memory_vault(clock: Clock | None = None, ttl: float = 60.0, max_scopes: int = 100, max_entries: int = 100) -> Vault:
-    return Vault(MemoryBackend(ttl, max_scopes, max_entries, clock or Clock()), VaultKeys(KEY))
+    return Vault(MemoryBackend(ttl, max_scopes, max_entries, clock=clock or Clock()), VaultKeys(KEY))
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -188,6 +188,19 @@ async def test_memory_scope_cap_and_no_threads() -> None:
         clock.now += 6
     assert threading.active_count() == threads
     assert len(vault._backend) == 0  # type: ignore[arg-type]  # every one expired, and was dropped
+
+
+async def test_memory_bytes_cap() -> None:
+    vault = Vault.memory(KEY, max_entries=1_000_000, max_mib=1)
+    scope = await vault.new_scope()
+    with pytest.raises(VaultFullError, match=r"maximum of 1 MiB \(vault_max_mib\)"):
+        await vault.assign(scope, [("email", f"user{i:06d}@example.com") for i in range(10_000)])
+    await vault.assign(scope, [("email", f"user{i:06d}@example.com") for i in range(2_000)])
+    other = await vault.new_scope()
+    with pytest.raises(VaultFullError, match="vault_max_mib"):
+        await vault.assign(other, [("email", f"other{i:06d}@example.com") for i in range(2_000)])
+    assert await vault.forget(scope)
+    await vault.assign(other, [("email", f"other{i:06d}@example.com") for i in range(2_000)])  # room again
 
 
 # --- Redis backend ------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ SCOPE_BYTES = 24
 DEFAULT_TTL = 3600.0
 DEFAULT_MAX_SCOPES = 10_000
 DEFAULT_MAX_ENTRIES = 10_000
+DEFAULT_MAX_MIB = 256
 
 __all__ = ["Vault"]
 
@@ -55,9 +56,10 @@ class Vault:
         ttl_seconds: float = DEFAULT_TTL,
         max_scopes: int = DEFAULT_MAX_SCOPES,
         max_entries: int = DEFAULT_MAX_ENTRIES,
+        max_mib: int = DEFAULT_MAX_MIB,
     ) -> Vault:
         """A vault in this process's memory (a random key when ``key`` is None)."""
-        return cls(MemoryBackend(ttl_seconds, max_scopes, max_entries), VaultKeys(key))
+        return cls(MemoryBackend(ttl_seconds, max_scopes, max_entries, max_mib * 1024 * 1024), VaultKeys(key))
 
     @classmethod
     def redis(
@@ -84,6 +86,7 @@ class Vault:
                 ttl_seconds=config.vault_ttl_seconds,
                 max_scopes=config.vault_max_scopes,
                 max_entries=config.vault_max_entries,
+                max_mib=config.vault_max_mib,
             )
         if key is None:
             raise ConfigError(

@@ -20,7 +20,7 @@ from typing import NamedTuple, Protocol
 
 from mcp_pii.errors import VaultFullError
 
-__all__ = ["Backend", "Item", "entries_error", "scopes_error"]
+__all__ = ["Backend", "Item", "bytes_error", "entries_error", "scopes_error"]
 
 
 class Item(NamedTuple):
@@ -70,6 +70,14 @@ def scopes_error(cap: int) -> VaultFullError:
     return VaultFullError(
         f"the vault holds its maximum of {cap} scopes (vault_max_scopes); forget scopes that are no longer "
         "needed (forget_scope) or try again when older ones expire"
+    )
+
+
+def bytes_error(cap: int) -> VaultFullError:
+    """The error when a memory vault would hold more than ``cap`` bytes."""
+    return VaultFullError(
+        f"the vault holds its maximum of {cap // (1024 * 1024)} MiB (vault_max_mib); forget scopes that are no "
+        "longer needed (forget_scope) or try again when older ones expire"
     )
 
 
