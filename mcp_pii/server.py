@@ -334,6 +334,10 @@ class PiiServer(MCPServer[AppState]):
 
     engine_implementation = ""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lowlevel_server.middleware.insert(0, _quiet_errors)
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
@@ -391,7 +395,6 @@ def build_server(
                 await vault.aclose()  # Redis connections; they reopen when used again
 
     mcp = PiiServer("mcp-pii", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
-    mcp._lowlevel_server.middleware.insert(0, _quiet_errors)
     mcp.engine_implementation = engine.implementation
 
     TypesArg = Annotated[

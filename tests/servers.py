@@ -13,6 +13,7 @@ import logging
 import os
 import queue
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx2
 
@@ -92,8 +94,8 @@ class RunningServer:
             time.sleep(0.05)
 
 
-def _start(args: Sequence[str], env: Mapping[str, str] | None) -> RunningServer:
-    cmd = [PYTHON, "-m", "mcp_pii", "serve", "--host", "127.0.0.1", "--port", "0", *args]
+def _start(args: Sequence[str], env: Mapping[str, str] | None, command: str = "serve") -> RunningServer:
+    cmd = [PYTHON, "-m", "mcp_pii", command, "--host", "127.0.0.1", "--port", "0", *args]
     process = subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,
@@ -125,12 +127,17 @@ def _stop(servers: Sequence[RunningServer]) -> None:
 
 
 @contextmanager
-def running_servers(*specs: tuple[Sequence[str], Mapping[str, str] | None]) -> Iterator[list[RunningServer]]:
-    """Start several servers at once (``(args, env)`` each); yield them once all answer; stop them all."""
+def running_servers(
+    *specs: tuple[Sequence[str], Mapping[str, str] | None], command: str = "serve"
+) -> Iterator[list[RunningServer]]:
+    """Start several servers at once (``(args, env)`` each); yield them once all answer; stop them all.
+
+    ``command`` is the mcp-pii subcommand: ``serve``, ``plugin`` or ``proxy``.
+    """
     servers: list[RunningServer] = []
     try:
         for args, env in specs:
-            servers.append(_start(args, env))
+            servers.append(_start(args, env, command))
         deadline = time.monotonic() + START_TIMEOUT
         for server in servers:
             server._wait_ready(deadline)
@@ -140,10 +147,55 @@ def running_servers(*specs: tuple[Sequence[str], Mapping[str, str] | None]) -> I
 
 
 @contextmanager
-def running_server(*args: str, env: Mapping[str, str] | None = None) -> Iterator[RunningServer]:
-    """Start ``mcp-pii serve --host 127.0.0.1 --port 0 ARGS...``; yield it once /healthz answers; stop it."""
-    with running_servers((args, env)) as (server,):
+def running_server(*args: str, env: Mapping[str, str] | None = None, command: str = "serve") -> Iterator[RunningServer]:
+    """Start ``mcp-pii COMMAND --host 127.0.0.1 --port 0 ARGS...``; yield it once /healthz answers; stop it."""
+    with running_servers((args, env), command=command) as (server,):
         yield server
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Wait until ``url`` answers (any status), or fail if ``process`` exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx2.get(url, timeout=2)
+            return
+        except httpx2.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{url} never answered (exit code {process.poll()})")
+        time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    """Stop a process we started, by its PID: terminate, then kill after 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@contextmanager
+def running(cmd: list[str], ready_url: str | None = None, **kwargs: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a helper process (an upstream, a plugin server); wait for ``ready_url``; stop it afterwards."""
+    process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, **kwargs)
+    try:
+        if ready_url:
+            wait_http(ready_url, process)
+        yield process
+    finally:
+        stop(process)
 
 
 # PII-laden input shared by the server tests: every value is detected by the default config.
