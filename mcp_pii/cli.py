@@ -216,6 +216,12 @@ def _parser() -> argparse.ArgumentParser:
         "--mask-arguments", action="store_true", help="also mask tool and prompt arguments before they go upstream"
     )
     proxy.add_argument("--block", action="store_true", help="refuse results holding PII instead of masking them")
+    proxy.add_argument(
+        "--rehydrate",
+        action="store_true",
+        help="mask results with reversible tokens ([EMAIL_1]) and put the values back into the arguments of "
+        "later calls that carry them (stdio only; the vault of --config)",
+    )
     proxy.add_argument("--settings", metavar="FILE", help="hook settings (the keys of 'mcp-pii plugin --settings')")
     _add_serve_flags(proxy)
     proxy.add_argument("upstream_command", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -400,6 +406,8 @@ def _proxy(args: argparse.Namespace) -> int:
         if not sep or not name.strip():
             raise PIIError("--header must look like 'Name: value'")
         headers[name.strip()] = value.strip()
+    if args.rehydrate and (args.mask_arguments or args.block or args.transport != "stdio"):
+        raise PIIError("--rehydrate works alone: not with --mask-arguments or --block, and over stdio only")
     pii_filter = _filter(args, proxy=True)
     from mcp_pii.proxy import Upstream, build_proxy, check_upstream  # noqa: PLC0415
 
@@ -409,8 +417,15 @@ def _proxy(args: argparse.Namespace) -> int:
         raise PIIError(str(exc)) from None
     if args.transport != "stdio":
         check_upstream(upstream)  # fail with a message, not in the web server's start-up
+    vault = None
+    if args.rehydrate:
+        from mcp_pii.server_vault import probe_vault  # noqa: PLC0415
+        from mcp_pii.vault import Vault  # noqa: PLC0415
+
+        probe_vault(pii_filter.engine.config)
+        vault = Vault.from_config(pii_filter.engine.config)
     gate = Gate(_limits(args))
-    return _run_server(build_proxy(pii_filter, upstream, gate), gate, token, args)
+    return _run_server(build_proxy(pii_filter, upstream, gate, rehydrate=vault), gate, token, args)
 
 
 _SERVERS = {"serve": _serve, "plugin": _plugin, "proxy": _proxy}

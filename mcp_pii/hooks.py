@@ -37,9 +37,10 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_pii.config import Strategy
-from mcp_pii.engine import Engine
+from mcp_pii.engine import Engine, ScanResult
 from mcp_pii.errors import ConfigError, LimitError, PIIError
 from mcp_pii.offload import payload_size, run_engine
+from mcp_pii.vault import Vault
 
 logger = logging.getLogger("mcp_pii.hooks")
 
@@ -144,12 +145,49 @@ class PIIFilter:
                 return rule
         return None
 
-    async def arun(self, hook: str, payload: Mapping[str, Any], *, aliases: Sequence[str] = ()) -> Outcome:
-        """:meth:`run` for an event loop: large payloads are scanned in a worker thread (``mcp_pii.offload``)."""
-        return await run_engine(payload_size(payload), partial(self.run, hook, payload, aliases=aliases))
+    async def arun(
+        self,
+        hook: str,
+        payload: Mapping[str, Any],
+        *,
+        aliases: Sequence[str] = (),
+        vault: Vault | None = None,
+        scope: str | None = None,
+    ) -> Outcome:
+        """:meth:`run` for an event loop: large payloads are scanned in a worker thread (``mcp_pii.offload``).
+
+        With a ``vault``, masking is reversible: every detection becomes a token of ``scope``,
+        which :meth:`mcp_pii.Engine.unmask` turns back into the value (per-tool strategies do
+        not apply then).
+        """
+        if vault is None:
+            return await run_engine(payload_size(payload), partial(self.run, hook, payload, aliases=aliases))
+        plan = self._plan(hook, payload, aliases)
+        if isinstance(plan, Outcome):
+            return plan
+        try:
+            if self.policy.block_on_detection:
+                work = partial(self.engine.scan, plan.values, None, plan.types, False)
+                scanned = await run_engine(payload_size(plan.values), work)
+            else:
+                scanned = await self.engine.scan(plan.values, None, plan.types, vault=vault, scope=scope)
+        except PIIError as exc:
+            return _scan_failed(plan.where, exc)
+        return self._outcome(payload, plan, scanned)
 
     def run(self, hook: str, payload: Mapping[str, Any], *, aliases: Sequence[str] = ()) -> Outcome:
         """Apply ``hook`` to ``payload``; ``aliases`` are other names of the tool (for the per-tool rules)."""
+        plan = self._plan(hook, payload, aliases)
+        if isinstance(plan, Outcome):
+            return plan
+        try:
+            scanned = self.engine.scan(plan.values, plan.strategy, plan.types, mask=not self.policy.block_on_detection)
+        except PIIError as exc:
+            return _scan_failed(plan.where, exc)
+        return self._outcome(payload, plan, scanned)
+
+    def _plan(self, hook: str, payload: Mapping[str, Any], aliases: Sequence[str]) -> _Plan | Outcome:
+        """What to scan in ``payload`` and how; or the outcome already (nothing to scan, skipped, refused)."""
         if hook not in _WHERE:
             raise ValueError(f"unknown hook type '{hook}'; expected one of: {', '.join(HOOK_TYPES)}")
         where = _WHERE[hook]
@@ -170,13 +208,10 @@ class PIIFilter:
         limit = self.policy.max_collection_items
         if limit is not None and any(_too_many_items(v, limit) for v in values):
             return _refused(where, f"a list or object has more than {limit} items (max_collection_items)", 413)
-        block = self.policy.block_on_detection
-        try:
-            scanned = self.engine.scan(values, strategy, types, mask=not block)
-        except LimitError as exc:
-            return _refused(where, str(exc), 413)
-        except PIIError as exc:
-            return _refused(where, str(exc), 422)
+        return _Plan(where, paths, values, strategy, types)
+
+    def _outcome(self, payload: Mapping[str, Any], plan: _Plan, scanned: ScanResult) -> Outcome:
+        """The masked payload, or the violation, from what the engine found."""
         counts: dict[str, int] = {}
         for d in scanned.detections:
             counts[d.type] = counts.get(d.type, 0) + 1
@@ -184,21 +219,36 @@ class PIIFilter:
             return UNCHANGED
         total = sum(counts.values())
         if self.policy.log_detections:
-            logger.info("%s: %d detections %s", where, total, counts)
+            logger.info("%s: %d detections %s", plan.where, total, counts)
         metadata = (
             {"pii_detections": {"counts": counts, "total": total}} if self.policy.include_detection_details else {}
         )
-        if block:
+        if self.policy.block_on_detection:
             violation = Violation(
                 code=PII_DETECTED,
-                reason=f"PII detected in {where}",
-                description=f"PII detected in {where} ({total} in all): " + _summary(counts),
-                details={"counts": counts, "total": total, "detected_types": sorted(counts), "where": where},
+                reason=f"PII detected in {plan.where}",
+                description=f"PII detected in {plan.where} ({total} in all): " + _summary(counts),
+                details={"counts": counts, "total": total, "detected_types": sorted(counts), "where": plan.where},
             )
             return Outcome(violation=violation, counts=counts, metadata=metadata)
-        return Outcome(
-            payload=_rebuild(payload, zip(paths, scanned.data, strict=True)), counts=counts, metadata=metadata
-        )
+        masked = _rebuild(payload, zip(plan.paths, scanned.data, strict=True))
+        return Outcome(payload=masked, counts=counts, metadata=metadata)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What one hook scans: where (for messages), the paths and their values, and how."""
+
+    where: str
+    paths: list[Path]
+    values: list[Any]
+    strategy: str | None
+    types: list[str] | None
+
+
+def _scan_failed(where: str, exc: PIIError) -> Outcome:
+    """The engine (or the vault) refused the payload: over a limit (413), or anything else (422)."""
+    return _refused(where, str(exc), 413 if isinstance(exc, LimitError) else 422)
 
 
 def _summary(counts: Mapping[str, int]) -> str:

@@ -8,8 +8,15 @@ names and schemas (page by page, cursors relayed), forwards calls and reads, and
 module (:mod:`mcp_pii.hooks`) to what comes back: tool results, rendered prompts, resource
 contents; and, with ``--mask-arguments``, to tool and prompt arguments before they go up.
 
+With ``--rehydrate`` (stdio only: one client, one scope), results are masked reversibly: each value
+becomes a token of the proxy's scope (``[EMAIL_1]``), and tokens of that scope in the arguments of
+later tool calls and prompts are put back to their values before they go up, so an agent can act
+on a value it was never shown. The vault is the one mcp-pii's configuration names (memory by
+default); the scope is forgotten when the proxy stops.
+
 A refused payload (``--block``, or one that cannot be scanned) becomes a tool error for a tool
-call and an MCP error otherwise. Error messages from the upstream are masked too. Not relayed:
+call and an MCP error otherwise. The upstream's JSON-RPC errors keep their code and get a fixed
+text, as mcp-pii's own do (the upstream's text may quote the request). Not relayed:
 completions, subscriptions, logging, and requests the upstream makes of the client (sampling,
 elicitation, roots).
 
@@ -21,10 +28,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import anyio
 import httpx2
@@ -38,14 +45,13 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_REQUEST
 
 from mcp_pii import __version__
+from mcp_pii.errors import PIIError
 from mcp_pii.hooks import Outcome, PIIFilter
 from mcp_pii.limits import Gate
-from mcp_pii.server import AppState, PiiServer
+from mcp_pii.server import AppState, OwnError, PiiServer
+from mcp_pii.vault import Vault
 
 logger = logging.getLogger("mcp_pii.proxy")
-
-M = TypeVar("M", bound=types.Result)
-
 
 @dataclass(frozen=True)
 class Upstream:
@@ -102,49 +108,65 @@ class Upstream:
 
 
 class Relay:
-    """The proxy's request handlers: forward to the upstream, filter what passes."""
+    """The proxy's request handlers: forward to the upstream, filter what passes (and rehydrate, with a vault)."""
 
-    def __init__(self, pii_filter: PIIFilter, upstream: Upstream) -> None:
+    def __init__(self, pii_filter: PIIFilter, upstream: Upstream, vault: Vault | None = None) -> None:
         self.filter = pii_filter
         self.upstream = upstream
+        self.vault = vault
+        self.scope: str | None = None
         self._client: Client | None = None
 
     @asynccontextmanager
     async def connected(self) -> AsyncIterator[Client]:
-        """Serve from the upstream for as long as the context lasts."""
+        """Serve from the upstream (and hold a scope of the vault) for as long as the context lasts."""
         async with self.upstream.connect() as client:
             self._client = client
+            if self.vault is not None:
+                self.scope = await self.vault.new_scope()
             try:
                 yield client
             finally:
                 self._client = None
+                if self.vault is not None and self.scope is not None:
+                    await self.vault.forget(self.scope)
+                    await self.vault.aclose()
+                self.scope = None
 
     @property
     def client(self) -> Client:
         if self._client is None:
-            raise MCPError(code=INTERNAL_ERROR, message="the upstream server is not connected")
+            raise OwnError(code=INTERNAL_ERROR, message="the upstream server is not connected")
         return self._client
 
     def _has(self, capability: str) -> bool:
         return getattr(self.client.server_capabilities, capability, None) is not None
 
-    async def _call(self, request: Callable[[], Awaitable[M]]) -> M:
-        """Send a request upstream; its error comes back with the message masked."""
-        try:
-            return await request()
-        except MCPError as exc:
-            raise MCPError(code=exc.code, message=self.filter.engine.mask(exc.message).text) from None
-
     def _refuse(self, outcome: Outcome) -> MCPError:
         assert outcome.violation is not None
-        return MCPError(code=INVALID_REQUEST, message=outcome.violation.description)
+        return OwnError(code=INVALID_REQUEST, message=outcome.violation.description)
 
     async def list_tools(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> Any:
         page = types.PaginatedRequestParams(cursor=params.cursor if params else None)
-        return await self._call(lambda: self.client.session.list_tools(params=page))
+        return await self.client.session.list_tools(params=page)
+
+    async def _hook(self, hook: str, payload: dict[str, Any]) -> Outcome:
+        """The hook module on a payload; reversible masking in the proxy's scope when rehydrating."""
+        return await self.filter.arun(hook, payload, vault=self.vault, scope=self.scope)
+
+    async def _rehydrate(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The arguments with the tokens of the proxy's scope put back to their values."""
+        if self.vault is None or self.scope is None or not arguments:
+            return arguments
+        restored = await self.filter.engine.unmask_nested(arguments, self.vault, self.scope)
+        return dict(restored.data)
 
     async def call_tool(self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> Any:
         arguments = params.arguments or {}
+        try:
+            arguments = await self._rehydrate(arguments)
+        except PIIError as exc:
+            return _tool_error(f"the arguments could not be rehydrated: {exc}")
         if self.filter.policy.mask_arguments:
             pre = await self.filter.arun("tool_pre_invoke", {"name": params.name, "args": arguments})
             if pre.violation is not None:
@@ -152,11 +174,11 @@ class Relay:
             if pre.payload is not None:
                 arguments = pre.payload["args"]
         try:
-            result = await self._call(lambda: self.client.session.call_tool(params.name, arguments))
+            result = await self.client.session.call_tool(params.name, arguments)
         except RuntimeError as exc:  # the SDK's checks of the upstream's answer (output schema, input rounds)
             return _tool_error(f"the upstream's answer was refused: {self.filter.engine.mask(str(exc)).text}")
         assert isinstance(result, types.CallToolResult)
-        post = await self.filter.arun("tool_post_invoke", {"name": params.name, "result": _dump(result)})
+        post = await self._hook("tool_post_invoke", {"name": params.name, "result": _dump(result)})
         if post.violation is not None:
             return _tool_error(post.violation.description)
         return result if post.payload is None else types.CallToolResult.model_validate(post.payload["result"])
@@ -165,18 +187,21 @@ class Relay:
         if not self._has("prompts"):
             return types.ListPromptsResult(prompts=[])
         page = types.PaginatedRequestParams(cursor=params.cursor if params else None)
-        return await self._call(lambda: self.client.session.list_prompts(params=page))
+        return await self.client.session.list_prompts(params=page)
 
     async def get_prompt(self, ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams) -> Any:
-        arguments = params.arguments or {}
+        try:
+            arguments = await self._rehydrate(dict(params.arguments or {}))
+        except PIIError as exc:
+            raise OwnError(code=INVALID_REQUEST, message=f"the arguments could not be rehydrated: {exc}") from None
         if self.filter.policy.mask_arguments:
             pre = await self.filter.arun("prompt_pre_fetch", {"prompt_id": params.name, "args": arguments})
             if pre.violation is not None:
                 raise self._refuse(pre)
             if pre.payload is not None:
                 arguments = pre.payload["args"]
-        result = await self._call(lambda: self.client.session.get_prompt(params.name, arguments))
-        post = await self.filter.arun("prompt_post_fetch", {"prompt_id": params.name, "result": _dump(result)})
+        result = await self.client.session.get_prompt(params.name, arguments)
+        post = await self._hook("prompt_post_fetch", {"prompt_id": params.name, "result": _dump(result)})
         if post.violation is not None:
             raise self._refuse(post)
         return result if post.payload is None else types.GetPromptResult.model_validate(post.payload["result"])
@@ -185,7 +210,7 @@ class Relay:
         if not self._has("resources"):
             return types.ListResourcesResult(resources=[])
         page = types.PaginatedRequestParams(cursor=params.cursor if params else None)
-        return await self._call(lambda: self.client.session.list_resources(params=page))
+        return await self.client.session.list_resources(params=page)
 
     async def list_resource_templates(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
@@ -193,12 +218,12 @@ class Relay:
         if not self._has("resources"):
             return types.ListResourceTemplatesResult(resource_templates=[])
         page = types.PaginatedRequestParams(cursor=params.cursor if params else None)
-        return await self._call(lambda: self.client.session.list_resource_templates(params=page))
+        return await self.client.session.list_resource_templates(params=page)
 
     async def read_resource(self, ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams) -> Any:
-        result = await self._call(lambda: self.client.session.read_resource(str(params.uri)))
+        result = await self.client.session.read_resource(str(params.uri))
         dumped = _dump(result)
-        post = await self.filter.arun("resource_post_fetch", {"uri": str(params.uri), "content": dumped["contents"]})
+        post = await self._hook("resource_post_fetch", {"uri": str(params.uri), "content": dumped["contents"]})
         if post.violation is not None:
             raise self._refuse(post)
         if post.payload is None:
@@ -235,9 +260,14 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def build_proxy(pii_filter: PIIFilter, upstream: Upstream, gate: Gate | None = None) -> PiiServer:
-    """The proxy's MCP server (under ``gate``'s limits on HTTP); it connects to the upstream when it starts serving."""
-    relay = Relay(pii_filter, upstream)
+def build_proxy(
+    pii_filter: PIIFilter, upstream: Upstream, gate: Gate | None = None, *, rehydrate: Vault | None = None
+) -> PiiServer:
+    """The proxy's MCP server (under ``gate``'s limits on HTTP); it connects to the upstream when it starts serving.
+
+    With ``rehydrate`` (a vault), results are masked reversibly and arguments rehydrated (see the module docstring).
+    """
+    relay = Relay(pii_filter, upstream, rehydrate)
     gate = gate if gate is not None else Gate()
 
     @asynccontextmanager

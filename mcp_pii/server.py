@@ -316,10 +316,16 @@ ERROR_TEXT = {
 }
 
 
+class OwnError(MCPError):
+    """A JSON-RPC error whose text mcp-pii wrote (it quotes nothing a client sent): answered as it is."""
+
+
 async def _quiet_errors(ctx: Any, call_next: Callable[[Any], Any]) -> Any:
     """Server middleware: JSON-RPC errors keep their code and lose any text or data a client supplied."""
     try:
         return await call_next(ctx)
+    except OwnError:
+        raise
     except MCPError as exc:
         raise MCPError(code=exc.error.code, message=ERROR_TEXT.get(exc.error.code, "Request failed")) from None
     except (ValidationError, ValueError, KeyError, TypeError):  # e.g. the SDK's "Unknown prompt: <name>"

@@ -229,3 +229,31 @@ def test_arun_gives_the_same_outcome_inline_and_in_a_thread(make_filter: Any) ->
     assert inline == pii_filter.run("tool_post_invoke", small)
     assert threaded == pii_filter.run("tool_post_invoke", large)
     assert threaded.payload["result"]["content"][0]["text"].startswith("mail [EMAIL], SSN [SSN] filler")
+
+
+def test_arun_with_a_vault_masks_reversibly(make_filter: Any) -> None:
+    from mcp_pii.tokens import TOKEN
+    from mcp_pii.vault import Vault
+
+    pii_filter = make_filter()
+    vault = Vault.memory()
+    result = tool_result(f"{EMAIL} and {SSN}", structured={"to": EMAIL})
+
+    async def go() -> tuple[Any, Any, Any]:
+        scope = await vault.new_scope()
+        outcome = await pii_filter.arun("tool_post_invoke", {"name": "t", "result": result}, vault=vault, scope=scope)
+        text = outcome.payload["result"]["content"][0]["text"]
+        back = await pii_filter.engine.unmask(text, vault, scope)
+        blocked = await make_filter(HookPolicy(block_on_detection=True)).arun(
+            "tool_post_invoke", {"name": "t", "result": result}, vault=vault, scope=scope
+        )
+        return outcome, back, blocked
+
+    outcome, back, blocked = anyio.run(go)
+    text = outcome.payload["result"]["content"][0]["text"]
+    email_token = outcome.payload["result"]["structuredContent"]["to"]
+    assert TOKEN.fullmatch(email_token)
+    assert text == f"{email_token} and {text.split(' and ')[1]}"
+    assert back.text == f"{EMAIL} and {SSN}"
+    assert blocked.violation is not None
+    assert blocked.violation.details["counts"] == {"email": 2, "ssn": 1}

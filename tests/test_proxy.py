@@ -17,6 +17,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from servers import free_port, running, running_server, server_env
 
+from mcp_pii.tokens import TOKEN
+
 UPSTREAM = [sys.executable, str(Path(__file__).parent / "e2e" / "upstream.py")]
 EMAIL = "bob@example.com"
 PROXY = [sys.executable, "-m", "mcp_pii", "proxy", "--log-level", "WARNING"]
@@ -96,6 +98,49 @@ def test_results_are_masked_and_arguments_only_when_asked() -> None:
     assert masked.structured_content == {"length": len("mail [EMAIL]"), "has_at": False, "has_digits": False}
 
 
+def test_rehydrate_puts_the_values_back_into_later_arguments() -> None:
+    async def body(client: Client) -> dict[str, Any]:
+        person = await client.call_tool("lookup_person", {"name": "Ana"})
+        token = person.structured_content["email"]
+        seen = await client.call_tool("inspect_args", {"text": f"write to {token}"})
+        echoed = await client.call_tool("echo", {"text": f"again {token}, and {EMAIL}"})
+        foreign = await client.call_tool("inspect_args", {"text": "[EMAIL_1#aaaaaa]"})
+        prompt = await client.get_prompt("contact_prompt", {"person": token})
+        return {"person": person, "token": token, "seen": seen, "echoed": echoed, "foreign": foreign, "prompt": prompt}
+
+    out = run(over_stdio("--rehydrate", "--", *UPSTREAM), body)
+    token = out["token"]
+    assert TOKEN.fullmatch(token)
+    assert token.startswith("[EMAIL_1#")
+    assert "ana.silva" not in json.dumps(out["person"].model_dump(mode="json"))
+    # The upstream received the value, not the token (it counts the characters and the '@').
+    assert out["seen"].structured_content == {
+        "length": len("write to ana.silva@example.com"),
+        "has_at": True,
+        "has_digits": False,
+    }
+    # Same value, same token within the scope; a new value gets the next number.
+    assert out["echoed"].content[0].text == f"again {token}, and {token.replace('EMAIL_1', 'EMAIL_2')}"
+    # A token of another scope is not resolved.
+    assert out["foreign"].structured_content["has_at"] is False
+    assert out["prompt"].messages[0].content.text.startswith(f"Write to {token} at ")
+
+
+@pytest.mark.parametrize("other", ["--mask-arguments", "--block", "--transport=http"])
+def test_rehydrate_works_alone(other: str) -> None:
+    done = subprocess.run(
+        [*PROXY, "--rehydrate", other, "--", *UPSTREAM],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=server_env(),
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "--rehydrate works alone" in done.stderr
+
+
 def test_block_turns_pii_into_a_tool_error_without_values() -> None:
     async def body(client: Client) -> Any:
         blocked = await client.call_tool("echo", {"text": f"mail {EMAIL}"})
@@ -113,15 +158,16 @@ def test_block_turns_pii_into_a_tool_error_without_values() -> None:
     assert "ana.silva" not in refused.error.message
 
 
-def test_upstream_error_messages_are_masked() -> None:
+def test_upstream_errors_keep_their_code_and_lose_their_text() -> None:
     async def body(client: Client) -> MCPError:
         with pytest.raises(MCPError) as exc_info:
             await client.read_resource(f"note://{EMAIL}/x")
         return exc_info.value
 
     error = run(over_stdio("--", *UPSTREAM), body)
+    # As mcp-pii's own errors: the code stays, the text (which may quote the request) is a fixed one.
     assert EMAIL not in error.error.message
-    assert "[EMAIL]" in error.error.message
+    assert error.error.code == -32602
 
 
 def test_http_serving_in_front_of_an_http_upstream(upstream_http: str) -> None:
