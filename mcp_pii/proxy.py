@@ -53,6 +53,7 @@ from mcp_pii.vault import Vault
 
 logger = logging.getLogger("mcp_pii.proxy")
 
+
 @dataclass(frozen=True)
 class Upstream:
     """Where the proxied server is: a command to run (stdio) or a URL."""
