@@ -241,8 +241,7 @@ def build_filter(
     """
     if base is None:
         base = Config.load(settings.config_file, env={}) if settings.config_file else Config()
-    data = base.model_dump(exclude={"hash_key"})
-    data["hash_key"] = base.hash_key
+    data = base.model_dump()  # secrets stay SecretStr objects, and validate back as such
     for name, value in (defaults or {}).items():
         if name not in base.model_fields_set:
             data[name] = value
