@@ -29,6 +29,13 @@ def over_stdio(*proxy_args: str) -> Client:
     return Client(StdioServerParameters(command=PROXY[0], args=[*PROXY[1:], *proxy_args], env=server_env()))
 
 
+def run_proxy(*args: str) -> subprocess.CompletedProcess[str]:
+    """``mcp-pii proxy ARGS`` with nothing on stdin: for the ways it refuses to start."""
+    return subprocess.run(
+        [*PROXY, *args], input="", capture_output=True, text=True, timeout=60, env=server_env(), check=False
+    )
+
+
 def run(client: Client, body: Callable[[Client], Awaitable[Any]]) -> Any:
     async def go() -> Any:
         async with client:
@@ -128,15 +135,7 @@ def test_rehydrate_puts_the_values_back_into_later_arguments() -> None:
 
 @pytest.mark.parametrize("other", ["--mask-arguments", "--block", "--transport=http"])
 def test_rehydrate_works_alone(other: str) -> None:
-    done = subprocess.run(
-        [*PROXY, "--rehydrate", other, "--", *UPSTREAM],
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=server_env(),
-        check=False,
-    )
+    done = run_proxy("--rehydrate", other, "--", *UPSTREAM)
     assert done.returncode == 2
     assert "--rehydrate works alone" in done.stderr
 
@@ -193,15 +192,7 @@ def test_sse_upstream_and_headers(tmp_path: Path) -> None:
         # Results of mcp-pii's own detect tool hold the values when asked: the proxy masks them.
         found = run(over_stdio(*args), lambda c: c.call_tool("detect_pii", {"text": EMAIL, "include_values": True}))
         assert found.structured_content["detections"][0]["value"] == "[EMAIL]"
-        without = subprocess.run(
-            [*PROXY, "--upstream", upstream.url],
-            input="",
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=server_env(),
-            check=False,
-        )
+        without = run_proxy("--upstream", upstream.url)
     assert without.returncode != 0
     assert "cannot connect to the upstream sse" in without.stderr
 
@@ -217,9 +208,7 @@ def test_sse_upstream_and_headers(tmp_path: Path) -> None:
     ],
 )
 def test_bad_upstreams_are_one_line_errors(args: list[str], message: str) -> None:
-    done = subprocess.run(
-        [*PROXY, *args], input="", capture_output=True, text=True, timeout=60, env=server_env(), check=False
-    )
+    done = run_proxy(*args)
     assert done.returncode != 0
     assert message in done.stderr
     assert "Traceback" not in done.stderr
