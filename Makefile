@@ -48,7 +48,7 @@ Cargo.lock:
 	cargo generate-lockfile
 
 $(STAMPS)/native: $(STAMPS)/venv $(NATIVE_SRC) | $(STAMPS)
-	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/maturin develop --release --quiet
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/maturin develop --release --quiet --features test-hooks
 	@touch $@
 
 .PHONY: setup

@@ -69,4 +69,7 @@ class Engine:
         """
 
 def _panic_for_tests() -> None:
-    """Panic inside a guarded call; raises InternalError (for tests)."""
+    """Panic inside a guarded call; raises InternalError (for tests).
+
+    Only in builds with the Cargo feature ``test-hooks`` (``make setup``); release wheels leave it out.
+    """

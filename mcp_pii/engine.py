@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
-import warnings
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
@@ -125,16 +125,29 @@ class _Backend(Protocol):
 _announced: set[str] = set()
 
 
-def _announce(kind: str, message: str, *, warn: bool = False) -> None:
-    """Log (and for a fallback, warn) once per process."""
+def _announce(kind: str, message: str, *, level: int = logging.INFO) -> None:
+    """Log ``message`` once per process: the first engine of each kind says which one runs.
+
+    One log record and nothing else, so it shows once on stderr (through Python's last-resort
+    handler when the application configured no logging).
+    """
     if kind in _announced:
         return
     _announced.add(kind)
-    if warn:
-        logger.warning(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=4)
+    logger.log(level, message)
+
+
+def _fallback_message() -> str:
+    """Why the pure-Python engine runs, and the two ways to the fast one."""
+    if importlib.util.find_spec("mcp_pii._native") is None:
+        reason = "this is the pure-Python install (no Rust extension)"
     else:
-        logger.info(message)
+        reason = "the Rust extension did not load on this platform"
+    return (
+        f"mcp-pii: {reason}; the pure-Python engine runs: same results, slower. For the fast engine: "
+        "on Linux, macOS or Windows (x86_64 or arm64) upgrade pip and reinstall mcp-pii; elsewhere, "
+        "build it with a Rust toolchain (https://rustup.rs): pip install --no-binary mcp-pii mcp-pii"
+    )
 
 
 def native_available() -> bool:
@@ -176,11 +189,7 @@ class Engine:
             except ImportError as exc:
                 if implementation == "rust":
                     raise ImportError("the Rust extension mcp_pii._native is not built") from exc
-                _announce(
-                    "fallback",
-                    "mcp-pii: the Rust extension is not available; falling back to the slower pure-Python engine",
-                    warn=True,
-                )
+                _announce("fallback", _fallback_message(), level=logging.WARNING)
                 backend = PyEngine(engine_json)
                 implementation = "python"
             else:

@@ -4,6 +4,8 @@
 //! Python; the binding below only converts arguments and results, maps errors and releases the
 //! interpreter while the core works.
 
+#![forbid(unsafe_code)]
+
 pub mod catalog;
 pub mod detect;
 pub mod engine;
@@ -410,6 +412,9 @@ mod binding {
     }
 
     /// Panic inside a guarded engine call, to test that panics become `InternalError`.
+    ///
+    /// Only in builds with the `test-hooks` feature (`make setup`); release wheels leave it out.
+    #[cfg(feature = "test-hooks")]
     #[pyfunction]
     fn _panic_for_tests() -> PyResult<()> {
         install_panic_hook();
@@ -421,6 +426,7 @@ mod binding {
     fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         m.add_class::<PyEngine>()?;
+        #[cfg(feature = "test-hooks")]
         m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
         Ok(())
     }

@@ -920,6 +920,8 @@ def test_rust_panic_is_an_internal_error(capfd: pytest.CaptureFixture[str]) -> N
     require_impl("rust")
     from mcp_pii import _native
 
+    # Only builds with the `test-hooks` feature have it (`make setup`); a release wheel must not.
+    assert hasattr(_native, "_panic_for_tests"), "rebuild the extension with `make setup` (feature test-hooks)"
     with pytest.raises(InternalError, match="internal error in the Rust engine; the input was not processed"):
         _native._panic_for_tests()
     # The panic hook prints a fixed line (with the source location), not the panic message.
