@@ -26,6 +26,6 @@ RUN pip install --no-cache-dir /wheels/*.whl \
 USER mcp
 ENV PYTHONUNBUFFERED=1
 EXPOSE 8765
-HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8765/healthz', timeout=4).status != 200)"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --start-interval=2s --retries=3 CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8765/healthz', timeout=4).status != 200)"]
 ENTRYPOINT ["mcp-pii"]
 CMD ["serve", "--transport", "http", "--host", "0.0.0.0", "--port", "8765"]

@@ -71,8 +71,14 @@ redis-server:
 		fi; }
 
 .PHONY: test
-test: setup redis-server $(STAMPS)/contextforge-$(CPEX_VERSION)  ## Run the Rust and Python test suites (both engines; starts its own redis-server)
+test: test-rust test-python  ## Run the Rust and Python test suites (both engines; starts its own redis-server)
+
+.PHONY: test-rust
+test-rust:  ## cargo test: the Rust core's unit tests and doc examples
 	cargo test --quiet
+
+.PHONY: test-python
+test-python: setup redis-server $(STAMPS)/contextforge-$(CPEX_VERSION)  ## pytest: both engines, the server over every transport
 	$(PY) -m pytest -q
 
 $(STAMPS)/contextforge-$(CPEX_VERSION): $(STAMPS)/venv | $(STAMPS)
@@ -181,6 +187,12 @@ audit: $(STAMPS)/release-tools $(CARGO_DENY)  ## Known vulnerabilities: cargo de
 	$(TOOLS)/bin/cargo-audit audit
 	$(VENV_BIN)/pip-audit --skip-editable
 
+DIFFERENTIAL_EXAMPLES ?= 20000
+
+.PHONY: differential
+differential: setup  ## The Rust/Python differential and property tests with DIFFERENTIAL_EXAMPLES examples each
+	MCP_PII_HYPOTHESIS_EXAMPLES=$(DIFFERENTIAL_EXAMPLES) $(PY) -m pytest -q tests/test_properties.py
+
 .PHONY: wheel
 wheel: $(STAMPS)/release-tools  ## The abi3 wheel into dist/: manylinux2014 on Linux (MCP_PII_TARGET, MCP_PII_COMPAT for other targets)
 	PATH="$(CURDIR)/$(VENV_BIN):$$PATH" scripts/build-wheel.sh dist
@@ -192,8 +204,20 @@ dist: $(STAMPS)/release-tools  ## sdist, abi3 wheel and pure wheel into dist/, e
 	$(VENV_BIN)/auditwheel show dist/*-abi3-*.whl | tr -d '\n' | grep -q 'platform tag:.*"manylinux_2_17_x86_64"'
 	$(VENV_BIN)/maturin sdist --out dist
 	MCP_PII_PURE_PYTHON=1 $(PY) -m pip wheel --quiet --no-deps --wheel-dir dist dist/mcp_pii-*.tar.gz
-	CARGO_TARGET_DIR=$(CURDIR)/target/sdist $(PY) scripts/dist_smoke.py dist --sdist-with-cargo \
-		$(addprefix --python ,$(DIST_PYTHONS))
+	$(MAKE) --no-print-directory dist-smoke
+
+# DIST_SDIST_RUST=1 also builds the sdist with cargo (about 2 minutes more), as the wheels workflow does.
+DIST_SDIST_RUST ?= 0
+
+.PHONY: dist-smoke
+dist-smoke:  ## Install each artifact in dist/ into fresh venvs (Python DIST_PYTHONS) and smoke-test it
+	CARGO_TARGET_DIR=$(CURDIR)/target/sdist $(PYTHON) scripts/dist_smoke.py dist \
+		$(addprefix --python ,$(DIST_PYTHONS)) $(if $(filter 1,$(DIST_SDIST_RUST)),--sdist-with-cargo)
+
+.PHONY: image
+image:  ## Build the container image (needs a container engine; the wheels workflow runs it) and wait for its HEALTHCHECK
+	docker build --tag mcp-pii:dev .
+	scripts/check-image.sh mcp-pii:dev
 
 # The Rust part follows cargo-llvm-cov's recipe for extensions: instrumented `cargo test`, then an
 # instrumented build of the extension driven by the pytest suite, then one report of both. The
@@ -202,17 +226,18 @@ dist: $(STAMPS)/release-tools  ## sdist, abi3 wheel and pure wheel into dist/, e
 .PHONY: coverage
 coverage: setup $(STAMPS)/release-tools $(CARGO_LLVM_COV)  ## Line coverage of Rust (cargo test + pytest) and Python (with server subprocesses); each >= COVERAGE_FLOOR %
 	rm -f $(STAMPS)/native coverage.lcov .coverage .coverage.*
-	set -euo pipefail; export CARGO_TARGET_DIR=$(CURDIR)/target/llvm-cov; \
+	rustup component list --installed | grep -q '^llvm-tools' || rustup component add llvm-tools
+	( set -euo pipefail; export CARGO_TARGET_DIR=$(CURDIR)/target/llvm-cov; \
 		source <($(CARGO_LLVM_COV) llvm-cov show-env --sh 2>/dev/null); \
 		export CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16; \
 		$(CARGO_LLVM_COV) llvm-cov clean --workspace; \
 		cargo test --quiet; \
 		VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV_BIN)/maturin develop --release --quiet --features test-hooks; \
-		MCP_PII_HYPOTHESIS_EXAMPLES=200 $(PY) -m pytest -q --cov --cov-report=term \
+		MCP_PII_HYPOTHESIS_EXAMPLES=200 MCP_PII_TEST_START_TIMEOUT=120 $(PY) -m pytest -q --cov --cov-report=term \
 			--cov-report=xml:coverage.xml --cov-fail-under=$(COVERAGE_FLOOR); \
 		$(CARGO_LLVM_COV) llvm-cov report --summary-only --fail-under-lines $(COVERAGE_FLOOR); \
-		$(CARGO_LLVM_COV) llvm-cov report --lcov --output-path coverage.lcov
-	$(MAKE) --no-print-directory setup
+		$(CARGO_LLVM_COV) llvm-cov report --lcov --output-path coverage.lcov ); status=$$?; \
+	$(MAKE) --no-print-directory setup && exit $$status
 
 .PHONY: clean
 clean:  ## Remove build products and the virtualenv

@@ -43,6 +43,19 @@ impl Engine {
     }
 
     /// Build an engine from the JSON form of the configuration (`Config.to_engine_json()`).
+    ///
+    /// Fields left out take their defaults, so `{}` is every built-in type with the `label`
+    /// strategy.
+    ///
+    /// # Example
+    /// ```
+    /// use _native::engine::Engine;
+    /// use _native::error::Error;
+    ///
+    /// let engine = Engine::from_json(r#"{"enabled": ["email", "ssn"]}"#).unwrap();
+    /// assert_eq!(engine.type_ids(), ["email", "ssn"]);
+    /// assert!(matches!(Engine::from_json("[1, 2]"), Err(Error::Config(_))));
+    /// ```
     pub fn from_json(json: &str) -> Result<Self> {
         let cfg: EngineConfig = serde_json::from_str(json)
             .map_err(|e| Error::Config(format!("invalid engine configuration: {e}")))?;
@@ -55,11 +68,27 @@ impl Engine {
     }
 
     /// The enabled type ids, in catalog order.
+    ///
+    /// # Example
+    /// ```
+    /// let engine = _native::engine::Engine::from_json("{}").unwrap();
+    /// assert_eq!(engine.type_ids()[0], "email");
+    /// ```
     pub fn type_ids(&self) -> Vec<&str> {
         self.c.types.iter().map(|t| t.id.as_str()).collect()
     }
 
     /// Fail if `text` is over `max_text_bytes`.
+    ///
+    /// # Example
+    /// ```
+    /// use _native::engine::Engine;
+    /// use _native::error::Error;
+    ///
+    /// let engine = Engine::from_json(r#"{"max_text_bytes": 8}"#).unwrap();
+    /// assert!(engine.check_text("12345678").is_ok());
+    /// assert!(matches!(engine.check_text("123456789"), Err(Error::Limit(_))));
+    /// ```
     pub fn check_text(&self, text: &str) -> Result<()> {
         if text.len() > self.c.max_text_bytes {
             return Err(Error::Limit(format!(
@@ -72,6 +101,13 @@ impl Engine {
     }
 
     /// Fail unless `strategy` is `None` or a known strategy.
+    ///
+    /// # Example
+    /// ```
+    /// let engine = _native::engine::Engine::from_json("{}").unwrap();
+    /// assert!(engine.check_strategy(Some("hash")).is_ok());
+    /// assert!(engine.check_strategy(Some("shred")).is_err());
+    /// ```
     pub fn check_strategy(&self, strategy: Option<&str>) -> Result<()> {
         match strategy {
             Some(s) if !STRATEGIES.contains(&s) => {
@@ -82,6 +118,13 @@ impl Engine {
     }
 
     /// Return the indices of the requested types (all when `None`), sorted and without repeats.
+    ///
+    /// # Example
+    /// ```
+    /// let engine = _native::engine::Engine::from_json(r#"{"enabled": ["email", "ssn"]}"#).unwrap();
+    /// assert_eq!(engine.select(Some(&["ssn", "email", "ssn"])).unwrap(), [0, 1]);
+    /// assert!(engine.select(Some(&["phone"])).is_err()); // not enabled
+    /// ```
     pub fn select(&self, types: Option<&[&str]>) -> Result<Vec<usize>> {
         let Some(types) = types else {
             return Ok((0..self.c.types.len()).collect());
@@ -109,7 +152,18 @@ impl Engine {
             .collect()
     }
 
-    /// Return the detections in `text`.
+    /// Return the detections in `text`, sorted by start; offsets count code points.
+    ///
+    /// # Example
+    /// ```
+    /// let engine = _native::engine::Engine::from_json("{}").unwrap();
+    /// let hits = engine.detect("Ünïcode mail: jane@example.com, SSN 123-45-6789", None).unwrap();
+    /// let ids = engine.type_ids();
+    /// let found: Vec<_> = hits.iter().map(|h| (ids[h.ty], h.start, h.end)).collect();
+    /// assert_eq!(found, [("email", 14, 30), ("ssn", 36, 47)]);
+    /// // Only some types:
+    /// assert_eq!(engine.detect("SSN 123-45-6789", Some(&["email"])).unwrap(), []);
+    /// ```
     pub fn detect(&self, text: &str, types: Option<&[&str]>) -> Result<Vec<Hit>> {
         self.check_text(text)?;
         let selected = self.select(types)?;
@@ -117,6 +171,17 @@ impl Engine {
     }
 
     /// Return the masked text and the detections (spans in the input text).
+    ///
+    /// `strategy` overrides the configured strategies for this call.
+    ///
+    /// # Example
+    /// ```
+    /// let engine = _native::engine::Engine::from_json("{}").unwrap();
+    /// let (masked, _) = engine.mask("SSN 123-45-6789", Some("partial"), None).unwrap();
+    /// assert_eq!(masked, "SSN ***-**-6789");
+    /// let (masked, _) = engine.mask("a@b.io and a@b.io", Some("tokenize"), None).unwrap();
+    /// assert_eq!(masked, "[EMAIL_1] and [EMAIL_1]");
+    /// ```
     pub fn mask(
         &self,
         text: &str,
@@ -154,6 +219,20 @@ impl Engine {
     }
 
     /// Scan every string of `data`; mask them unless `mask` is false.
+    ///
+    /// Strings that hold JSON are scanned inside; each detection names its string by JSON Pointer.
+    ///
+    /// # Example
+    /// ```
+    /// use serde_json::json;
+    ///
+    /// let engine = _native::engine::Engine::from_json("{}").unwrap();
+    /// let data = json!({"user": {"mail": "jane@example.com"}, "raw": "{\"ssn\": \"123-45-6789\"}"});
+    /// let (masked, found) = engine.scan(data, None, None, true).unwrap();
+    /// assert_eq!(masked, json!({"user": {"mail": "[EMAIL]"}, "raw": "{\"ssn\":\"[SSN]\"}"}));
+    /// let paths: Vec<_> = found.iter().map(|f| f.path.as_str()).collect();
+    /// assert_eq!(paths, ["/user/mail", "/raw/ssn"]); // a pointer into the embedded JSON too
+    /// ```
     pub fn scan(
         &self,
         data: Value,

@@ -6,6 +6,21 @@ use std::fmt;
 ///
 /// Messages never contain values taken from the input: they name positions, JSON Pointers,
 /// sizes and type ids only.
+///
+/// # Example
+/// ```
+/// use _native::engine::Engine;
+/// use _native::error::Error;
+///
+/// let engine = Engine::from_json(r#"{"max_text_bytes": 4}"#).unwrap();
+/// match engine.detect("secret 123-45-6789", None) {
+///     Err(e @ Error::Limit(_)) => {
+///         assert!(e.to_string().contains("max_text_bytes"));
+///         assert!(!e.to_string().contains("123-45-6789"));
+///     }
+///     other => panic!("expected a limit error, got {other:?}"),
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {

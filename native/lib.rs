@@ -3,6 +3,20 @@
 //! The core modules (`catalog`, `validate`, `detect`, `mask`, `traverse`, `engine`) never touch
 //! Python; the binding below only converts arguments and results, maps errors and releases the
 //! interpreter while the core works.
+//!
+//! # Example
+//! ```
+//! use _native::engine::Engine;
+//!
+//! // The default configuration: every built-in type, masked with its label.
+//! let engine = Engine::from_json("{}").unwrap();
+//! let (masked, hits) = engine.mask("Call 555-123-4567 or mail jane@example.com", None, None).unwrap();
+//! assert_eq!(masked, "Call [PHONE] or mail [EMAIL]");
+//! assert_eq!(hits.len(), 2);
+//! ```
+//!
+//! The crate has no `unsafe` code of its own (`forbid(unsafe_code)` covers the binding too; the
+//! unsafe code that PyO3's macros expand to is theirs).
 
 #![forbid(unsafe_code)]
 

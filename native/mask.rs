@@ -134,6 +134,21 @@ pub struct Masker<'c> {
 
 impl<'c> Masker<'c> {
     /// A masker using `strategy` for every type, or the configured strategies when `None`.
+    ///
+    /// # Example
+    /// ```
+    /// use _native::engine::Engine;
+    /// use _native::mask::Masker;
+    ///
+    /// let engine = Engine::from_json(r#"{"strategies": {"ssn": "partial"}}"#).unwrap();
+    /// let ssn = engine.type_ids().iter().position(|&id| id == "ssn").unwrap();
+    /// let mut out = String::new();
+    /// Masker::new(engine.compiled(), None).render(ssn, "123-45-6789", &mut out);
+    /// assert_eq!(out, "***-**-6789"); // the configured strategy of the type
+    /// out.clear();
+    /// Masker::new(engine.compiled(), Some("redact")).render(ssn, "123-45-6789", &mut out);
+    /// assert_eq!(out, "[REDACTED]");
+    /// ```
     pub fn new(c: &'c Compiled, strategy: Option<&'c str>) -> Self {
         Masker { c, strategy, assigned: None, tokens: HashMap::new(), counters: HashMap::new() }
     }
@@ -144,6 +159,22 @@ impl<'c> Masker<'c> {
     }
 
     /// Append the replacement for `value` of type `ty` to `out`.
+    ///
+    /// `tokenize` numbers distinct values per type across all the calls of one masker.
+    ///
+    /// # Example
+    /// ```
+    /// use _native::engine::Engine;
+    /// use _native::mask::Masker;
+    ///
+    /// let engine = Engine::from_json("{}").unwrap();
+    /// let mut masker = Masker::new(engine.compiled(), Some("tokenize"));
+    /// let mut out = String::new();
+    /// for value in ["a@b.io", "c@d.io", "a@b.io"] {
+    ///     masker.render(0, value, &mut out); // type 0 is email
+    /// }
+    /// assert_eq!(out, "[EMAIL_1][EMAIL_2][EMAIL_1]");
+    /// ```
     pub fn render(&mut self, ty: usize, value: &str, out: &mut String) {
         if let Some(assigned) = self.assigned {
             match assigned.get(ty, value) {
@@ -188,7 +219,19 @@ impl<'c> Masker<'c> {
         }
     }
 
-    /// Return `text` with every span replaced.
+    /// Return `text` with every span replaced; `spans` are sorted, disjoint byte ranges.
+    ///
+    /// # Example
+    /// ```
+    /// use _native::detect::Span;
+    /// use _native::engine::Engine;
+    /// use _native::mask::Masker;
+    ///
+    /// let engine = Engine::from_json("{}").unwrap();
+    /// let spans = [Span { start: 5, end: 11, ty: 0 }];
+    /// let masked = Masker::new(engine.compiled(), None).apply("mail a@b.io now", &spans);
+    /// assert_eq!(masked, "mail [EMAIL] now");
+    /// ```
     pub fn apply(&mut self, text: &str, spans: &[Span]) -> String {
         let mut out = String::with_capacity(text.len());
         let mut pos = 0;

@@ -87,12 +87,14 @@ def run(
 
 
 def find_python(version: str) -> Path:
-    """The interpreter for ``version``: pyenv's latest install of it, else ``pythonX.Y`` on PATH."""
+    """The interpreter for ``version``: pyenv's latest install of it, this one, or ``pythonX.Y`` on PATH."""
     if shutil.which("pyenv"):
         latest = run(["pyenv", "latest", version], check=False).stdout.strip()
         if latest:
             prefix = run(["pyenv", "prefix", latest]).stdout.strip()
             return Path(prefix) / "bin" / "python"
+    if version == f"{sys.version_info.major}.{sys.version_info.minor}":
+        return Path(sys.executable)
     found = shutil.which(f"python{version}")
     if not found:
         raise SmokeError(f"no Python {version} (install it with pyenv, or put python{version} on PATH)")
@@ -101,7 +103,8 @@ def find_python(version: str) -> Path:
 
 def without_cargo(env: dict[str, str]) -> dict[str, str]:
     """``env`` with every PATH entry that holds cargo or rustc removed, and maturin told not to fetch Rust."""
-    keep = [d for d in env["PATH"].split(os.pathsep) if not any((Path(d) / t).exists() for t in ("cargo", "rustc"))]
+    tools = ("cargo", "rustc", "cargo.exe", "rustc.exe")
+    keep = [d for d in env["PATH"].split(os.pathsep) if not any((Path(d) / t).exists() for t in tools)]
     return {**env, "PATH": os.pathsep.join(keep), "MATURIN_NO_INSTALL_RUST": "1"}
 
 
