@@ -1,8 +1,6 @@
 """Type stubs for the Rust extension ``mcp_pii._native`` (hand-written; see ``native/lib.rs``)."""
 
-from typing import Any, final
-
-from typing_extensions import Self
+from typing import Any, Self, final
 
 # `_panic_for_tests` only in builds with the `test-hooks` feature (make setup), not in wheels.
 __all__ = ["Engine", "__version__", "_panic_for_tests"]
@@ -63,7 +61,9 @@ class Engine:
         mask: bool | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
     ) -> tuple[Any, list[tuple[str, str, int, int, str]]]:
-        """Return the data (masked unless ``mask`` is false; None means True) and ``(pointer, type id, start, end, value)`` detections.
+        """Return the data and ``(pointer, type id, start, end, value)`` per detection.
+
+        The data comes back masked unless ``mask`` is false (None means True).
 
         With ``tokens`` (as for :meth:`mask`), the data is masked and every detection is replaced
         by its token.
