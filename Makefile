@@ -149,7 +149,7 @@ fuzz:  ## Fuzz the Rust core (detect, mask, traverse) for FUZZ_SECONDS each with
 # Tools are installed by these rules: Python ones into the venv, cargo ones into .tools/ (ignored),
 # built once. The workflows in .github/workflows/ call these same targets.
 
-TOOLS := $(CURDIR)/.tools
+TOOLS ?= $(CURDIR)/.tools
 CARGO_DENY := $(TOOLS)/bin/cargo-deny
 CARGO_DENY_VERSION := 0.20.2
 CARGO_LLVM_COV := $(TOOLS)/bin/cargo-llvm-cov
@@ -167,12 +167,14 @@ $(STAMPS)/release-tools: $(STAMPS)/venv | $(STAMPS)
 
 $(CARGO_DENY):
 	CARGO_TARGET_DIR=$(TOOLS)/build cargo install --locked --quiet --root $(TOOLS) cargo-deny@$(CARGO_DENY_VERSION)
+	rm -rf $(TOOLS)/build
 
 $(ACTIONLINT):
 	GOBIN=$(TOOLS)/bin go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 
 $(CARGO_LLVM_COV):
 	CARGO_TARGET_DIR=$(TOOLS)/build cargo install --locked --quiet --root $(TOOLS) cargo-llvm-cov@$(CARGO_LLVM_COV_VERSION)
+	rm -rf $(TOOLS)/build
 
 .PHONY: lint-release
 lint-release: setup $(STAMPS)/release-tools $(CARGO_DENY) $(ACTIONLINT)  ## stubtest of _native.pyi, actionlint on the workflows, cargo deny (licences, bans, sources)

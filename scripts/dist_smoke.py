@@ -256,8 +256,8 @@ def check_sdist_without_rust(venv: Venv, sdist: Path, version: str) -> None:
     check_installed(venv, "python", version)
 
 
-def smoke_python(wanted: str, first: bool, args: argparse.Namespace, artifacts: Artifacts, tmp: Path) -> None:
-    """Every artifact on one Python version, each in a fresh venv."""
+def smoke_python(wanted: str, first: bool, args: argparse.Namespace, artifacts: Artifacts, tmp: Path) -> int:
+    """Every artifact on one Python version, each in a fresh venv; return how many installs passed."""
     python = find_python(wanted)
     wheelhouse = args.wheelhouse / wanted
 
@@ -294,6 +294,8 @@ def smoke_python(wanted: str, first: bool, args: argparse.Namespace, artifacts: 
         venv.install(artifacts.sdist, env={**venv.env, **quick})
         check_installed(venv, "rust", args.version)
         report("sdist, with Rust", "rust", t0)
+        return 4
+    return 3
 
 
 def main() -> int:
@@ -312,9 +314,9 @@ def main() -> int:
     pythons = args.pythons or ["3.11", "3.12", "3.13"]
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mcp-pii-smoke-") as tmp:
-        for i, wanted in enumerate(pythons):
-            smoke_python(wanted, i == 0, args, artifacts, Path(tmp))
-    print(f"dist smoke: all artifacts pass on Python {', '.join(pythons)} in {time.monotonic() - started:.0f} s")
+        installs = sum(smoke_python(wanted, i == 0, args, artifacts, Path(tmp)) for i, wanted in enumerate(pythons))
+    print(f"dist smoke: every artifact works on Python {', '.join(pythons)} ({time.monotonic() - started:.0f} s)")
+    print(f"smoke: {installs} passed, 0 failed")
     return 0
 
 
