@@ -222,7 +222,8 @@ image:  ## Build the container image (needs a container engine; the wheels workf
 	scripts/check-image.sh mcp-pii:dev
 
 # The Rust part follows cargo-llvm-cov's recipe for extensions: instrumented `cargo test`, then an
-# instrumented build of the extension driven by the pytest suite, then one report of both. The
+# instrumented build of the extension driven by the pytest suite, then one report of both (all in
+# the release profile, without LTO, so that the report finds both in one place). The
 # instrumented build goes to its own target dir and replaces the editable install's extension, so
 # the stamp is dropped and the next target rebuilds the release one.
 .PHONY: coverage
@@ -233,12 +234,12 @@ coverage: setup $(STAMPS)/release-tools $(CARGO_LLVM_COV)  ## Line coverage of R
 		source <($(CARGO_LLVM_COV) llvm-cov show-env --sh 2>/dev/null); \
 		export CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16; \
 		$(CARGO_LLVM_COV) llvm-cov clean --workspace; \
-		cargo test --quiet; \
+		cargo test --release --quiet; \
 		VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV_BIN)/maturin develop --release --quiet --features test-hooks; \
 		MCP_PII_HYPOTHESIS_EXAMPLES=200 MCP_PII_TEST_START_TIMEOUT=120 $(PY) -m pytest -q --cov --cov-report=term \
 			--cov-report=xml:coverage.xml --cov-fail-under=$(COVERAGE_FLOOR); \
-		$(CARGO_LLVM_COV) llvm-cov report --summary-only --fail-under-lines $(COVERAGE_FLOOR); \
-		$(CARGO_LLVM_COV) llvm-cov report --lcov --output-path coverage.lcov ); status=$$?; \
+		$(CARGO_LLVM_COV) llvm-cov report --release --summary-only --fail-under-lines $(COVERAGE_FLOOR); \
+		$(CARGO_LLVM_COV) llvm-cov report --release --lcov --output-path coverage.lcov ); status=$$?; \
 	$(MAKE) --no-print-directory setup && exit $$status
 
 .PHONY: clean
