@@ -26,8 +26,8 @@ class Engine:
     def type_ids(self) -> list[str]:
         """Return the enabled type ids in catalog order."""
 
-    def detect(self, text: str, types: list[str] | None = None) -> list[tuple[str, int, int]]:
-        """Return ``(type id, start, end)`` per detection; offsets are code points.
+    def detect(self, text: str, types: list[str] | None = None) -> list[tuple[str, int, int, str]]:
+        """Return ``(type id, start, end, rule)`` per detection; offsets are code points.
 
         Raises:
             InputError: ``text`` is not a string, has a lone surrogate, or ``types`` names an unknown type.
@@ -40,7 +40,7 @@ class Engine:
         strategy: str | None = None,
         types: list[str] | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[str, list[tuple[str, int, int]]]:
+    ) -> tuple[str, list[tuple[str, int, int, str]]]:
         """Return the masked text and the detections (spans in the input text).
 
         With ``tokens`` (type id -> value -> token text, assigned ahead of the call by the
@@ -60,8 +60,8 @@ class Engine:
         types: list[str] | None = None,
         mask: bool | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[Any, list[tuple[str, str, int, int, str]]]:
-        """Return the data and ``(pointer, type id, start, end, value)`` per detection.
+    ) -> tuple[Any, list[tuple[str, str, int, int, str, str]]]:
+        """Return the data and ``(pointer, type id, start, end, value, rule)`` per detection.
 
         The data comes back masked unless ``mask`` is false (None means True).
 

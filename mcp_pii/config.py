@@ -34,6 +34,10 @@ class CustomPattern(BaseModel):
     id: str = Field(description="Type id, lower snake case, not a built-in id.")
     pattern: str = Field(description="Regular expression in the catalog dialect; a group named 'value' marks the span.")
     partial: PartialRule = Field("tail", description="How the partial strategy masks a match.")
+    keywords: list[str] = Field(
+        default_factory=list,
+        description="Literal words (any case); the pattern is searched only in texts holding one of them.",
+    )
 
 
 class Config(BaseModel):
@@ -55,6 +59,10 @@ class Config(BaseModel):
     max_text_bytes: int = Field(LIMIT_DEFAULTS["max_text_bytes"], ge=1, description="Largest text (UTF-8 bytes).")
     max_depth: int = Field(LIMIT_DEFAULTS["max_depth"], ge=1, le=MAX_DEPTH_CAP, description="Deepest nesting.")
     max_nodes: int = Field(LIMIT_DEFAULTS["max_nodes"], ge=1, description="Most values in one payload.")
+    key_labels: bool = Field(True, description="In scan_nested, read an object member's key as the label of its value.")
+    scan_numbers: bool = Field(
+        True, description="In scan_nested, report integers under labelled keys and mask them (as strings)."
+    )
     # Reversible masking (the vault); read by mcp_pii.vault and the server, not by the engines.
     allow_unmask: bool = Field(False, description="Offer the unmask_pii, unmask_nested and forget_scope tools.")
     vault_url: SecretStr | None = Field(None, description="Redis URL of a shared vault; memory when unset.")
@@ -105,6 +113,8 @@ class Config(BaseModel):
             "max_text_bytes": self.max_text_bytes,
             "max_depth": self.max_depth,
             "max_nodes": self.max_nodes,
+            "key_labels": self.key_labels,
+            "scan_numbers": self.scan_numbers,
         }
 
     def to_engine_json(self) -> str:
@@ -143,7 +153,7 @@ _LISTS = ("enabled_types", "disabled_types", "allow_values")
 _INTS = ("max_text_bytes", "max_depth", "max_nodes", "vault_max_scopes", "vault_max_entries", "vault_max_mib")
 # Passed on as written: the model converts numbers and flags ("1", "true", "on", ...) itself.
 _STRS = ("default_strategy", "redaction_text", "hash_key", "vault_url", "vault_key", "vault_ttl_seconds",
-         "vault_timeout_seconds", "allow_unmask")  # fmt: skip
+         "vault_timeout_seconds", "allow_unmask", "key_labels", "scan_numbers")  # fmt: skip
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import importlib.util
 import logging
 import os
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 from mcp_pii import reversible
@@ -37,23 +37,30 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Detection:
-    """One detected value: its type id, its span in the text (code-point offsets) and the value."""
+    """One detected value: its type id, its span in the text (code-point offsets), the value and the rule.
+
+    ``rule`` names what found it: the type id for the type's own patterns, ``<type>-label`` after a
+    label, ``<type>-key`` under a labelled key, or a vendor rule such as ``gitlab-pat``. Two
+    detections are equal when type, span and value are (``rule`` explains, it does not identify).
+    """
 
     type: str
     start: int
     end: int
     value: str
+    rule: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class NestedDetection:
-    """A detection inside a nested payload; ``path`` is the RFC 6901 pointer of its string."""
+    """A detection inside a nested payload; ``path`` is the RFC 6901 pointer of its string (or number)."""
 
     path: str
     type: str
     start: int
     end: int
     value: str
+    rule: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,14 +111,14 @@ class UnmaskNestedResult:
 
 class _Backend(Protocol):
     def type_ids(self) -> list[str]: ...
-    def detect(self, text: str, types: list[str] | None = None) -> list[tuple[str, int, int]]: ...
+    def detect(self, text: str, types: list[str] | None = None) -> list[tuple[str, int, int, str]]: ...
     def mask(
         self,
         text: str,
         strategy: str | None = None,
         types: list[str] | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[str, list[tuple[str, int, int]]]: ...
+    ) -> tuple[str, list[tuple[str, int, int, str]]]: ...
     def scan(
         self,
         data: Any,
@@ -119,7 +126,7 @@ class _Backend(Protocol):
         types: list[str] | None = None,
         mask: bool = True,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[Any, list[tuple[str, str, int, int, str]]]: ...
+    ) -> tuple[Any, list[tuple[str, str, int, int, str, str]]]: ...
 
 
 _announced: set[str] = set()
@@ -211,7 +218,7 @@ class Engine:
 
     def detect(self, text: str, types: list[str] | None = None) -> list[Detection]:
         """Return the PII detections in ``text``, sorted by start."""
-        return [Detection(t, a, b, text[a:b]) for t, a, b in self._backend.detect(text, types)]
+        return [Detection(t, a, b, text[a:b], r) for t, a, b, r in self._backend.detect(text, types)]
 
     @overload
     def mask(self, text: str, strategy: str | None = None, types: list[str] | None = None) -> MaskResult: ...
@@ -248,7 +255,7 @@ class Engine:
             if scope is not None:
                 raise InputError("a scope needs a vault (reversible masking)")
             masked, hits = self._backend.mask(text, strategy, types)
-            return MaskResult(masked, [Detection(t, a, b, text[a:b]) for t, a, b in hits])
+            return MaskResult(masked, [Detection(t, a, b, text[a:b], r) for t, a, b, r in hits])
         reversible.check_strategy(strategy)
         return self._mask_reversible(text, types, vault, scope, run or run_engine)
 
@@ -256,7 +263,7 @@ class Engine:
         self, text: str, types: list[str] | None, vault: Vault, scope: str | None, run: EngineRunner
     ) -> MaskResult:
         masked, hits, scope = await reversible.mask_text(self._backend, vault, text, types, scope, run=run)
-        return MaskResult(masked, [Detection(t, a, b, text[a:b]) for t, a, b in hits], scope)
+        return MaskResult(masked, [Detection(t, a, b, text[a:b], r) for t, a, b, r in hits], scope)
 
     @overload
     def scan(

@@ -89,13 +89,13 @@ class Masker:
             return f"[{t.id.upper()}_{n}]"
         return ""
 
-    def apply(self, text: str, spans: list[tuple[int, int, int]]) -> str:
+    def apply(self, text: str, spans: list[tuple[int, int, int, int]]) -> str:
         """Return ``text`` with every span replaced."""
         if not spans:
             return text
         out = []
         pos = 0
-        for start, end, ti in spans:
+        for start, end, ti, _rule in spans:
             out.append(text[pos:start])
             out.append(self.render(self._c.types[ti], text[start:end]))
             pos = end

@@ -15,7 +15,7 @@ from mcp_pii.errors import InputError, LimitError
 from mcp_pii.mask import Assigned, Masker
 from mcp_pii.traverse import Found, Walker, check, surrogate_index, utf8_len
 
-Hit = tuple[str, int, int]  # (type id, start, end)
+Hit = tuple[str, int, int, str]  # (type id, start, end, rule)
 
 
 class PyEngine:
@@ -83,9 +83,9 @@ class PyEngine:
             )
         return text
 
-    def _hits(self, spans: list[tuple[int, int, int]]) -> list[Hit]:
+    def _hits(self, spans: list[tuple[int, int, int, int]]) -> list[Hit]:
         types = self._c.types
-        return [(types[ti].id, a, b) for a, b, ti in spans]
+        return [(types[ti].id, a, b, types[ti].rule_name(ri)) for a, b, ti, ri in spans]
 
     def detect(self, text: str, types: list[str] | None = None) -> list[Hit]:
         """Return (type id, start, end) for every detection in ``text``."""

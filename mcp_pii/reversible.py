@@ -32,8 +32,8 @@ from mcp_pii.vault import Vault
 if TYPE_CHECKING:
     from mcp_pii.engine import _Backend
 
-Hit = tuple[str, int, int]
-Found = tuple[str, str, int, int, str]
+Hit = tuple[str, int, int, str]  # (type id, start, end, rule)
+Found = tuple[str, str, int, int, str, str]  # (pointer, type id, start, end, value, rule)
 
 _BLANK = " \t\n\r"
 
@@ -78,7 +78,7 @@ async def mask_text(
     size = len(text) if isinstance(text, str) else 0
     hits = await run(size, partial(core.detect, text, types))
     scope = await _scope(vault, scope)
-    values = [(t, text[a:b]) for t, a, b in hits]
+    values = [(t, text[a:b]) for t, a, b, _rule in hits]
     reserve = await run(size, partial(_scope_keys, [text], vault.tag(scope)))
     assigned = await vault.assign(scope, values, reserve)
     masked, hits = await run(size, partial(core.mask, text, None, types, _by_type(assigned)))

@@ -8,7 +8,12 @@ Two passes, in the same order in both engines so that the same limit trips first
 2. :class:`Walker` scans every string. A string whose first non-blank character is ``{`` or ``[``
    and that parses as strict JSON is walked as nested data (its nodes count too, its root takes
    the string's depth) and, if anything was masked inside it, written back compactly.
-Detections carry the RFC 6901 pointer of the string they were found in.
+   An object member's key is the label of its value (the key grammar of ``catalog.Labels``): the
+   nearest key above a value, or that key joined to the key above it (``{"passport": {"number":
+   ...}}``), names the types whose value shapes the whole string (without surrounding blanks) is
+   tried against; an integer under such a key is tried as its decimal text and, when masked,
+   replaced by the masked string (``scan_numbers``).
+Detections carry the RFC 6901 pointer of the string (or number) they were found in.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from mcp_pii.errors import InputError, LimitError
 from mcp_pii.mask import Masker
 
 Path = tuple[str | int, ...]
-Found = tuple[str, str, int, int, str]  # (pointer, type id, start, end, value)
+Found = tuple[str, str, int, int, str, str]  # (pointer, type id, start, end, value, rule)
+Keys = tuple[str | None, str | None]  # (the key above the nearest, the nearest key) of a value
 _BLANK = " \t\n\r"
 
 
@@ -217,18 +223,22 @@ class Walker:
     def __init__(self, c: Compiled, selected: list[int], masker: Masker | None, nodes: int) -> None:
         self.c = c
         self.selected = selected
+        self.labelled = [ti for ti in selected if c.types[ti].labels is not None] if c.key_labels else []
         self.masker = masker
         self.nodes = nodes
         self.found: list[Found] = []
+        self._key_types: dict[Keys, list[int]] = {}
 
-    def walk(self, v: Any, depth: int, path: Path) -> Any:
+    def walk(self, v: Any, depth: int, path: Path, keys: Keys = (None, None)) -> Any:
         """Return ``v`` with its strings masked (or ``v`` itself when not masking)."""
         if isinstance(v, str) and not isinstance(v, RawNumber):
-            return self._string(v, depth, path)
+            return self._string(v, depth, path, keys)
         if isinstance(v, dict):
-            return {k: self.walk(x, depth + 1, (*path, k)) for k, x in v.items()}
+            return {k: self.walk(x, depth + 1, (*path, k), (keys[1], k)) for k, x in v.items()}
         if isinstance(v, (list, tuple)):
-            return [self.walk(x, depth + 1, (*path, i)) for i, x in enumerate(v)]
+            return [self.walk(x, depth + 1, (*path, i), keys) for i, x in enumerate(v)]
+        if keys[1] is not None and self.c.scan_numbers and _is_int(v):
+            return self._number(v, path, keys)
         return v
 
     def _count(self, v: Any, depth: int) -> None:
@@ -244,7 +254,50 @@ class Walker:
             for x in v:
                 self._count(x, depth + 1)
 
-    def _string(self, s: str, depth: int, path: Path) -> Any:
+    def key_types(self, keys: Keys) -> list[int]:
+        """The labelled types a value under ``keys`` is tried as (the nearest key, else both joined)."""
+        if keys[1] is None or not self.labelled:
+            return []
+        got = self._key_types.get(keys)
+        if got is None:
+            types = self.c.types
+            got = [ti for ti in self.labelled if types[ti].labels.matches(keys[1], True)]  # type: ignore[union-attr]
+            if not got and keys[0] is not None:
+                joined = keys[0] + " " + keys[1]
+                got = [ti for ti in self.labelled if types[ti].labels.matches(joined, True)]  # type: ignore[union-attr]
+            self._key_types[keys] = got
+        return got
+
+    def _keyed(self, s: str, keys: Keys) -> list[detect.Span]:
+        """Candidates for a whole value under a labelled key: its text without surrounding blanks."""
+        out: list[detect.Span] = []
+        for ti in self.key_types(keys):
+            start = len(s) - len(s.lstrip(_BLANK))
+            end = len(s.rstrip(_BLANK))
+            t = self.c.types[ti]
+            if start >= end or t.labels is None or not t.labels.key_values.fullmatch(s, start, end):
+                continue
+            got = detect.accept(t.checks, self.c, s, start, end)
+            if got is not None and got[0] == end and got[1] < 0 and got[2] < 0:
+                out.append((start, end, ti, t.key_rule))
+        return out
+
+    def _record(self, s: str, spans: list[detect.Span], path: Path) -> str:
+        ptr = pointer(path)
+        types = self.c.types
+        self.found.extend((ptr, types[ti].id, a, b, s[a:b], types[ti].rule_name(ri)) for a, b, ti, ri in spans)
+        return self.masker.apply(s, spans) if self.masker is not None else s
+
+    def _number(self, v: int, path: Path, keys: Keys) -> Any:
+        text = str(int(v))
+        keyed = self._keyed(text, keys)
+        spans = detect.detect(self.c, text, [], keyed) if keyed else keyed
+        if not spans:
+            return v
+        masked = self._record(text, spans, path)
+        return masked if self.masker is not None else v
+
+    def _string(self, s: str, depth: int, path: Path, keys: Keys) -> Any:
         if s.lstrip(_BLANK)[:1] in ("{", "["):
             if depth + bracket_depth(s) - 1 > self.c.max_depth:
                 raise depth_error(self.c)
@@ -252,12 +305,18 @@ class Walker:
             if inner is not None:
                 self._count(inner, depth)
                 before = len(self.found)
-                out = self.walk(inner, depth, path)
+                out = self.walk(inner, depth, path, keys)
                 return dump(out) if self.masker is not None and len(self.found) > before else s
-        spans = detect.detect(self.c, s, self.selected)
+        spans = detect.detect(self.c, s, self.selected, self._keyed(s, keys))
         if not spans:
             return s
-        ptr = pointer(path)
-        types = self.c.types
-        self.found.extend((ptr, types[ti].id, a, b, s[a:b]) for a, b, ti in spans)
-        return self.masker.apply(s, spans) if self.masker is not None else s
+        return self._record(s, spans, path)
+
+
+def _is_int(v: Any) -> bool:
+    """Return True for an integer that fits in 64 bits (signed or unsigned), as JSON numbers go."""
+    if isinstance(v, RawNumber):
+        if not v or any(ch in v for ch in ".eE"):
+            return False
+        v = int(v)
+    return isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**64

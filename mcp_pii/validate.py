@@ -6,10 +6,18 @@ value, or a shorter prefix for an IBAN followed by more text), or ``None`` to dr
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from mcp_pii.catalog import Tables
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def ascii_lower(value: str) -> str:
+    """Lower-case the ASCII letters of ``value`` only (as Rust's ``to_ascii_lowercase``)."""
+    return value.translate(_ASCII_LOWER)
 
 
 def _digits(value: str) -> str:
@@ -88,18 +96,27 @@ def _hex_group(g: str) -> bool:
 
 
 def _ipv6(value: str, t: Tables) -> bool:
-    halves = value.split("::")
+    address, percent, zone = value.partition("%")
+    if percent and not zone:
+        return False
+    halves = address.split("::")
     if len(halves) > 2:
         return False
     groups = [g for half in halves if half for g in half.split(":")]
+    width = len(groups)
+    if groups and "." in groups[-1]:
+        # An embedded IPv4 tail (::ffff:192.0.2.1) stands for the last two groups.
+        if not _ipv4(groups.pop()):
+            return False
+        width = len(groups) + 2
     if not all(_hex_group(g) for g in groups):
         return False
-    ok = len(groups) <= 7 if len(halves) == 2 else len(groups) == 8
-    return ok and len(groups) >= t.min_ipv6_groups
+    ok = width <= 7 if len(halves) == 2 else width == 8
+    return ok and width >= t.min_ipv6_groups
 
 
 def ip(value: str, t: Tables) -> int | None:
-    """Keep a well-formed IPv4 (octets 0-255) or IPv6 address."""
+    """Keep a well-formed IPv4 (octets 0-255) or IPv6 address (an IPv4 tail and a zone id allowed)."""
     ok = _ipv6(value, t) if ":" in value else _ipv4(value)
     return len(value) if ok else None
 
@@ -163,10 +180,93 @@ def date(value: str, t: Tables) -> int | None:
 
 
 def phone(value: str, t: Tables) -> int | None:
-    """Keep a phone number with a plausible count of digits."""
-    n = len(_digits(value))
+    """Keep a phone number with a plausible count of digits, not all of them the same."""
+    digits = _digits(value)
     lo, hi = t.phone_international if value.startswith("+") else t.phone_national
-    return len(value) if lo <= n <= hi else None
+    return len(value) if lo <= len(digits) <= hi and len(set(digits)) > 1 else None
+
+
+def _mrz_value(ch: str) -> int:
+    if "0" <= ch <= "9":
+        return ord(ch) - 48
+    if "A" <= ch <= "Z":
+        return ord(ch) - 55
+    return 0
+
+
+def _mrz_check(field: str, digit: str) -> bool:
+    weights = (7, 3, 1)
+    total = sum(_mrz_value(ch) * weights[i % 3] for i, ch in enumerate(field))
+    return (digit == "<" and total % 10 == 0) or digit == str(total % 10)
+
+
+def mrz(value: str) -> int | None:
+    """Keep a passport's machine-readable zone whose second line's check digits all hold (ICAO 9303)."""
+    line = value[-44:]
+    if len(line) != 44:
+        return None
+    ok = (
+        _mrz_check(line[0:9], line[9])
+        and _mrz_check(line[13:19], line[19])
+        and _mrz_check(line[21:27], line[27])
+        and _mrz_check(line[0:10] + line[13:20] + line[21:43], line[43])
+    )
+    return len(value) if ok else None
+
+
+def placeholder(value: str, t: Tables) -> bool:
+    """Return True if a secret's value is a placeholder, a reference or a masked value, not a secret."""
+    lower = ascii_lower(value)
+    squeezed = "".join(ch for ch in lower if ch not in "-_. \t")
+    if squeezed in t.placeholders or any(m in lower for m in t.markers) or lower.startswith(t.starts):
+        return True
+    run = 1
+    for a, b in pairwise(value):
+        run = run + 1 if a == b else 1
+        if run >= t.max_run:
+            return True
+    return False
+
+
+def _code(value: str) -> bool:
+    """Return True if a value reads as code: a call (``getpass(``) or a dotted name (``self.password``)."""
+    if value.endswith("("):
+        return True
+    names = value.split(".")
+    return len(names) > 1 and all(
+        n
+        and (n[0].isascii() and (n[0].isalpha() or n[0] == "_"))
+        and all(ch.isascii() and (ch.isalnum() or ch == "_") for ch in n)
+        and not any("0" <= ch <= "9" for ch in n)
+        for n in names
+    )
+
+
+def secret(value: str, t: Tables) -> int | None:
+    """Keep a secret that is not a placeholder."""
+    return None if placeholder(value, t) else len(value)
+
+
+def _query_end(value: str) -> int:
+    """Where a value ends that runs into the next query parameter (``secret&next=/``): before that ``&``."""
+    at = value.find("&")
+    while at >= 0:
+        i = at + 1
+        while i < len(value) and value[i].isascii() and (value[i].isalnum() or value[i] in "_.-"):
+            i += 1
+        if i > at + 1 and i < len(value) and value[i] == "=":
+            return at
+        at = value.find("&", at + 1)
+    return len(value)
+
+
+def password(value: str, t: Tables) -> int | None:
+    """Keep a password that is not a placeholder or code and mixes kinds of characters (see the catalog)."""
+    value = value[: _query_end(value)]
+    if not value or placeholder(value, t) or _code(value):
+        return None
+    kinds = {"l" if "a" <= ch <= "z" else "u" if "A" <= ch <= "Z" else "d" if "0" <= ch <= "9" else "o" for ch in value}
+    return len(value) if len(kinds) >= t.password_kinds else None
 
 
 def run(name: str, value: str, t: Tables) -> int | None:
@@ -183,4 +283,10 @@ def run(name: str, value: str, t: Tables) -> int | None:
         return date(value, t)
     if name == "phone":
         return phone(value, t)
+    if name == "mrz":
+        return mrz(value)
+    if name == "secret":
+        return secret(value, t)
+    if name == "password":
+        return password(value, t)
     raise AssertionError(f"unknown validator {name}")

@@ -1,12 +1,15 @@
 //! Loading the PII catalog and compiling it, with the configuration, for the Rust engine.
 //!
-//! Mirrors `mcp_pii/catalog.py`. The catalog file (`mcp_pii/catalog.toml`) is embedded at build
-//! time, so the two engines read the very same data. Patterns follow a dialect that Python's `re`
-//! and this crate's `regex` read the same way; [`check_dialect`] enforces it and
-//! [`translate`] rewrites `\b` and `(?i:` to their ASCII-only forms.
+//! Mirrors `mcp_pii/catalog.py`. The catalog folder (`mcp_pii/catalog/`) is embedded at build
+//! time (`build.rs`), so the two engines read the very same files. Patterns follow a dialect that
+//! Python's `re` and this crate's `regex` read the same way; [`check_dialect`] enforces it and
+//! [`translate`] rewrites `\b` and `(?i:` to their ASCII-only forms. The patterns of labelled
+//! types are generated from the catalog's label phrases and value shapes by [`label_pattern`],
+//! step for step as in Python.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::Deserialize;
 
@@ -14,40 +17,151 @@ use crate::error::{Error, Result};
 use crate::prefilter::{gate, need, ClusterFinder, Gate, Need};
 use regex_automata::meta;
 
-/// The catalog file, shared with the Python engine.
-pub const CATALOG_TOML: &str = include_str!("../mcp_pii/catalog.toml");
+include!(concat!(env!("OUT_DIR"), "/catalog_files.rs"));
 
 /// The masking strategies, in their documented order.
 pub const STRATEGIES: [&str; 6] = ["redact", "label", "partial", "hash", "tokenize", "remove"];
 const PARTIAL_RULES: [&str; 3] = ["digits", "tail", "email"];
-const VALIDATORS: [&str; 6] = ["luhn", "iban", "ssn", "ip", "date", "phone"];
+const VALIDATORS: [&str; 9] = ["luhn", "iban", "ssn", "ip", "date", "phone", "mrz", "secret", "password"];
 /// The longest pattern accepted.
 pub const MAX_PATTERN_LEN: usize = 1000;
 /// The highest `max_depth` accepted.
 pub const MAX_DEPTH_CAP: usize = 100;
+/// Custom patterns without keywords that join the union pass (the rest are searched on their
+/// own): past some dozens of patterns the union's lazy DFA thrashes its cache on large texts.
+pub const MAX_UNION_CUSTOM: usize = 16;
 const FORBIDDEN_ESCAPES: &str = "dDwWsSpPAzZgkN0123456789";
+const REGEX_META: &str = "\\.+*?()|[]{}^$";
+const CLASS_META: &str = "\\]-[^";
+/// Longest phrase (its parts joined) the label grammar compares.
+const LONGEST_PHRASE: usize = 64;
 
 #[derive(Deserialize)]
-struct CatalogFile {
-    types: Vec<TypeEntry>,
+#[serde(deny_unknown_fields)]
+struct CatalogMeta {
+    #[allow(dead_code)]
+    version: u32,
+    types: Vec<String>,
+    grammar: GrammarEntry,
     validators: ValidatorTables,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrammarEntry {
+    connector_words: Vec<String>,
+    connector_tokens: Vec<String>,
+    connector_chars: String,
+    quotes: String,
+    operators: String,
+    operator_words: Vec<String>,
+    max_connector: usize,
+    max_prefix: usize,
+    max_suffix: usize,
+}
+
+/// One example of a type or rule: a whole text, or a value inside a text (read by the tests).
 #[derive(Deserialize, Clone)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum Example {
+    Whole(String),
+    Inside { text: String, value: String },
+}
+
+#[derive(Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+struct LabelsEntry {
+    phrases: Vec<String>,
+    #[serde(default)]
+    suffixes: Vec<String>,
+    #[serde(default)]
+    deny: Vec<String>,
+    #[serde(default)]
+    operator: bool,
+    #[serde(default)]
+    values: Vec<String>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct FormatEntry {
+    region: String,
+    pattern: String,
+    example: String,
+}
+
+#[derive(Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+struct ChecksEntry {
+    validator: Option<String>,
+    min_digits: Option<usize>,
+    reject_prev: Option<String>,
+    reject_next: Option<String>,
+    deny_suffixes: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct RuleEntry {
+    id: String,
+    #[serde(rename = "type", default)]
+    ty: Option<String>,
+    #[serde(default)]
+    description: String,
+    pattern: String,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default = "yes")]
+    anchor: bool,
+    #[serde(flatten)]
+    checks: ChecksEntry,
+    #[serde(default)]
+    examples: Vec<Example>,
+    #[serde(default)]
+    counterexamples: Vec<Example>,
+    #[serde(skip)]
+    custom: bool,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
 struct TypeEntry {
     id: String,
     #[serde(default = "custom_category")]
     category: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
     patterns: Vec<String>,
-    validator: Option<String>,
-    #[serde(default)]
-    min_digits: usize,
-    reject_prev: Option<String>,
-    reject_next: Option<String>,
-    #[serde(default)]
-    deny_suffixes: Vec<String>,
+    #[serde(flatten)]
+    checks: ChecksEntry,
     #[serde(default = "tail")]
     partial: String,
+    #[serde(default)]
+    labels: Option<LabelsEntry>,
+    #[serde(default)]
+    formats: Vec<FormatEntry>,
+    #[serde(default)]
+    rules: Vec<RuleEntry>,
+    #[serde(default)]
+    examples: Vec<Example>,
+    #[serde(default)]
+    counterexamples: Vec<Example>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default)]
+    rules: Vec<RuleEntry>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn custom_category() -> String {
@@ -59,12 +173,14 @@ fn tail() -> String {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ValidatorTables {
     luhn: LuhnTable,
     iban: IbanTable,
     phone: PhoneTable,
     date: DateTable,
     ip: IpTable,
+    secret: SecretTable,
 }
 
 #[derive(Deserialize)]
@@ -73,7 +189,9 @@ struct LuhnTable {
 }
 
 #[derive(Deserialize)]
+#[allow(dead_code)]
 struct Issuer {
+    name: String,
     prefixes: Vec<String>,
     lengths: Vec<usize>,
 }
@@ -99,6 +217,15 @@ struct IpTable {
     min_ipv6_groups: usize,
 }
 
+#[derive(Deserialize)]
+struct SecretTable {
+    placeholders: Vec<String>,
+    markers: Vec<String>,
+    starts: Vec<String>,
+    max_run: usize,
+    password_kinds: usize,
+}
+
 /// A card issuer: prefix ranges `(width, lo, hi)` and the card lengths it uses.
 pub type IssuerRule = (Vec<(usize, u64, u64)>, Vec<usize>);
 
@@ -117,32 +244,230 @@ pub struct Tables {
     pub years: (u32, u32),
     /// Non-empty groups an IPv6 address needs.
     pub min_ipv6_groups: usize,
+    /// Secret values that are placeholders (lower case, without `-_.` and blanks).
+    pub placeholders: HashSet<String>,
+    /// Substrings that make a secret value a placeholder.
+    pub markers: Vec<String>,
+    /// Beginnings that make a secret value a reference, not a secret.
+    pub starts: Vec<String>,
+    /// A run of this many equal characters makes a secret value a placeholder.
+    pub max_run: usize,
+    /// Kinds of characters (lower, upper, digit, other) a password needs.
+    pub password_kinds: usize,
 }
 
-/// One compiled pattern: the regex, its `value` group and where it is searched.
+/// The shared label grammar (catalog.toml `[grammar]`).
 #[derive(Debug, Clone)]
-pub struct Pattern {
-    /// The compiled (translated) regex.
-    pub regex: meta::Regex,
-    /// The index of the `value` group, if the pattern has one.
-    pub value_group: Option<usize>,
-    /// The prefilter deciding where the pattern is searched.
-    pub gate: Gate,
-    /// What every match holds at the least; a text holding less is not searched.
-    pub need: Need,
+pub struct Grammar {
+    connector_words: Vec<String>,
+    connector_tokens: Vec<String>,
+    connector_chars: String,
+    quotes: String,
+    operators: String,
+    operator_words: HashSet<String>,
+    max_connector: usize,
+    /// Most characters of an identifier before a label phrase.
+    pub max_prefix: usize,
+    max_suffix: usize,
 }
 
-/// One compiled type: its patterns and the checks its candidates must pass.
+impl Grammar {
+    /// The pattern of a connector: a closing quote, items (tokens, blanks, line breaks,
+    /// characters, words), an opening quote.
+    fn connector(&self) -> String {
+        let tokens: String = longest_first(self.connector_tokens.iter().cloned())
+            .iter()
+            .map(|t| format!("{}|", escape_literal(t).replace('\t', "\\t")))
+            .collect();
+        let chars: String = self.connector_chars.chars().map(escape_class).collect();
+        let words: Vec<String> =
+            longest_first(self.connector_words.iter().cloned()).iter().map(|w| escape_literal(w)).collect();
+        let quotes: String = self.quotes.chars().map(escape_class).collect();
+        let items =
+            format!("(?:{tokens}[ \\t]|[{chars}]|(?i:{})\\b){{0,{}}}", words.join("|"), self.max_connector);
+        format!("[{quotes}]?\\]?{items}(?:\\r?\\n{items})?[{quotes}]?")
+    }
+
+    /// True if a connector holds an operator character or word.
+    pub fn has_operator(&self, connector: &str) -> bool {
+        connector.chars().any(|c| self.operators.contains(c))
+            || split_parts(connector).iter().any(|w| self.operator_words.contains(w))
+    }
+}
+
+/// What names a value of a type: phrases, the words allowed after them, words that disqualify.
 #[derive(Debug, Clone)]
-pub struct PiiType {
-    /// The type id.
-    pub id: String,
-    /// The id upper-cased, as the label and tokenize strategies write it.
-    pub upper: String,
-    /// `personal`, `secret` or `custom`.
-    pub category: String,
-    /// The patterns, tried in order.
-    pub patterns: Vec<Pattern>,
+pub struct Labels {
+    /// Each phrase's parts joined (`dateofbirth`).
+    phrases: HashSet<String>,
+    /// Words that may follow a phrase; `None`: any.
+    suffixes: Option<HashSet<String>>,
+    deny: HashSet<String>,
+    /// The label must be joined to its value by an operator.
+    pub operator: bool,
+    /// A value under a labelled key must match it in full.
+    pub key_values: meta::Regex,
+}
+
+impl Labels {
+    /// True if `name` (an identifier, a key or a label as written) is a label of this type.
+    ///
+    /// Some run of consecutive parts must spell a phrase (or, with `plural`, as for a key that
+    /// holds a list, its plural); no other part may be a denied word, and every part after the
+    /// phrase must be an allowed suffix word or a number.
+    pub fn matches(&self, name: &str, plural: bool) -> bool {
+        let parts = split_parts(name);
+        for i in 0..parts.len() {
+            let mut acc = String::new();
+            for j in i..parts.len() {
+                acc.push_str(&parts[j]);
+                if acc.chars().count() > LONGEST_PHRASE {
+                    break;
+                }
+                let as_plural = plural && acc.strip_suffix('s').is_some_and(|p| self.phrases.contains(p));
+                if !(self.phrases.contains(&acc) || as_plural) {
+                    continue;
+                }
+                let others = parts[..i].iter().chain(&parts[j + 1..]);
+                if others.clone().any(|p| self.deny.contains(p)) {
+                    continue;
+                }
+                if let Some(allowed) = &self.suffixes {
+                    let ok = parts[j + 1..].iter().all(|p| {
+                        allowed.contains(p) || (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                    });
+                    if !ok {
+                        continue;
+                    }
+                }
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Split a label or key into lower-cased word parts: `AwsSecretAccessKey` gives aws, secret,
+/// access, key. Mirrors `split_parts` in `mcp_pii/catalog.py`.
+///
+/// Parts break at every character that is not an ASCII letter or digit (a non-ASCII character
+/// counts as a lower-case letter), between a lower-case letter and an upper-case one, between a
+/// letter and a digit, and before the last capital of a run of capitals followed by a lower-case
+/// letter (`HTTPServer` gives http, server).
+///
+/// # Example
+/// ```
+/// use _native::catalog::split_parts;
+/// assert_eq!(split_parts("AwsSecretAccessKey"), ["aws", "secret", "access", "key"]);
+/// assert_eq!(split_parts("OPENAI_API_KEY"), ["openai", "api", "key"]);
+/// assert_eq!(split_parts("getHTTP2Client"), ["get", "http", "2", "client"]);
+/// ```
+pub fn split_parts(name: &str) -> Vec<String> {
+    fn flush(parts: &mut Vec<String>, cur: &mut Vec<char>) {
+        if !cur.is_empty() {
+            parts.push(cur.iter().map(|c| c.to_ascii_lowercase()).collect());
+            cur.clear();
+        }
+    }
+    let mut parts = Vec::new();
+    let mut cur: Vec<char> = Vec::new();
+    let mut prev = ' ';
+    for ch in name.chars() {
+        let kind = match ch {
+            '0'..='9' => 'd',
+            'A'..='Z' => 'u',
+            'a'..='z' => 'l',
+            c if !c.is_ascii() => 'l',
+            _ => {
+                flush(&mut parts, &mut cur);
+                prev = ' ';
+                continue;
+            }
+        };
+        if !cur.is_empty() {
+            if (prev == 'd') != (kind == 'd') || (prev == 'l' && kind == 'u') {
+                flush(&mut parts, &mut cur);
+            } else if prev == 'u' && kind == 'l' && cur.len() >= 2 && cur[cur.len() - 2].is_ascii_uppercase()
+            {
+                let last = cur.pop().expect("cur has two characters");
+                flush(&mut parts, &mut cur);
+                cur.push(last);
+            }
+        }
+        cur.push(ch);
+        prev = kind;
+    }
+    flush(&mut parts, &mut cur);
+    parts
+}
+
+fn longest_first(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    let set: BTreeSet<String> = items.into_iter().collect();
+    let mut out: Vec<String> = set.into_iter().collect();
+    out.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then_with(|| a.cmp(b)));
+    out
+}
+
+/// Escape `text` for a pattern (only the characters both engines treat as syntax).
+pub fn escape_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 4);
+    for c in text.chars() {
+        if REGEX_META.contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn escape_class(c: char) -> String {
+    if CLASS_META.contains(c) {
+        format!("\\{c}")
+    } else {
+        c.to_string()
+    }
+}
+
+/// The pattern that finds a labelled value: phrase, rest of the identifier, connector, value.
+///
+/// Groups: `label` (the phrase as written), `tail` (what follows it in the identifier) and
+/// `value`. Mirrors `label_pattern` in `mcp_pii/catalog.py`.
+pub fn label_pattern(g: &Grammar, phrases: &[String], values: &[String]) -> String {
+    let alts: Vec<String> = longest_first(phrases.iter().cloned())
+        .iter()
+        .map(|p| p.split(' ').map(escape_literal).collect::<Vec<_>>().join("[ _.-]?"))
+        .collect();
+    let vals: Vec<String> = values.iter().map(|v| format!("(?:{v})")).collect();
+    format!(
+        "(?P<label>(?i:{}))(?P<tail>[A-Za-z0-9_-]{{0,{}}}){}(?P<value>{})",
+        alts.join("|"),
+        g.max_suffix,
+        g.connector(),
+        vals.join("|")
+    )
+}
+
+/// The keywords of a labelled type: the first word of each phrase, which every match starts with.
+pub fn phrase_keywords(phrases: &[String]) -> Vec<String> {
+    longest_first(phrases.iter().map(|p| p.split(' ').next().unwrap_or("").to_ascii_lowercase()))
+}
+
+/// Where the identifier holding a label that starts at byte `start` begins (at most
+/// `max_prefix` characters back).
+pub fn label_identifier(g: &Grammar, text: &str, start: usize) -> usize {
+    let mut i = start;
+    for (n, (at, c)) in text[..start].char_indices().rev().enumerate() {
+        if n >= g.max_prefix || !(c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+            break;
+        }
+        i = at;
+    }
+    i
+}
+
+/// What a candidate must pass (see catalog.toml).
+#[derive(Debug, Clone, Default)]
+pub struct Checks {
     /// The validator name, if any.
     pub validator: Option<String>,
     /// Fewest ASCII digits a value may have.
@@ -153,10 +478,63 @@ pub struct PiiType {
     pub reject_next: Option<Regex>,
     /// Lower-cased suffixes a value may not end with.
     pub deny_suffixes: Vec<String>,
+}
+
+/// One compiled pattern of a type: the regex, its `value` group, its gate and its checks.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    /// The rule's name, reported with its detections.
+    pub name: String,
+    /// The compiled (translated) regex.
+    pub regex: meta::Regex,
+    /// The translated pattern the regex was compiled from.
+    pub source: String,
+    /// The index of the `value` group, if the pattern has one.
+    pub value_group: Option<usize>,
+    /// The indices of the `label` and `tail` groups of a labelled pattern.
+    pub label_groups: Option<(usize, usize)>,
+    /// The prefilter deciding where the pattern is searched (union patterns).
+    pub gate: Gate,
+    /// What every match holds at the least; a text holding less is not searched.
+    pub need: Need,
+    /// What its candidates must pass.
+    pub checks: Checks,
+    /// Literal words (lower case), one of which every match holds.
+    pub keywords: Vec<String>,
+    /// Every match starts with a keyword: the pattern is tried only at keyword positions.
+    pub anchored: bool,
+    /// The pattern's id in the union regex, if it joins it.
+    pub union_id: Option<usize>,
+}
+
+/// One compiled type: its patterns and what its candidates must pass.
+#[derive(Debug, Clone)]
+pub struct PiiType {
+    /// The type id.
+    pub id: String,
+    /// The id upper-cased, as the label and tokenize strategies write it.
+    pub upper: String,
+    /// `personal`, `secret` or `custom`.
+    pub category: String,
+    /// What the type is.
+    pub description: String,
+    /// The patterns, tried in order.
+    pub patterns: Vec<Pattern>,
+    /// The type's own checks (for values under a labelled key).
+    pub checks: Checks,
+    /// Its label grammar, for a labelled type.
+    pub labels: Option<Labels>,
     /// The partial-mask rule.
     pub partial: String,
-    /// Id of the type's first pattern among all patterns of all enabled types.
-    pub first_pattern: usize,
+    /// The name reported for a value found under a labelled key.
+    pub key_rule: String,
+}
+
+impl PiiType {
+    /// The name of rule `index` (the key rule past the last pattern).
+    pub fn rule_name(&self, index: usize) -> &str {
+        self.patterns.get(index).map_or(self.key_rule.as_str(), |p| p.name.as_str())
+    }
 }
 
 /// A custom pattern from the configuration.
@@ -170,6 +548,9 @@ pub struct CustomPattern {
     /// The partial-mask rule.
     #[serde(default = "tail")]
     pub partial: String,
+    /// Words one of which a text must hold for the pattern to be searched in it.
+    #[serde(default)]
+    pub keywords: Vec<String>,
 }
 
 /// The resolved configuration both engines take (`Config.to_engine()` in Python).
@@ -212,6 +593,12 @@ pub struct EngineConfig {
     /// Most values in one payload.
     #[serde(default = "default_max_nodes")]
     pub max_nodes: usize,
+    /// In scans, read an object member's key as the label of its value.
+    #[serde(default = "yes")]
+    pub key_labels: bool,
+    /// In scans, report integers under labelled keys and mask them as strings.
+    #[serde(default = "yes")]
+    pub scan_numbers: bool,
 }
 
 fn label() -> String {
@@ -240,6 +627,15 @@ impl Default for EngineConfig {
     }
 }
 
+/// Finds the keywords of keyword-gated patterns, ASCII case-insensitively.
+#[derive(Debug, Clone)]
+pub struct KeywordIndex {
+    /// The keywords, lower case.
+    pub automaton: AhoCorasick,
+    /// Per keyword (automaton pattern id): the (type, pattern) pairs it gates.
+    pub rules: Vec<Vec<(usize, usize)>>,
+}
+
 /// Everything the engine needs, built once per configuration.
 #[derive(Debug, Clone)]
 pub struct Compiled {
@@ -247,6 +643,8 @@ pub struct Compiled {
     pub types: Vec<PiiType>,
     /// Validator tables.
     pub tables: Tables,
+    /// The label grammar.
+    pub grammar: Grammar,
     /// Strategy for types without an override.
     pub default_strategy: String,
     /// Per-type overrides, by type id.
@@ -265,13 +663,19 @@ pub struct Compiled {
     pub max_depth: usize,
     /// Most values in one payload.
     pub max_nodes: usize,
+    /// In scans, read keys as labels.
+    pub key_labels: bool,
+    /// In scans, report integers under labelled keys.
+    pub scan_numbers: bool,
     /// Type index by id.
     pub index: HashMap<String, usize>,
     /// Finds the clusters that cluster-gated patterns are searched in.
     pub clusters: ClusterFinder,
-    /// All patterns of all types in one regex (pattern ids in type, then pattern order), to find
-    /// in one pass which patterns match a text at all.
+    /// The patterns without keywords in one regex (union ids in type, then pattern order), to
+    /// find in one pass which of them match a text at all.
     pub union: Option<meta::Regex>,
+    /// The keywords of the keyword-gated patterns.
+    pub keywords: Option<KeywordIndex>,
 }
 
 /// Raise a config error unless `pattern` keeps to the dialect both engines read alike.
@@ -283,13 +687,15 @@ pub struct Compiled {
 /// assert!(check_dialect(r"\d+").is_err());
 /// ```
 pub fn check_dialect(pattern: &str) -> Result<()> {
-    let chars: Vec<char> = pattern.chars().collect();
-    if chars.len() > MAX_PATTERN_LEN {
-        return Err(Error::Config(format!(
-            "pattern is {} characters long; the limit is {MAX_PATTERN_LEN}",
-            chars.len()
-        )));
+    let n = pattern.chars().count();
+    if n > MAX_PATTERN_LEN {
+        return Err(Error::Config(format!("pattern is {n} characters long; the limit is {MAX_PATTERN_LEN}")));
     }
+    check_syntax(pattern)
+}
+
+fn check_syntax(pattern: &str) -> Result<()> {
+    let chars: Vec<char> = pattern.chars().collect();
     let n = chars.len();
     let at = |i: usize| chars.get(i).copied();
     let (mut i, mut in_class) = (0, false);
@@ -426,21 +832,43 @@ fn first_line(e: &regex::Error) -> String {
     }
 }
 
-/// Compile a type's pattern for searching: the regex, its `value` group and its prefilter.
+fn meta_regex(translated: &str) -> Result<meta::Regex> {
+    meta::Regex::builder()
+        .configure(meta::Config::new().nfa_size_limit(Some(32 * 1024 * 1024)))
+        .build(translated)
+        .map_err(|e| Error::Config(format!("pattern does not compile in the Rust engine: {e}")))
+}
+
+/// Compile a type's pattern for searching: the regex, its groups and its prefilter.
 pub fn compile_search_pattern(pattern: &str) -> Result<Pattern> {
     check_dialect(pattern)?;
+    search_pattern(pattern)
+}
+
+fn search_pattern(pattern: &str) -> Result<Pattern> {
     let translated = translate(pattern);
-    let regex = meta::Regex::builder()
-        .configure(meta::Config::new().nfa_size_limit(Some(32 * 1024 * 1024)))
-        .build(&translated)
-        .map_err(|e| Error::Config(format!("pattern does not compile in the Rust engine: {e}")))?;
-    let value_group = regex.group_info().to_index(regex_automata::PatternID::ZERO, "value");
+    let regex = meta_regex(&translated)?;
+    let group = |name: &str| regex.group_info().to_index(regex_automata::PatternID::ZERO, name);
+    let value_group = group("value");
+    let label_groups = group("label").zip(group("tail"));
     let parse = |p: &str| regex_syntax::ParserBuilder::new().build().parse(p).ok();
     let (gate, need) = match parse(&translated) {
         Some(hir) => (gate(&hir), need(&hir)),
         None => (Gate::Plain, Need::default()),
     };
-    Ok(Pattern { regex, value_group, gate, need })
+    Ok(Pattern {
+        name: String::new(),
+        regex,
+        source: translated,
+        value_group,
+        label_groups,
+        gate,
+        need,
+        checks: Checks::default(),
+        keywords: Vec::new(),
+        anchored: false,
+        union_id: None,
+    })
 }
 
 /// Return true if `pattern` can match the empty string somewhere.
@@ -452,8 +880,37 @@ pub fn can_match_empty(pattern: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn parse_catalog() -> Result<CatalogFile> {
-    toml::from_str(CATALOG_TOML).map_err(|e| Error::Config(format!("the catalog is invalid: {e}")))
+struct Catalog {
+    meta: CatalogMeta,
+    types: Vec<TypeEntry>,
+    rules: Vec<RuleEntry>,
+}
+
+fn invalid(path: &str, e: impl std::fmt::Display) -> Error {
+    Error::Config(format!("the catalog is invalid: {path}: {e}"))
+}
+
+fn parse_catalog() -> Result<Catalog> {
+    let file = |path: &str| CATALOG_FILES.iter().find(|(p, _)| *p == path).map(|(_, text)| *text);
+    let meta: CatalogMeta =
+        toml::from_str(file("catalog.toml").ok_or_else(|| invalid("catalog.toml", "missing"))?)
+            .map_err(|e| invalid("catalog.toml", e))?;
+    let mut types = Vec::with_capacity(meta.types.len());
+    for id in &meta.types {
+        let path = format!("types/{id}.toml");
+        let text = file(&path).ok_or_else(|| invalid(&path, "missing"))?;
+        let entry: TypeEntry = toml::from_str(text).map_err(|e| invalid(&path, e))?;
+        if &entry.id != id {
+            return Err(invalid(&path, format!("must have id '{id}'")));
+        }
+        types.push(entry);
+    }
+    let mut rules = Vec::new();
+    for (path, text) in CATALOG_FILES.iter().filter(|(p, _)| p.starts_with("rules/")) {
+        let parsed: RulesFile = toml::from_str(text).map_err(|e| invalid(path, e))?;
+        rules.extend(parsed.rules);
+    }
+    Ok(Catalog { meta, types, rules })
 }
 
 /// Return the ids of the built-in types, in catalog order.
@@ -487,40 +944,170 @@ fn build_tables(v: &ValidatorTables) -> Result<Tables> {
         phone_national: (v.phone.national[0], v.phone.national[1]),
         years: (v.date.years[0], v.date.years[1]),
         min_ipv6_groups: v.ip.min_ipv6_groups,
+        placeholders: v.secret.placeholders.iter().cloned().collect(),
+        markers: v.secret.markers.clone(),
+        starts: v.secret.starts.clone(),
+        max_run: v.secret.max_run,
+        password_kinds: v.secret.password_kinds,
     })
 }
 
-fn build_type(e: &TypeEntry) -> Result<PiiType> {
-    if let Some(v) = &e.validator {
+fn build_grammar(g: &GrammarEntry) -> Grammar {
+    Grammar {
+        connector_words: g.connector_words.clone(),
+        connector_tokens: g.connector_tokens.clone(),
+        connector_chars: g.connector_chars.clone(),
+        quotes: g.quotes.clone(),
+        operators: g.operators.clone(),
+        operator_words: g.operator_words.iter().cloned().collect(),
+        max_connector: g.max_connector,
+        max_prefix: g.max_prefix,
+        max_suffix: g.max_suffix,
+    }
+}
+
+/// Compile `p` so that it must match a whole string.
+fn anchored(p: &str) -> Result<Regex> {
+    regex::RegexBuilder::new(&format!(r"\A(?:{})\z", translate(p)))
+        .size_limit(32 * 1024 * 1024)
+        .build()
+        .map_err(|e| {
+            Error::Config(format!("pattern does not compile in the Rust engine: {}", first_line(&e)))
+        })
+}
+
+/// The checks an entry sets, on top of `base` (a type's own checks, for its rules).
+fn build_checks(id: &str, entry: &ChecksEntry, base: &Checks) -> Result<Checks> {
+    let validator = match &entry.validator {
+        Some(v) if v.is_empty() => None,
+        Some(v) => Some(v.clone()),
+        None => base.validator.clone(),
+    };
+    if let Some(v) = &validator {
         if !VALIDATORS.contains(&v.as_str()) {
-            return Err(Error::Config(format!("type '{}' names an unknown validator", e.id)));
+            return Err(Error::Config(format!("'{id}' names an unknown validator")));
         }
     }
-    if !PARTIAL_RULES.contains(&e.partial.as_str()) {
-        return Err(Error::Config(format!("type '{}' names an unknown partial rule", e.id)));
-    }
-    let patterns = e.patterns.iter().map(|p| compile_search_pattern(p)).collect::<Result<Vec<_>>>()?;
-    let opt = |p: &Option<String>| -> Result<Option<Regex>> {
+    let class = |p: &Option<String>, default: &Option<Regex>| -> Result<Option<Regex>> {
         match p {
-            Some(p) if !p.is_empty() => {
+            None => Ok(default.clone()),
+            Some(p) if p.is_empty() => Ok(None),
+            Some(p) => {
                 check_dialect(p)?;
                 Ok(Some(anchored(p)?))
             }
-            _ => Ok(None),
         }
     };
+    Ok(Checks {
+        validator,
+        min_digits: entry.min_digits.unwrap_or(base.min_digits),
+        reject_prev: class(&entry.reject_prev, &base.reject_prev)?,
+        reject_next: class(&entry.reject_next, &base.reject_next)?,
+        deny_suffixes: entry.deny_suffixes.as_ref().map_or_else(
+            || base.deny_suffixes.clone(),
+            |v| v.iter().map(|s| s.to_ascii_lowercase()).collect(),
+        ),
+    })
+}
+
+fn build_keywords(id: &str, words: &[String]) -> Result<Vec<String>> {
+    if words.iter().any(|w| w.trim().is_empty()) {
+        return Err(Error::Config(format!("'{id}': keywords must be a list of non-empty strings")));
+    }
+    Ok(longest_first(words.iter().map(|w| w.to_lowercase())))
+}
+
+fn build_labels(g: &Grammar, e: &TypeEntry) -> Result<Option<(Labels, Vec<String>)>> {
+    let Some(spec) = &e.labels else {
+        return Ok(None);
+    };
+    let mut values: Vec<String> = Vec::new();
+    for v in spec.values.iter().chain(e.formats.iter().map(|f| &f.pattern)) {
+        if !values.contains(v) {
+            values.push(v.clone());
+        }
+    }
+    if spec.phrases.is_empty() || values.is_empty() {
+        return Err(Error::Config(format!("type '{}': labels need phrases and values", e.id)));
+    }
+    for v in &values {
+        check_dialect(v)?;
+    }
+    let alts: Vec<String> = values.iter().map(|v| format!("(?:{v})")).collect();
+    let key_values = meta_regex(&format!(r"\A(?:{})\z", translate(&alts.join("|"))))?;
+    let _ = g;
+    Ok(Some((
+        Labels {
+            phrases: spec.phrases.iter().map(|p| split_parts(p).concat()).collect(),
+            suffixes: (!spec.suffixes.iter().any(|s| s == "*"))
+                .then(|| spec.suffixes.iter().cloned().collect()),
+            deny: spec.deny.iter().cloned().collect(),
+            operator: spec.operator,
+            key_values,
+        },
+        values,
+    )))
+}
+
+fn build_type(g: &Grammar, e: &TypeEntry, extra: &[RuleEntry], budget: &mut usize) -> Result<PiiType> {
+    if !PARTIAL_RULES.contains(&e.partial.as_str()) {
+        return Err(Error::Config(format!("type '{}' names an unknown partial rule", e.id)));
+    }
+    let checks = build_checks(&e.id, &e.checks, &Checks::default())?;
+    let mut patterns = Vec::new();
+    for p in &e.patterns {
+        let mut pattern = compile_search_pattern(p)?;
+        pattern.name = e.id.clone();
+        pattern.checks = checks.clone();
+        pattern.union_id = Some(0);
+        patterns.push(pattern);
+    }
+    for spec in e.rules.iter().chain(extra) {
+        let keywords = build_keywords(&spec.id, &spec.keywords)?;
+        let mut pattern = compile_search_pattern(&spec.pattern)?;
+        pattern.name = spec.id.clone();
+        pattern.checks = build_checks(&spec.id, &spec.checks, &checks)?;
+        pattern.anchored = !keywords.is_empty() && !spec.custom && spec.anchor;
+        pattern.union_id = if !keywords.is_empty() || (spec.custom && *budget == 0) {
+            None
+        } else {
+            if spec.custom {
+                *budget -= 1;
+            }
+            Some(0)
+        };
+        pattern.keywords = keywords;
+        patterns.push(pattern);
+    }
+    let labels = match build_labels(g, e)? {
+        Some((labels, values)) => {
+            let pattern =
+                label_pattern(g, &e.labels.as_ref().map(|l| l.phrases.clone()).unwrap_or_default(), &values);
+            check_syntax(&pattern)?;
+            let mut compiled = search_pattern(&pattern)?;
+            compiled.name = format!("{}-label", e.id);
+            compiled.checks = checks.clone();
+            compiled.keywords =
+                phrase_keywords(&e.labels.as_ref().map(|l| l.phrases.clone()).unwrap_or_default());
+            compiled.anchored = true;
+            patterns.push(compiled);
+            Some(labels)
+        }
+        None => None,
+    };
+    if patterns.is_empty() {
+        return Err(Error::Config(format!("type '{}' has no patterns", e.id)));
+    }
     Ok(PiiType {
         id: e.id.clone(),
         upper: e.id.to_uppercase(),
         category: e.category.clone(),
+        description: e.description.clone(),
         patterns,
-        validator: e.validator.clone(),
-        min_digits: e.min_digits,
-        reject_prev: opt(&e.reject_prev)?,
-        reject_next: opt(&e.reject_next)?,
-        deny_suffixes: e.deny_suffixes.iter().map(|s| s.to_ascii_lowercase()).collect(),
+        checks,
+        labels,
         partial: e.partial.clone(),
-        first_pattern: 0,
+        key_rule: format!("{}-key", e.id),
     })
 }
 
@@ -555,27 +1142,53 @@ fn check_custom(c: &CustomPattern, taken: &HashSet<String>) -> Result<()> {
             PARTIAL_RULES.join(", ")
         )));
     }
+    build_keywords(&c.id, &c.keywords)?;
     Ok(())
 }
 
 /// Build the compiled catalog for a resolved configuration.
 pub fn compile_config(cfg: &EngineConfig) -> Result<Compiled> {
     let catalog = parse_catalog()?;
+    let grammar = build_grammar(&catalog.meta.grammar);
     let mut entries = catalog.types.clone();
     let mut taken: HashSet<String> = entries.iter().map(|e| e.id.clone()).collect();
+    let mut vendor: HashMap<String, Vec<RuleEntry>> = HashMap::new();
+    for rule in &catalog.rules {
+        let ty = rule.ty.clone().unwrap_or_default();
+        if !taken.contains(&ty) {
+            return Err(Error::Config(format!(
+                "the catalog is invalid: rule '{}' names an unknown type",
+                rule.id
+            )));
+        }
+        vendor.entry(ty).or_default().push(rule.clone());
+    }
     for custom in &cfg.custom_patterns {
         check_custom(custom, &taken)?;
         taken.insert(custom.id.clone());
         entries.push(TypeEntry {
             id: custom.id.clone(),
             category: custom_category(),
-            patterns: vec![custom.pattern.clone()],
-            validator: None,
-            min_digits: 0,
-            reject_prev: None,
-            reject_next: None,
-            deny_suffixes: Vec::new(),
+            description: String::new(),
+            patterns: Vec::new(),
+            checks: ChecksEntry::default(),
             partial: custom.partial.clone(),
+            labels: None,
+            formats: Vec::new(),
+            rules: vec![RuleEntry {
+                id: custom.id.clone(),
+                ty: None,
+                description: String::new(),
+                pattern: custom.pattern.clone(),
+                keywords: custom.keywords.clone(),
+                anchor: false,
+                checks: ChecksEntry::default(),
+                examples: Vec::new(),
+                counterexamples: Vec::new(),
+                custom: true,
+            }],
+            examples: Vec::new(),
+            counterexamples: Vec::new(),
         });
     }
     if let Some(enabled) = &cfg.enabled {
@@ -588,12 +1201,11 @@ pub fn compile_config(cfg: &EngineConfig) -> Result<Compiled> {
         return Err(Error::Config(format!("unknown PII type '{name}' in disabled types")));
     }
     entries.retain(|e| !cfg.disabled.contains(&e.id));
-    let mut types = entries.iter().map(build_type).collect::<Result<Vec<_>>>()?;
-    let mut first = 0;
-    for t in &mut types {
-        t.first_pattern = first;
-        first += t.patterns.len();
-    }
+    let mut budget = MAX_UNION_CUSTOM;
+    let mut types = entries
+        .iter()
+        .map(|e| build_type(&grammar, e, vendor.get(&e.id).map_or(&[][..], Vec::as_slice), &mut budget))
+        .collect::<Result<Vec<_>>>()?;
 
     for (name, strategy) in &cfg.strategies {
         if !taken.contains(name) {
@@ -628,9 +1240,12 @@ pub fn compile_config(cfg: &EngineConfig) -> Result<Compiled> {
         })
         .collect::<Result<Vec<_>>>()?;
     let index = types.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
+    let union = union_regex(&mut types);
+    let keywords = keyword_index(&types)?;
     Ok(Compiled {
         types,
-        tables: build_tables(&catalog.validators)?,
+        tables: build_tables(&catalog.meta.validators)?,
+        grammar,
         default_strategy: cfg.default_strategy.clone(),
         strategies: cfg.strategies.clone(),
         redaction_text: cfg.redaction_text.clone(),
@@ -640,38 +1255,79 @@ pub fn compile_config(cfg: &EngineConfig) -> Result<Compiled> {
         max_text_bytes: cfg.max_text_bytes,
         max_depth: cfg.max_depth,
         max_nodes: cfg.max_nodes,
+        key_labels: cfg.key_labels,
+        scan_numbers: cfg.scan_numbers,
         index,
         clusters: ClusterFinder::default(),
-        union: union_regex(&entries),
+        union,
+        keywords,
     })
 }
 
-/// One regex of every pattern, reporting which of them match (or `None` if it is too big).
+/// One regex of every union pattern (those marked with a `union_id`), reporting which of them
+/// match; numbers the union ids. `None` if there is none or it is too big (then every union
+/// pattern is searched).
 ///
 /// Its lazy DFA gets a 16 MiB cache (per searching thread) instead of the default 2 MiB: on a
 /// megabyte of varied text the default cache filled and was rebuilt over and over (the profile
 /// was all determinisation), and throughput fell to a third of what it is at 100 KB.
-fn union_regex(entries: &[TypeEntry]) -> Option<meta::Regex> {
-    let all: Vec<String> = entries.iter().flat_map(|e| e.patterns.iter().map(|p| translate(p))).collect();
-    meta::Regex::builder()
+fn union_regex(types: &mut [PiiType]) -> Option<meta::Regex> {
+    let mut sources = Vec::new();
+    for p in types.iter_mut().flat_map(|t| t.patterns.iter_mut()) {
+        if p.union_id.is_some() {
+            p.union_id = Some(sources.len());
+            sources.push(p.source.clone());
+        }
+    }
+    if sources.is_empty() {
+        return None;
+    }
+    let built = meta::Regex::builder()
         .configure(
             meta::Config::new()
                 .match_kind(regex_automata::MatchKind::All)
                 .nfa_size_limit(Some(64 * 1024 * 1024))
                 .hybrid_cache_capacity(16 * 1024 * 1024),
         )
-        .build_many(&all)
-        .ok()
+        .build_many(&sources)
+        .ok();
+    if built.is_none() {
+        for p in types.iter_mut().flat_map(|t| t.patterns.iter_mut()) {
+            p.union_id = None;
+        }
+    }
+    built
 }
 
-/// Compile `p` so that it must match a whole string.
-fn anchored(p: &str) -> Result<Regex> {
-    regex::RegexBuilder::new(&format!(r"\A(?:{})\z", translate(p)))
-        .size_limit(32 * 1024 * 1024)
-        .build()
-        .map_err(|e| {
-            Error::Config(format!("pattern does not compile in the Rust engine: {}", first_line(&e)))
-        })
+fn keyword_index(types: &[PiiType]) -> Result<Option<KeywordIndex>> {
+    let mut words: Vec<String> = Vec::new();
+    let mut rules: Vec<Vec<(usize, usize)>> = Vec::new();
+    for (ti, t) in types.iter().enumerate() {
+        for (pi, p) in t.patterns.iter().enumerate() {
+            if !p.anchored {
+                continue;
+            }
+            for kw in &p.keywords {
+                let at = match words.iter().position(|w| w == kw) {
+                    Some(at) => at,
+                    None => {
+                        words.push(kw.clone());
+                        rules.push(Vec::new());
+                        words.len() - 1
+                    }
+                };
+                rules[at].push((ti, pi));
+            }
+        }
+    }
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let automaton = AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(&words)
+        .map_err(|e| Error::Config(format!("keywords do not compile: {e}")))?;
+    Ok(Some(KeywordIndex { automaton, rules }))
 }
 
 #[cfg(test)]
@@ -704,7 +1360,12 @@ mod tests {
     #[test]
     fn custom_patterns_are_checked() {
         let mut cfg = EngineConfig {
-            custom_patterns: vec![CustomPattern { id: "x".into(), pattern: "a*".into(), partial: tail() }],
+            custom_patterns: vec![CustomPattern {
+                id: "x".into(),
+                pattern: "a*".into(),
+                partial: tail(),
+                keywords: Vec::new(),
+            }],
             ..Default::default()
         };
         assert!(matches!(compile_config(&cfg), Err(Error::Config(_))));
@@ -712,5 +1373,53 @@ mod tests {
         assert!(compile_config(&cfg).is_ok());
         cfg.custom_patterns[0].id = "email".into();
         assert!(compile_config(&cfg).is_err());
+    }
+
+    #[test]
+    fn labels_follow_the_grammar() {
+        let c = compile_config(&EngineConfig::default()).unwrap();
+        let labels = |id: &str| c.types[c.index[id]].labels.clone().unwrap();
+        let mrn = labels("medical_record");
+        for good in
+            ["mrn", "patient_mrn", "mrnNumber", "PATIENT-MRN", "MedicalRecordNumber", "medical record no"]
+        {
+            assert!(mrn.matches(good, false), "{good}");
+        }
+        for bad in ["xmrn", "mrnx", "mrn_count", "amrn"] {
+            assert!(!mrn.matches(bad, false), "{bad}");
+        }
+        let key = labels("api_key");
+        for good in ["OPENAI_API_KEY", "AwsSecretAccessKey", "genericToken", "x-api-key"] {
+            assert!(key.matches(good, false), "{good}");
+        }
+        for bad in ["publicToken", "LLM_SECRET_NAME", "tokenizer", "credentialsId"] {
+            assert!(!key.matches(bad, false), "{bad}");
+        }
+        assert!(!mrn.matches("mrns", false) && mrn.matches("mrns", true));
+    }
+
+    /// Every keyword-anchored rule's matches start with one of its keywords: the engine only tries
+    /// such a rule where a keyword starts, so a match starting elsewhere would be missed.
+    #[test]
+    fn anchored_rules_start_with_a_keyword() {
+        use regex_syntax::hir::literal::{ExtractKind, Extractor};
+        let c = compile_config(&EngineConfig::default()).unwrap();
+        for p in
+            c.types.iter().flat_map(|t| t.patterns.iter()).filter(|p| p.anchored && p.label_groups.is_none())
+        {
+            let hir = regex_syntax::ParserBuilder::new().build().parse(&p.source).unwrap();
+            let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+            let lits = seq.literals().unwrap_or_else(|| panic!("{}: no finite literal prefixes", p.name));
+            for lit in lits {
+                let lower = String::from_utf8_lossy(lit.as_bytes()).to_ascii_lowercase();
+                assert!(
+                    p.keywords
+                        .iter()
+                        .any(|k| lower.starts_with(k.as_str()) || (k.starts_with(&lower) && !lit.is_exact())),
+                    "{}: a match may start with {lower:?}, which no keyword begins",
+                    p.name
+                );
+            }
+        }
     }
 }

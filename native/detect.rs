@@ -2,16 +2,17 @@
 //!
 //! Spans here are byte offsets into the text; the engine converts them to code-point offsets.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use regex_automata::util::captures::Captures;
-use regex_automata::{Input, PatternID, PatternSet};
+use regex_automata::{Anchored, Input, PatternID, PatternSet};
 
-use crate::catalog::{Compiled, Pattern, PiiType};
+use crate::catalog::{label_identifier, Checks, Compiled, Pattern, PiiType};
 use crate::prefilter::{markers, windows, Gate};
 use crate::validate;
 
-/// A detection: byte start, byte end, type index.
+/// A detection: byte start, byte end, type index, pattern index within the type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
     /// Byte offset of the first byte.
@@ -20,6 +21,8 @@ pub struct Span {
     pub end: usize,
     /// Index of the type in [`Compiled::types`].
     pub ty: usize,
+    /// Index of the pattern within the type (one past the last for a labelled key).
+    pub rule: usize,
 }
 
 fn one_char(s: &str) -> &str {
@@ -42,33 +45,33 @@ pub struct Waiting {
 }
 
 /// Check a candidate: `None` drops it; otherwise its end and any blocking neighbours.
-fn accept(
-    t: &PiiType,
+pub fn accept(
+    ck: &Checks,
     c: &Compiled,
     text: &str,
     start: usize,
     end: usize,
 ) -> Option<(usize, Option<usize>, Option<usize>)> {
     let mut end = end;
-    if let Some(name) = &t.validator {
+    if let Some(name) = &ck.validator {
         end = start + validate::run(name, &text[start..end], &c.tables)?;
     }
     let value = &text[start..end];
-    if t.min_digits > 0 && value.bytes().filter(u8::is_ascii_digit).count() < t.min_digits {
+    if ck.min_digits > 0 && value.bytes().filter(u8::is_ascii_digit).count() < ck.min_digits {
         return None;
     }
-    if !t.deny_suffixes.is_empty() {
+    if !ck.deny_suffixes.is_empty() {
         let lower = value.to_ascii_lowercase();
-        if t.deny_suffixes.iter().any(|s| lower.ends_with(s.as_str())) {
+        if ck.deny_suffixes.iter().any(|s| lower.ends_with(s.as_str())) {
             return None;
         }
     }
-    let prev = t
+    let prev = ck
         .reject_prev
         .as_ref()
         .filter(|rx| start > 0 && rx.is_match(prev_char(text, start)))
         .map(|_| start - prev_char(text, start).len());
-    let next = t
+    let next = ck
         .reject_next
         .as_ref()
         .filter(|rx| end < text.len() && rx.is_match(one_char(&text[end..])))
@@ -76,50 +79,131 @@ fn accept(
     Some((end, prev, next))
 }
 
-/// Search one pattern within `input`'s range; return the value span and the end of the whole match.
-fn search(p: &Pattern, input: &mut Input<'_>, caps: &mut Captures) -> Option<(usize, usize, usize)> {
-    match p.value_group {
-        None => p.regex.search(input).map(|m| (m.start(), m.end(), m.end())),
-        Some(g) => {
-            p.regex.search_captures(input, caps);
-            let whole = caps.get_match()?;
-            let value = caps.get_group(g);
-            Some(value.map_or((whole.end(), whole.end(), whole.end()), |v| (v.start, v.end, whole.end())))
-        }
-    }
+/// A match of a pattern: the value span, the end of the whole match, and for a labelled
+/// pattern the label's start, the tail's end and the value's start.
+struct Found {
+    start: usize,
+    end: usize,
+    whole_end: usize,
+    label: Option<(usize, usize)>,
 }
 
-/// Every leftmost-first match of `p` in `text[range]` (seen with its surroundings), as `re.finditer` gives.
+/// Search one pattern within `input`'s range.
+fn search(p: &Pattern, input: &mut Input<'_>, caps: &mut Captures) -> Option<Found> {
+    if p.value_group.is_none() {
+        return p.regex.search(input).map(|m| Found {
+            start: m.start(),
+            end: m.end(),
+            whole_end: m.end(),
+            label: None,
+        });
+    }
+    p.regex.search_captures(input, caps);
+    let whole = caps.get_match()?;
+    let (start, end) = p
+        .value_group
+        .and_then(|g| caps.get_group(g))
+        .map_or((whole.end(), whole.end()), |v| (v.start, v.end));
+    let label = p.label_groups.and_then(|(l, t)| Some((caps.get_group(l)?.start, caps.get_group(t)?.end)));
+    Some(Found { start, end, whole_end: whole.end(), label })
+}
+
+/// Every leftmost-first match of `p` in `text[range]` (seen with its surroundings), as `re.finditer`
+/// gives; with `starts`, only matches starting at those (ascending) positions.
 fn each_match(
     p: &Pattern,
     text: &str,
     range: Range<usize>,
+    starts: Option<&[usize]>,
     caps: &mut Captures,
-    mut f: impl FnMut(usize, usize) -> Option<usize>,
+    mut f: impl FnMut(&Found) -> Option<usize>,
 ) {
     let mut input = Input::new(text).range(range.clone());
     let mut pos = range.start;
-    while pos <= range.end {
-        input.set_start(pos);
-        let Some((start, end, whole_end)) = search(p, &mut input, caps) else {
+    let Some(starts) = starts else {
+        while pos <= range.end {
+            input.set_start(pos);
+            let Some(m) = search(p, &mut input, caps) else {
+                return;
+            };
+            // Patterns cannot match the empty string (checked when built), so this always advances.
+            pos = m.whole_end.max(pos + 1);
+            if let Some(resume) = f(&m) {
+                // The validator kept a prefix: what the match ran over is searched again.
+                pos = resume;
+            }
+        }
+        return;
+    };
+    input.set_anchored(Anchored::Yes);
+    let mut i = 0;
+    while i < starts.len() {
+        i += starts[i..].partition_point(|&s| s < pos);
+        let Some(&at) = starts.get(i) else {
             return;
         };
-        // Patterns cannot match the empty string (checked when built), so this always advances.
-        pos = whole_end.max(pos + 1);
-        if let Some(resume) = f(start, end) {
-            // The validator kept a prefix: what the match ran over is searched again.
+        i += 1;
+        input.set_start(at);
+        let Some(m) = search(p, &mut input, caps) else {
+            continue;
+        };
+        pos = m.whole_end.max(at + 1);
+        if let Some(resume) = f(&m) {
             pos = resume;
         }
     }
 }
 
-/// The set of patterns (by id over all types) that match somewhere in `text`: one pass of the
-/// union of all patterns, after which only those are searched one by one.
+/// The set of union patterns (by union id) that match somewhere in `text`: one pass of the union,
+/// after which only those are searched one by one.
 fn union_matches(c: &Compiled, text: &str) -> Option<PatternSet> {
     let union = c.union.as_ref()?;
     let mut set = PatternSet::new(union.pattern_len());
     union.which_overlapping_matches(&Input::new(text), &mut set);
     Some(set)
+}
+
+/// Per (type, pattern) of the keyword-anchored patterns, the ascending positions where one of
+/// their keywords starts.
+fn keyword_starts(c: &Compiled, text: &str) -> HashMap<(usize, usize), Vec<usize>> {
+    let mut out: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+    let Some(index) = &c.keywords else {
+        return out;
+    };
+    for m in index.automaton.find_overlapping_iter(text) {
+        for key in &index.rules[m.pattern().as_usize()] {
+            let at = out.entry(*key).or_default();
+            if at.last() != Some(&m.start()) {
+                at.push(m.start());
+            }
+        }
+    }
+    for at in out.values_mut() {
+        at.sort_unstable();
+        at.dedup();
+    }
+    out
+}
+
+/// True if `text[start..end]` is a token masking wrote (`[PHONE]`, `[PHONE_1]`), not a label.
+fn mask_token(text: &str, start: usize, end: usize) -> bool {
+    start > 0
+        && text.as_bytes()[start - 1] == b'['
+        && text.as_bytes().get(end) == Some(&b']')
+        && !text[start..end].bytes().any(|b| b.is_ascii_lowercase())
+}
+
+/// True if the label of a labelled pattern's match passes the label grammar.
+fn label_ok(t: &PiiType, c: &Compiled, text: &str, label: (usize, usize), value_start: usize) -> bool {
+    let Some(labels) = &t.labels else {
+        return false;
+    };
+    let at = label_identifier(&c.grammar, text, label.0);
+    let ident = &text[at..label.1];
+    label.1 < value_start
+        && !mask_token(text, at, label.1)
+        && labels.matches(ident, false)
+        && (!labels.operator || c.grammar.has_operator(&text[label.1..value_start]))
 }
 
 /// Clusters up to this long are searched whole: splitting them into runs costs more than it saves.
@@ -133,62 +217,102 @@ pub fn candidates(
     out: &mut Vec<Span>,
     waiting: &mut Vec<Waiting>,
 ) {
-    // Only patterns whose needs the text covers, and that the union pass saw match, are searched.
+    // Union patterns are searched only if the text covers their needs and the union pass saw them
+    // match; keyword-anchored ones only where a keyword starts; others once a keyword occurs.
     let has = markers(text.as_bytes());
     let matching = union_matches(c, text);
-    let searched: Vec<(usize, &Pattern)> = selected
-        .iter()
-        .flat_map(|&ty| c.types[ty].patterns.iter().enumerate().map(move |(i, p)| (ty, i, p)))
-        .filter(|&(ty, i, p)| {
-            let id = PatternID::new_unchecked(c.types[ty].first_pattern + i);
-            has.covers(&p.need) && matching.as_ref().is_none_or(|m| m.contains(id))
-        })
-        .map(|(ty, _, p)| (ty, p))
-        .collect();
-    let clustered = searched.iter().any(|(_, p)| !matches!(p.gate, Gate::Plain));
+    let starts = if c.keywords.is_some() { keyword_starts(c, text) } else { HashMap::new() };
+    let mut lowered: Option<String> = None;
+    let mut searched: Vec<(usize, usize, &Pattern)> = Vec::new();
+    for &ty in selected {
+        for (i, p) in c.types[ty].patterns.iter().enumerate() {
+            let wanted = if p.anchored {
+                starts.contains_key(&(ty, i))
+            } else if let Some(id) = p.union_id {
+                has.covers(&p.need)
+                    && matching.as_ref().is_none_or(|m| m.contains(PatternID::new_unchecked(id)))
+            } else if !p.keywords.is_empty() {
+                let lower = lowered.get_or_insert_with(|| text.to_ascii_lowercase());
+                p.keywords.iter().any(|k| lower.contains(k.as_str()))
+            } else {
+                true
+            };
+            if wanted {
+                searched.push((ty, i, p));
+            }
+        }
+    }
+    let clustered = searched.iter().any(|(_, _, p)| p.union_id.is_some() && !matches!(p.gate, Gate::Plain));
     let clusters = if clustered { c.clusters.find(text) } else { Vec::new() };
-    for (ty, p) in searched {
+    for (ty, rule, p) in searched {
         let t = &c.types[ty];
         let mut caps = p.regex.create_captures();
         // Records a candidate; returns where to resume when the validator kept only a prefix.
-        let mut push = |start: usize, end: usize| -> Option<usize> {
+        let mut push = |m: &Found| -> Option<usize> {
+            let (start, end) = (m.start, m.end);
             if start >= end {
                 return None;
             }
-            let (kept, prev, next) = accept(t, c, text, start, end)?;
-            let span = Span { start, end: kept, ty };
+            if let Some(label) = m.label {
+                if !label_ok(t, c, text, label, start) {
+                    return None;
+                }
+            }
+            let (kept, prev, next) = accept(&p.checks, c, text, start, end)?;
+            let span = Span { start, end: kept, ty, rule };
             match (prev, next) {
                 (None, None) => out.push(span),
                 _ => waiting.push(Waiting { span, prev, next }),
             }
             (kept < end).then_some(kept)
         };
-        match &p.gate {
-            Gate::Plain => each_match(p, text, 0..text.len(), &mut caps, &mut push),
-            Gate::Cluster(need, alphabet) => {
+        if p.anchored {
+            let at = starts.get(&(ty, rule)).map_or(&[][..], Vec::as_slice);
+            each_match(p, text, 0..text.len(), Some(at), &mut caps, &mut push);
+            continue;
+        }
+        match (&p.gate, p.union_id) {
+            (Gate::Cluster(need, alphabet), Some(_)) => {
                 for cl in clusters.iter().filter(|cl| cl.has.covers(need)) {
                     if cl.end - cl.start <= SHORT_CLUSTER {
-                        each_match(p, text, cl.start..cl.end, &mut caps, &mut push);
+                        each_match(p, text, cl.start..cl.end, None, &mut caps, &mut push);
                         continue;
                     }
                     for (start, end) in alphabet.runs(text, (cl.start, cl.end), need) {
-                        each_match(p, text, start..end, &mut caps, &mut push);
+                        each_match(p, text, start..end, None, &mut caps, &mut push);
                     }
                 }
             }
-            Gate::Window(reach) => {
+            (Gate::Window(reach), Some(_)) => {
                 for (start, end) in windows(text, &clusters, *reach) {
-                    each_match(p, text, start..end, &mut caps, &mut push);
+                    each_match(p, text, start..end, None, &mut caps, &mut push);
                 }
             }
+            _ => each_match(p, text, 0..text.len(), None, &mut caps, &mut push),
         }
     }
 }
 
-/// Keep the non-overlapping spans, by start, then longer first, then catalog order (rule 3).
-pub fn resolve(spans: &mut Vec<Span>) {
+/// How strong the evidence of pattern `rule` of type `ty` is: 0 keywords (a vendor's format),
+/// 1 a label or key, 2 a shape alone.
+pub fn evidence(c: &Compiled, ty: usize, rule: usize) -> u8 {
+    match c.types[ty].patterns.get(rule) {
+        None => 1,
+        Some(p) if p.label_groups.is_some() => 1,
+        Some(p) if !p.keywords.is_empty() => 0,
+        Some(_) => 2,
+    }
+}
+
+/// Keep the non-overlapping spans, by start, then evidence, then longer first, then catalog
+/// order (rule 3).
+pub fn resolve(c: &Compiled, spans: &mut Vec<Span>) {
     spans.sort_by(|a, b| {
-        a.start.cmp(&b.start).then((b.end - b.start).cmp(&(a.end - a.start))).then(a.ty.cmp(&b.ty))
+        a.start
+            .cmp(&b.start)
+            .then(evidence(c, a.ty, a.rule).cmp(&evidence(c, b.ty, b.rule)))
+            .then((b.end - b.start).cmp(&(a.end - a.start)))
+            .then(a.ty.cmp(&b.ty))
     });
     let mut last_end = 0;
     spans.retain(|s| {
@@ -213,7 +337,7 @@ fn covering(kept: &[Span], start: usize, end: usize) -> bool {
 }
 
 /// Keep waiting candidates whose blocking neighbours lie inside kept spans (rule 3b), to a fixpoint.
-pub fn rescue(kept: &mut Vec<Span>, mut waiting: Vec<Waiting>) {
+pub fn rescue(c: &Compiled, kept: &mut Vec<Span>, mut waiting: Vec<Waiting>) {
     while !waiting.is_empty() {
         let (ok, rest): (Vec<Waiting>, Vec<Waiting>) = waiting.into_iter().partition(|w| {
             w.prev.is_none_or(|p| covering(kept, p, p + 1))
@@ -224,19 +348,25 @@ pub fn rescue(kept: &mut Vec<Span>, mut waiting: Vec<Waiting>) {
             break;
         }
         kept.extend(ok.iter().map(|w| w.span));
-        resolve(kept);
+        resolve(c, kept);
         waiting = rest;
     }
 }
 
 /// Return the detections in `text` for the selected type indices, sorted by start.
 pub fn detect(c: &Compiled, text: &str, selected: &[usize]) -> Vec<Span> {
-    let mut spans = Vec::new();
+    detect_with(c, text, selected, Vec::new())
+}
+
+/// [`detect`], with candidates found through a labelled key (`traverse`) competing with the
+/// text's own candidates like any other.
+pub fn detect_with(c: &Compiled, text: &str, selected: &[usize], keyed: Vec<Span>) -> Vec<Span> {
+    let mut spans = keyed;
     let mut waiting = Vec::new();
     candidates(c, text, selected, &mut spans, &mut waiting);
-    resolve(&mut spans);
+    resolve(c, &mut spans);
     if !waiting.is_empty() {
-        rescue(&mut spans, waiting);
+        rescue(c, &mut spans, waiting);
     }
     if !c.allow_values.is_empty() || !c.allow_patterns.is_empty() {
         spans.retain(|s| !allowed(c, &text[s.start..s.end]));

@@ -19,6 +19,8 @@ pub struct Hit {
     pub start: usize,
     /// Code-point offset of the end.
     pub end: usize,
+    /// Index of the pattern within the type that found it (see [`Engine::rule_name`]).
+    pub rule: usize,
 }
 
 /// A compiled configuration, ready to detect, mask and scan.
@@ -65,6 +67,11 @@ impl Engine {
     /// The compiled configuration.
     pub fn compiled(&self) -> &Compiled {
         &self.c
+    }
+
+    /// The name of pattern `rule` of type `ty` (as a detection reports it).
+    pub fn rule_name(&self, ty: usize, rule: usize) -> &str {
+        self.c.types[ty].rule_name(rule)
     }
 
     /// The enabled type ids, in catalog order.
@@ -148,7 +155,7 @@ impl Engine {
         spans
             .iter()
             .zip(char_offsets(text, spans))
-            .map(|(s, (start, end))| Hit { ty: s.ty, start, end })
+            .map(|(s, (start, end))| Hit { ty: s.ty, start, end, rule: s.rule })
             .collect()
     }
 

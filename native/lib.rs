@@ -294,19 +294,28 @@ mod binding {
         })
     }
 
-    type HitTuple = (Py<PyString>, usize, usize);
-    type FoundTuple = (String, Py<PyString>, usize, usize, String);
+    type HitTuple = (Py<PyString>, usize, usize, Py<PyString>);
+    type FoundTuple = (String, Py<PyString>, usize, usize, String, Py<PyString>);
 
     /// A compiled configuration (the Rust twin of `mcp_pii.pyengine.PyEngine`).
     #[pyclass(frozen, module = "mcp_pii._native", name = "Engine")]
     struct PyEngine {
         inner: engine::Engine,
         ids: Vec<Py<PyString>>,
+        /// Per type, the names of its patterns and, last, of its labelled-key rule.
+        rules: Vec<Vec<Py<PyString>>>,
     }
 
     impl PyEngine {
+        fn rule(&self, py: Python<'_>, ty: usize, rule: usize) -> Py<PyString> {
+            let names = &self.rules[ty];
+            names[rule.min(names.len() - 1)].clone_ref(py)
+        }
+
         fn hit_tuples(&self, py: Python<'_>, hits: &[engine::Hit]) -> Vec<HitTuple> {
-            hits.iter().map(|h| (self.ids[h.ty].clone_ref(py), h.start, h.end)).collect()
+            hits.iter()
+                .map(|h| (self.ids[h.ty].clone_ref(py), h.start, h.end, self.rule(py, h.ty, h.rule)))
+                .collect()
         }
 
         /// Pre-assigned tokens: a dict of type id to a dict of value to token text.
@@ -342,7 +351,15 @@ mod binding {
             install_panic_hook();
             let inner = guarded(|| engine::Engine::from_json(config_json))?;
             let ids = inner.type_ids().iter().map(|id| PyString::intern(py, id).unbind()).collect();
-            Ok(PyEngine { inner, ids })
+            let rules = inner
+                .compiled()
+                .types
+                .iter()
+                .map(|t| {
+                    (0..=t.patterns.len()).map(|i| PyString::intern(py, t.rule_name(i)).unbind()).collect()
+                })
+                .collect();
+            Ok(PyEngine { inner, ids, rules })
         }
 
         fn type_ids(&self) -> Vec<String> {
@@ -419,7 +436,10 @@ mod binding {
             let data_out = if mask { to_python(py, out, &aside)? } else { data.clone().unbind() };
             let found = found
                 .into_iter()
-                .map(|f| (f.path, self.ids[f.ty].clone_ref(py), f.start, f.end, f.value))
+                .map(|f| {
+                    let rule = self.rule(py, f.ty, f.rule);
+                    (f.path, self.ids[f.ty].clone_ref(py), f.start, f.end, f.value, rule)
+                })
                 .collect();
             Ok((data_out, found))
         }

@@ -3,12 +3,16 @@
 //! Two passes, in the same order in both engines so that the same limit trips first:
 //! [`check`] (or the binding's conversion, through [`Budget`]) validates the value as given, and
 //! [`Walker`] scans every string, parsing strings that hold JSON objects or arrays and writing
-//! them back compactly when something inside was masked.
+//! them back compactly when something inside was masked. An object member's key is the label of
+//! its value (the nearest key, else that key joined to the one above it): a whole string, or an
+//! integer's decimal text, under a labelled key is tried against the type's value shapes.
 
 use serde_json::Value;
 
+use std::collections::HashMap;
+
 use crate::catalog::Compiled;
-use crate::detect::{self, char_offsets};
+use crate::detect::{self, char_offsets, Span};
 use crate::error::{Error, Result};
 use crate::mask::Masker;
 
@@ -25,6 +29,8 @@ pub struct Found {
     pub end: usize,
     /// The detected value.
     pub value: String,
+    /// Index of the pattern within the type that found it (see [`crate::catalog::PiiType::rule_name`]).
+    pub rule: usize,
 }
 
 /// The error for a payload nested deeper than `max_depth`.
@@ -172,31 +178,52 @@ fn entries(v: &Value) -> usize {
     }
 }
 
+/// The keys above a value: the one above the nearest, and the nearest.
+type Keys<'k> = (Option<&'k str>, Option<&'k str>);
+
 /// Pass 2: scan (and optionally mask) every string of a checked value.
 pub struct Walker<'c, 's> {
     c: &'c Compiled,
     selected: &'s [usize],
+    labelled: Vec<usize>,
     masker: Option<Masker<'c>>,
     nodes: usize,
+    key_types: HashMap<(Option<String>, String), Vec<usize>>,
     /// The detections, in traversal order.
     pub found: Vec<Found>,
+}
+
+const BLANK: [char; 4] = [' ', '\t', '\n', '\r'];
+
+/// The decimal text of an integer that fits in 64 bits (signed or unsigned), as JSON numbers go.
+fn integer_text(n: &serde_json::Number) -> Option<String> {
+    n.as_i64().map(|i| i.to_string()).or_else(|| n.as_u64().map(|u| u.to_string()))
 }
 
 impl<'c, 's> Walker<'c, 's> {
     /// A walker that has already counted `nodes` nodes in pass 1.
     pub fn new(c: &'c Compiled, selected: &'s [usize], masker: Option<Masker<'c>>, nodes: usize) -> Self {
-        Walker { c, selected, masker, nodes, found: Vec::new() }
+        let labelled = if c.key_labels {
+            selected.iter().copied().filter(|&ti| c.types[ti].labels.is_some()).collect()
+        } else {
+            Vec::new()
+        };
+        Walker { c, selected, labelled, masker, nodes, key_types: HashMap::new(), found: Vec::new() }
     }
 
     /// Scan `v` in place, masking its strings when the walker has a masker.
     pub fn walk(&mut self, v: &mut Value, depth: usize, ptr: &mut String) -> Result<()> {
+        self.walk_keyed(v, depth, ptr, (None, None))
+    }
+
+    fn walk_keyed(&mut self, v: &mut Value, depth: usize, ptr: &mut String, keys: Keys<'_>) -> Result<()> {
         match v {
-            Value::String(s) => self.string(s, depth, ptr),
+            Value::String(s) => self.string(s, depth, ptr, keys),
             Value::Array(items) => {
                 for (i, x) in items.iter_mut().enumerate() {
                     let len = ptr.len();
                     push_token(ptr, &i.to_string());
-                    self.walk(x, depth + 1, ptr)?;
+                    self.walk_keyed(x, depth + 1, ptr, keys)?;
                     ptr.truncate(len);
                 }
                 Ok(())
@@ -205,8 +232,26 @@ impl<'c, 's> Walker<'c, 's> {
                 for (k, x) in map.iter_mut() {
                     let len = ptr.len();
                     push_token(ptr, k);
-                    self.walk(x, depth + 1, ptr)?;
+                    self.walk_keyed(x, depth + 1, ptr, (keys.1, Some(k.as_str())))?;
                     ptr.truncate(len);
+                }
+                Ok(())
+            }
+            Value::Number(n) if keys.1.is_some() && self.c.scan_numbers => {
+                let Some(text) = integer_text(n) else {
+                    return Ok(());
+                };
+                let keyed = self.keyed(&text, keys);
+                if keyed.is_empty() {
+                    return Ok(());
+                }
+                let spans = detect::detect_with(self.c, &text, &[], keyed);
+                if spans.is_empty() {
+                    return Ok(());
+                }
+                let masked = self.record(&text, &spans, ptr);
+                if let Some(masked) = masked {
+                    *v = Value::String(masked);
                 }
                 Ok(())
             }
@@ -229,8 +274,73 @@ impl<'c, 's> Walker<'c, 's> {
         }
     }
 
-    fn string(&mut self, s: &mut String, depth: usize, ptr: &mut String) -> Result<()> {
-        if s.trim_start_matches([' ', '\t', '\n', '\r']).starts_with(['{', '[']) {
+    /// The labelled types a value under `keys` is tried as (the nearest key, else both joined).
+    fn types_for(&mut self, keys: Keys<'_>) -> Vec<usize> {
+        let Some(key) = keys.1 else {
+            return Vec::new();
+        };
+        if self.labelled.is_empty() {
+            return Vec::new();
+        }
+        let cache_key = (keys.0.map(str::to_owned), key.to_owned());
+        if let Some(got) = self.key_types.get(&cache_key) {
+            return got.clone();
+        }
+        let types = &self.c.types;
+        let matching = |name: &str| -> Vec<usize> {
+            self.labelled
+                .iter()
+                .copied()
+                .filter(|&ti| types[ti].labels.as_ref().is_some_and(|l| l.matches(name, true)))
+                .collect()
+        };
+        let mut got = matching(key);
+        if got.is_empty() {
+            if let Some(parent) = keys.0 {
+                got = matching(&format!("{parent} {key}"));
+            }
+        }
+        self.key_types.insert(cache_key, got.clone());
+        got
+    }
+
+    /// Candidates for a whole value under a labelled key: its text without surrounding blanks.
+    fn keyed(&mut self, s: &str, keys: Keys<'_>) -> Vec<Span> {
+        let mut out = Vec::new();
+        for ty in self.types_for(keys) {
+            let trimmed = s.trim_start_matches(BLANK);
+            let start = s.len() - trimmed.len();
+            let end = s.trim_end_matches(BLANK).len();
+            let t = &self.c.types[ty];
+            if start >= end || !t.labels.as_ref().is_some_and(|l| l.key_values.is_match(&s[start..end])) {
+                continue;
+            }
+            if let Some((kept, None, None)) = detect::accept(&t.checks, self.c, s, start, end) {
+                if kept == end {
+                    out.push(Span { start, end, ty, rule: t.patterns.len() });
+                }
+            }
+        }
+        out
+    }
+
+    /// Record the detections of a string; return its masked text when masking.
+    fn record(&mut self, s: &str, spans: &[Span], ptr: &str) -> Option<String> {
+        for (span, (start, end)) in spans.iter().zip(char_offsets(s, spans)) {
+            self.found.push(Found {
+                path: ptr.to_owned(),
+                ty: span.ty,
+                start,
+                end,
+                value: s[span.start..span.end].to_owned(),
+                rule: span.rule,
+            });
+        }
+        self.masker.as_mut().map(|m| m.apply(s, spans))
+    }
+
+    fn string(&mut self, s: &mut String, depth: usize, ptr: &mut String, keys: Keys<'_>) -> Result<()> {
+        if s.trim_start_matches(BLANK).starts_with(['{', '[']) {
             let shape = shape(s);
             if depth + shape.depth > self.c.max_depth + 1 {
                 return Err(depth_error(self.c));
@@ -238,28 +348,20 @@ impl<'c, 's> Walker<'c, 's> {
             if let Some(mut inner) = parse_embedded(s, shape) {
                 self.count(&inner, depth)?;
                 let before = self.found.len();
-                self.walk(&mut inner, depth, ptr)?;
+                self.walk_keyed(&mut inner, depth, ptr, keys)?;
                 if self.masker.is_some() && self.found.len() > before {
                     *s = serde_json::to_string(&inner).unwrap_or_else(|_| s.clone());
                 }
                 return Ok(());
             }
         }
-        let spans = detect::detect(self.c, s, self.selected);
+        let keyed = self.keyed(s, keys);
+        let spans = detect::detect_with(self.c, s, self.selected, keyed);
         if spans.is_empty() {
             return Ok(());
         }
-        for (span, (start, end)) in spans.iter().zip(char_offsets(s, &spans)) {
-            self.found.push(Found {
-                path: ptr.clone(),
-                ty: span.ty,
-                start,
-                end,
-                value: s[span.start..span.end].to_owned(),
-            });
-        }
-        if let Some(m) = self.masker.as_mut() {
-            *s = m.apply(s, &spans);
+        if let Some(masked) = self.record(s, &spans, ptr) {
+            *s = masked;
         }
         Ok(())
     }

@@ -105,19 +105,34 @@ fn ipv4(value: &str) -> bool {
 }
 
 fn ipv6(value: &str, t: &Tables) -> bool {
-    let halves: Vec<&str> = value.split("::").collect();
+    let (address, zone) = match value.split_once('%') {
+        Some((a, z)) => (a, Some(z)),
+        None => (value, None),
+    };
+    if zone.is_some_and(str::is_empty) {
+        return false;
+    }
+    let halves: Vec<&str> = address.split("::").collect();
     if halves.len() > 2 {
         return false;
     }
-    let groups: Vec<&str> = halves.iter().filter(|h| !h.is_empty()).flat_map(|h| h.split(':')).collect();
+    let mut groups: Vec<&str> = halves.iter().filter(|h| !h.is_empty()).flat_map(|h| h.split(':')).collect();
+    let mut width = groups.len();
+    if groups.last().is_some_and(|g| g.contains('.')) {
+        // An embedded IPv4 tail (::ffff:192.0.2.1) stands for the last two groups.
+        if !groups.pop().is_some_and(ipv4) {
+            return false;
+        }
+        width = groups.len() + 2;
+    }
     if !groups.iter().all(|g| (1..=4).contains(&g.len()) && g.bytes().all(|c| c.is_ascii_hexdigit())) {
         return false;
     }
-    let ok = if halves.len() == 2 { groups.len() <= 7 } else { groups.len() == 8 };
-    ok && groups.len() >= t.min_ipv6_groups
+    let ok = if halves.len() == 2 { width <= 7 } else { width == 8 };
+    ok && width >= t.min_ipv6_groups
 }
 
-/// Keep a well-formed IPv4 (octets 0-255) or IPv6 address.
+/// Keep a well-formed IPv4 (octets 0-255) or IPv6 address (an IPv4 tail and a zone id allowed).
 pub fn ip(value: &str, t: &Tables) -> Option<usize> {
     let ok = if value.contains(':') { ipv6(value, t) } else { ipv4(value) };
     ok.then_some(value.len())
@@ -192,11 +207,115 @@ pub fn date(value: &str, t: &Tables) -> Option<usize> {
     ok.then_some(value.len())
 }
 
-/// Keep a phone number with a plausible count of digits.
+/// Keep a phone number with a plausible count of digits, not all of them the same.
 pub fn phone(value: &str, t: &Tables) -> Option<usize> {
-    let n = digits(value).len();
+    let d = digits(value);
     let (lo, hi) = if value.starts_with('+') { t.phone_international } else { t.phone_national };
-    (lo..=hi).contains(&n).then_some(value.len())
+    ((lo..=hi).contains(&d.len()) && d.iter().any(|&c| c != d[0])).then_some(value.len())
+}
+
+fn mrz_value(c: u8) -> u32 {
+    match c {
+        b'0'..=b'9' => u32::from(c - b'0'),
+        b'A'..=b'Z' => u32::from(c - b'A') + 10,
+        _ => 0,
+    }
+}
+
+fn mrz_check(field: &[u8], digit: u8) -> bool {
+    const WEIGHTS: [u32; 3] = [7, 3, 1];
+    let total: u32 = field.iter().enumerate().map(|(i, &c)| mrz_value(c) * WEIGHTS[i % 3]).sum();
+    (digit == b'<' && total % 10 == 0) || u32::from(digit) == u32::from(b'0') + total % 10
+}
+
+/// Keep a passport's machine-readable zone whose second line's check digits all hold (ICAO 9303).
+pub fn mrz(value: &str) -> Option<usize> {
+    let b = value.as_bytes();
+    let line = b.get(b.len().checked_sub(44)?..)?;
+    let composite: Vec<u8> = [&line[0..10], &line[13..20], &line[21..43]].concat();
+    let ok = mrz_check(&line[0..9], line[9])
+        && mrz_check(&line[13..19], line[19])
+        && mrz_check(&line[21..27], line[27])
+        && mrz_check(&composite, line[43]);
+    ok.then_some(value.len())
+}
+
+/// True if a secret's value is a placeholder, a reference or a masked value, not a secret.
+pub fn placeholder(value: &str, t: &Tables) -> bool {
+    let lower = value.to_ascii_lowercase();
+    let squeezed: String = lower.chars().filter(|c| !"-_. \t".contains(*c)).collect();
+    if t.placeholders.contains(&squeezed)
+        || t.markers.iter().any(|m| lower.contains(m.as_str()))
+        || t.starts.iter().any(|s| lower.starts_with(s.as_str()))
+    {
+        return true;
+    }
+    let mut run = 1;
+    let mut prev: Option<char> = None;
+    for c in value.chars() {
+        run = if prev == Some(c) { run + 1 } else { 1 };
+        if run >= t.max_run {
+            return true;
+        }
+        prev = Some(c);
+    }
+    false
+}
+
+/// True if a value reads as code: a call (`getpass(`) or a dotted name (`self.password`).
+fn code(value: &str) -> bool {
+    if value.ends_with('(') {
+        return true;
+    }
+    let names: Vec<&str> = value.split('.').collect();
+    names.len() > 1
+        && names.iter().all(|n| {
+            n.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !n.chars().any(|c| c.is_ascii_digit())
+        })
+}
+
+/// Where a value ends that runs into the next query parameter (`secret&next=/`): before that `&`.
+fn query_end(value: &str) -> usize {
+    let b = value.as_bytes();
+    let mut from = 0;
+    while let Some(off) = value[from..].find('&') {
+        let at = from + off;
+        let mut i = at + 1;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b"_.-".contains(&b[i])) {
+            i += 1;
+        }
+        if i > at + 1 && i < b.len() && b[i] == b'=' {
+            return at;
+        }
+        from = at + 1;
+    }
+    value.len()
+}
+
+/// Keep a secret that is not a placeholder.
+pub fn secret(value: &str, t: &Tables) -> Option<usize> {
+    (!placeholder(value, t)).then_some(value.len())
+}
+
+/// Keep a password that is not a placeholder or code and mixes kinds of characters.
+pub fn password(value: &str, t: &Tables) -> Option<usize> {
+    let value = &value[..query_end(value)];
+    if value.is_empty() || placeholder(value, t) || code(value) {
+        return None;
+    }
+    let mut kinds = [false; 4];
+    for c in value.chars() {
+        let k = match c {
+            'a'..='z' => 0,
+            'A'..='Z' => 1,
+            '0'..='9' => 2,
+            _ => 3,
+        };
+        kinds[k] = true;
+    }
+    (kinds.iter().filter(|k| **k).count() >= t.password_kinds).then_some(value.len())
 }
 
 /// Run the validator `name` on `value`; see the module documentation.
@@ -208,6 +327,9 @@ pub fn run(name: &str, value: &str, t: &Tables) -> Option<usize> {
         "ip" => ip(value, t),
         "date" => date(value, t),
         "phone" => phone(value, t),
+        "mrz" => mrz(value),
+        "secret" => secret(value, t),
+        "password" => password(value, t),
         _ => None,
     }
 }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from mcp_pii import Detection, Engine
 from mcp_pii.catalog import PARTIAL_RULES, VALIDATORS, builtin_type_ids, catalog_data, check_dialect
 
 CORPUS = load_corpus()
+CORPUS_DIR = Path(__file__).parent / "corpus"
 TYPE_IDS = builtin_type_ids()
 MIN_CASES = 8
 
@@ -36,7 +39,11 @@ DESIGN_TYPES = (
     "jwt",
     "private_key",
     "api_key",
+    "password",
+    "bsn",
 )
+# Types found only through a label or a key, never by their shape alone.
+LABELLED_ONLY = ("date_of_birth", "passport", "driver_license", "bank_account", "medical_record", "bsn")
 
 
 def _negative(case: str | dict[str, Any]) -> tuple[str, list[str]]:
@@ -60,6 +67,12 @@ def test_catalog_lists_the_designed_types_in_order() -> None:
     assert TYPE_IDS == DESIGN_TYPES
 
 
+def _rules() -> list[dict[str, Any]]:
+    """Every named rule of the catalog: those in type files and those in rules/."""
+    out = [{**r, "type": t["id"]} for t in catalog_data()["types"] for r in t.get("rules", [])]
+    return out + list(catalog_data()["rules"])
+
+
 def test_catalog_entries_are_well_formed() -> None:
     seen = set()
     for entry in catalog_data()["types"]:
@@ -69,21 +82,44 @@ def test_catalog_entries_are_well_formed() -> None:
         seen.add(tid)
         assert entry["category"] in ("personal", "secret"), tid
         assert entry["description"], tid
-        assert entry["patterns"], tid
-        for pattern in entry["patterns"]:
+        assert entry.get("patterns") or entry.get("rules") or entry.get("labels"), tid
+        for pattern in entry.get("patterns", []):
             check_dialect(pattern)
             compiled = re.compile(pattern, re.ASCII)
             assert set(compiled.groupindex) <= {"value"}, f"{tid}: only a group named 'value' is allowed"
         assert entry.get("validator") in (None, *VALIDATORS), tid
         assert entry.get("partial", "tail") in PARTIAL_RULES, tid
+        assert entry.get("examples"), f"{tid}: examples"
+        assert entry.get("counterexamples"), f"{tid}: counterexamples"
+        labels = entry.get("labels")
+        if labels is not None:
+            assert labels["phrases"], tid
+            assert labels.get("values") or entry.get("formats"), tid
+            assert all(p == p.lower() and p.strip() == p for p in labels["phrases"]), tid
+            for value in labels.get("values", []):
+                check_dialect(value)
 
 
-def test_weak_shapes_need_a_label() -> None:
-    # DESIGN.md: passport, driver's licence, bank account, medical record and date of birth are
-    # only detected next to a label, and the span is the value alone (a group named 'value').
+def test_rules_are_well_formed() -> None:
+    ids = set()
+    for rule in _rules():
+        rid = rule["id"]
+        assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", rid), rid
+        assert rid not in ids, f"rule id {rid} is used twice"
+        ids.add(rid)
+        assert rule["type"] in TYPE_IDS, rid
+        check_dialect(rule["pattern"])
+        assert set(re.compile(rule["pattern"], re.ASCII).groupindex) <= {"value"}, rid
+        assert all(k == k.strip() and k for k in rule.get("keywords", [])), rid
+    assert not ids & set(TYPE_IDS), "a rule id may not be a type id"
+
+
+def test_labelled_only_types_have_no_bare_patterns() -> None:
+    # DESIGN.md: these shapes are only PII when something names them (a label or a key).
     for entry in catalog_data()["types"]:
-        if entry["id"] in ("passport", "driver_license", "bank_account", "medical_record", "date_of_birth"):
-            assert all("(?P<value>" in p for p in entry["patterns"]), entry["id"]
+        if entry["id"] in LABELLED_ONLY:
+            assert not entry.get("patterns"), entry["id"]
+            assert entry.get("labels"), entry["id"]
 
 
 def test_engine_types_follow_the_catalog(engine: Engine) -> None:
@@ -134,3 +170,16 @@ def test_corpus_masks_every_positive(engine: Engine) -> None:
             masked = engine.mask(case["text"]).text
             assert case["value"] not in masked, (type_id, case)
             assert f"[{type_id.upper()}]" in masked, (type_id, case)
+
+
+HARD_NEGATIVES = tomllib.loads((CORPUS_DIR / "hard_negatives.toml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [pytest.param(text, id=f"{group}-{i}") for group, texts in HARD_NEGATIVES.items() for i, text in enumerate(texts)],
+)
+def test_hard_negative(engine: Engine, text: str) -> None:
+    assert engine.detect(text) == []
+    # A JSON object keyed by the same words is no different.
+    assert engine.scan({"note": text}).detections == []

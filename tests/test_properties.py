@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mcp_pii import Config, CustomPattern, Engine, PIIError
-from mcp_pii.catalog import STRATEGIES, builtin_type_ids
+from mcp_pii.catalog import STRATEGIES, builtin_type_ids, catalog_data
 
 EXAMPLES = int(os.environ.get("MCP_PII_HYPOTHESIS_EXAMPLES", "2000"))
 SMALL = max(50, EXAMPLES // 10)
@@ -32,13 +32,37 @@ PROPERTY = settings(max_examples=SMALL, deadline=None, suppress_health_check=[He
 
 TYPE_IDS = list(builtin_type_ids())
 CORPUS = load_corpus()
-VALUES = sorted({c["value"] for s in CORPUS.values() for c in s["positives"]})
-SENTENCES = sorted({c["text"] for s in CORPUS.values() for c in s["positives"]})
+
+
+def _catalog_examples() -> list[str | dict[str, str]]:
+    """Every example of every type, rule and value format in the catalog."""
+    types = catalog_data()["types"]
+    rules = [r for t in types for r in t.get("rules", [])] + list(catalog_data()["rules"])
+    out: list[str | dict[str, str]] = [e for entry in [*types, *rules] for e in entry.get("examples", [])]
+    return out + [f["example"] for t in types for f in t.get("formats", [])]
+
+
+EXAMPLES_ = _catalog_examples()
+VALUES = sorted(
+    {c["value"] for s in CORPUS.values() for c in s["positives"]}
+    | {e if isinstance(e, str) else e["value"] for e in EXAMPLES_}
+)
+SENTENCES = sorted(
+    {c["text"] for s in CORPUS.values() for c in s["positives"]} | {e["text"] for e in EXAMPLES_ if isinstance(e, dict)}
+)
 NEAR_MISSES = sorted({n if isinstance(n, str) else n["text"] for s in CORPUS.values() for n in s["negatives"]})
 LABELS = [
     "SSN ", "ssn: ", "DOB: ", "born on ", "Passport No: ", "DL# ", "Account: ", "acct#", "MRN: ",
     "Patient ID: ", "Phone: ", "tel ", "token=", "api_key: ", "Bearer ", "IBAN ", '"dob": "', "secret=",
     "-----BEGIN RSA PRIVATE KEY-----\n", "\n-----END RSA PRIVATE KEY-----",
+    "passport_number: ", "patientMrn=", "OPENAI_API_KEY=", "x-api-key: ", "my social security number is ",
+    "dl=", "password = ", "db_pass: ", "'dob': '", "<genericToken>\n  ", 'AwsSecretAccessKey: "', "BSN: ",
+    "drivers_license: ", "Birthday - ", "passport # ", "MRN is ", "publicToken=", "LLM_SECRET_NAME=",
+]  # fmt: skip
+# Keys of objects, some of them labels (keys are labels of their values in scans).
+KEYS = [
+    "mrn", "passport_number", "dob", "password", "api_key", "ssn", "phone", "patient", "passport", "number",
+    "id", "bsn", "drivers_license", "account_number", "token", "secret_name", "phones", "date_of_birth",
 ]  # fmt: skip
 GLUE = [" ", "  ", "\t", "\n", ",", ".", ":", "-", "/", "_", "@", "#", "(", ")", '"', "'", "=", "é", "😀", "\u200d"]
 
@@ -113,13 +137,18 @@ LEAF = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-(10**20), 10**20),
+    st.sampled_from([191365, 123456789, 4155550132, 180774955, -12345678, 2**63, 2**64 - 1, 2**64]),
     st.floats(allow_nan=False, allow_infinity=False),
 )
 JSON = st.recursive(
     LEAF,
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(st.one_of(st.text(max_size=5), st.sampled_from(["a/b", "~", "~1", ""])), children, max_size=4),
+        st.dictionaries(
+            st.one_of(st.text(max_size=5), st.sampled_from(["a/b", "~", "~1", ""]), st.sampled_from(KEYS)),
+            children,
+            max_size=4,
+        ),
         embedded(children),
     ),
     max_leaves=12,
@@ -162,7 +191,7 @@ def test_engines_agree_on_text(engines: dict[str, tuple[Engine, Engine]], text: 
     rust, python = engines[config]
     if types is not None:
         types = [t for t in types if t in python.types]
-    assert rust.detect(text, types) == python.detect(text, types)
+    assert _rules(rust.detect(text, types)) == _rules(python.detect(text, types))
     for strategy in (None, *STRATEGIES):
         assert rust.mask(text, strategy, types) == python.mask(text, strategy, types), strategy
 
@@ -173,7 +202,14 @@ def test_engines_agree_on_nested(
     engines: dict[str, tuple[Engine, Engine]], data: Any, strategy: str | None, mask: bool, config: str
 ) -> None:
     rust, python = engines[config]
-    assert rust.scan(data, strategy, None, mask) == python.scan(data, strategy, None, mask)
+    got, want = rust.scan(data, strategy, None, mask), python.scan(data, strategy, None, mask)
+    assert got == want
+    assert _rules(got.detections) == _rules(want.detections)
+
+
+def _rules(detections: list[Any]) -> list[tuple[str, int, str]]:
+    """What equality of detections leaves out: the rule of each (with its type and start)."""
+    return [(d.type, d.start, d.rule) for d in detections]
 
 
 def test_both_engines_fixture(both_engines: Any) -> None:
@@ -201,10 +237,11 @@ def test_detections_are_sorted_disjoint_and_exact(engine_impl: str, text: str) -
 
 
 @PROPERTY
-@given(text=PROSE, strategy=STRATEGY)
+@given(text=PROSE, strategy=st.sampled_from([s for s in STRATEGIES if s != "remove"]))
 def test_masking_twice_changes_nothing_more(engine_impl: str, text: str, strategy: str) -> None:
-    # Holds for every strategy, partial included, on prose. Where values touch each other (see
-    # GLUED below) it does not always hold.
+    # Holds for every strategy but remove, partial included, on prose. Where values touch each
+    # other (see GLUED below) it does not always hold; remove joins what stood around a value, so
+    # a label can meet a value that was not its own (the last GLUED case).
     engine = engine_for(engine_impl)
     once = engine.mask(text, strategy).text
     assert engine.mask(once, strategy).text == once
