@@ -126,6 +126,10 @@ bench: setup $(STAMPS)/contextforge-$(CPEX_VERSION)  ## Benchmarks: engines vs c
 bench-rust:  ## Criterion benchmarks of the Rust core alone
 	cargo bench --bench core
 
+.PHONY: external
+external: setup  ## Other projects' test cases (../shared/external-suites): agreement per source and type, judged
+	$(PY) ../shared/external-suites/run.py --judge
+
 .PHONY: load
 load: setup  ## Load test (bench/results/load.json), then fault figures: floods, bursts, signals (faults.json)
 	$(PY) bench/load.py $(LOAD_ARGS)

@@ -10,7 +10,7 @@ import os
 import sys
 from typing import Any
 
-from mcp_pii import __version__
+from mcp_pii import __version__, describe
 from mcp_pii.auth import TokenError, load_token
 from mcp_pii.config import Config
 from mcp_pii.engine import Engine, Implementation
@@ -240,6 +240,16 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--report", action="store_true", help="print the detections instead of the data")
         if name == "detect":
             cmd.add_argument("--values", action="store_true", help="include the detected values in the output")
+
+    types = sub.add_parser(
+        "types",
+        parents=[common],
+        help="list the types and rules the configured engine detects",
+        description="List every enabled type: its category, whether it needs a label or key, its labels and an "
+        "example; with --rules, every named rule (vendor formats) with an example.",
+    )
+    types.add_argument("--rules", action="store_true", help="list every named rule of each type")
+    types.add_argument("--json", action="store_true", help="print JSON")
     return p
 
 
@@ -254,6 +264,20 @@ def _read(path: str | None) -> str:
 def _engine(args: argparse.Namespace) -> Engine:
     config = Config.load(args.config)
     return Engine(config, implementation="python" if args.force_python else None)
+
+
+def _types(args: argparse.Namespace) -> int:
+    config = Config.load(args.config)
+    engine = Engine(config, implementation="python" if args.force_python else None)
+    found = describe.catalog_types(engine.types)
+    custom = [
+        describe.TypeInfo(c.id, "custom", "custom pattern (configuration)", False, [], [], "")
+        for c in config.custom_patterns
+        if c.id in engine.types
+    ]
+    found += custom
+    print(describe.as_json(found) if args.json else describe.text(found, rules=args.rules))
+    return 0
 
 
 def _shell(args: argparse.Namespace) -> int:
@@ -438,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
         _parser().print_help(sys.stderr)
         return 2
     try:
+        if args.command == "types":
+            return _types(args)
         return _SERVERS.get(args.command, _shell)(args)
     except (PIIError, TokenError, OSError) as exc:
         print(f"mcp-pii: error: {exc}", file=sys.stderr)

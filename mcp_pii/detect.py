@@ -61,11 +61,11 @@ def _label_ok(t: PiiType, text: str, m: re.Match[str]) -> bool:
 
 
 def _mask_token(text: str, start: int, end: int) -> bool:
-    """Return True if ``text[start:end]`` is a token masking wrote (``[PHONE]``, ``[PHONE_1]``), not a label."""
+    """Return True if ``text[start:end]`` is a token masking wrote (``[PHONE]``, ``[PHONE_1#k3x9qz]``), not a label."""
     return (
-        0 < start
+        start > 0
         and text[start - 1] == "["
-        and text[end : end + 1] == "]"
+        and text[end : end + 1] in ("]", "#")
         and not any("a" <= ch <= "z" for ch in text[start:end])
     )
 

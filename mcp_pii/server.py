@@ -31,7 +31,7 @@ from mcp.types import (
 )
 from pydantic import BaseModel, Field, JsonValue, ValidationError
 
-from mcp_pii import __version__, jsonout
+from mcp_pii import __version__, describe, jsonout
 from mcp_pii.config import Config, Strategy
 from mcp_pii.engine import Engine, MaskResult, ScanResult, UnmaskNestedResult, UnmaskResult
 from mcp_pii.errors import InternalError, PIIError, VaultUnavailableError
@@ -74,10 +74,25 @@ SPLICE_MIN = 64 * 1024
 INSTRUCTIONS = (
     "Detects and masks personal data (emails, phone numbers, SSNs, payment cards, IBANs, IP "
     "addresses, dates of birth, passport, licence, account and medical record numbers) and secrets "
-    "(API keys, cloud and vendor tokens, JWTs, private keys). Call mask_pii before storing, logging "
-    "or forwarding text that may hold such data; scan_nested for JSON payloads such as tool results; "
-    "detect_pii to find out what is there without changing it."
+    "(API keys, passwords, cloud and vendor tokens, JWTs, private keys). Call mask_pii before storing, "
+    "logging or forwarding text that may hold such data; scan_nested for JSON payloads such as tool "
+    "results; detect_pii to find out what is there without changing it."
 )
+
+
+def _context_note(type_ids: Iterable[str]) -> str:
+    """What a model should know about labels: the types found only next to a label or under a key."""
+    weak = describe.labelled_only(list(type_ids))
+    if not weak:
+        return ""
+    return (
+        f" {', '.join(weak)} are found only next to a label that names them ('Passport No: X1234567', "
+        "'my DOB is 01/15/1990', 'patient_mrn=00472918') or, in JSON, under a key that does "
+        '({"passport_number": "X1234567"}); bare numbers are never taken for them. Secrets are '
+        'also found by the name they are assigned to (OPENAI_API_KEY=..., "password": ...).'
+    )
+
+
 StrategyArg = Annotated[
     Strategy | None, Field(description="How to mask (default: the server's configured strategies).")
 ]
@@ -90,6 +105,10 @@ class Span(BaseModel):
     type: str = Field(description="PII type id, e.g. 'email'.")
     start: int = Field(description="Offset of the first character (Unicode code points).")
     end: int = Field(description="Offset just past the last character.")
+    rule: str = Field(
+        description="What found it: the type id (its own shape), '<type>-label' (after a label), "
+        "'<type>-key' (under a labelled key) or a vendor rule such as 'gitlab-pat'."
+    )
 
 
 class DetectedSpan(Span):
@@ -172,20 +191,21 @@ def _spans(found: Sequence[Any], as_json: bool, *, path: bool = False, value: bo
     """
     if not as_json:
         return [
-            {"path": d.path, "type": d.type, "start": d.start, "end": d.end}
+            {"path": d.path, "type": d.type, "start": d.start, "end": d.end, "rule": d.rule}
             if path
-            else {"type": d.type, "start": d.start, "end": d.end, "value": d.value}
+            else {"type": d.type, "start": d.start, "end": d.end, "rule": d.rule, "value": d.value}
             if value
-            else {"type": d.type, "start": d.start, "end": d.end}
+            else {"type": d.type, "start": d.start, "end": d.end, "rule": d.rule}
             for d in found
         ]
     names: dict[str, str] = {}
     parts = []
     for d in found:
         kind = names.get(d.type) or names.setdefault(d.type, json.dumps(d.type))
+        rule = names.get("\0" + d.rule) or names.setdefault("\0" + d.rule, json.dumps(d.rule))
         head = f'{{"path":{json.dumps(d.path, ensure_ascii=False)},' if path else "{"
         tail = f',"value":{json.dumps(d.value, ensure_ascii=False)}}}' if value else "}"
-        parts.append(f'{head}"type":{kind},"start":{d.start},"end":{d.end}{tail}')
+        parts.append(f'{head}"type":{kind},"start":{d.start},"end":{d.end},"rule":{rule}{tail}')
     return "[" + ",".join(parts) + "]"
 
 
@@ -378,6 +398,7 @@ def build_server(
     vault = vault if vault is not None else Vault.from_config(engine.config)
     type_ids = tuple(engine.types)
     TypeId = Literal[type_ids]  # type: ignore[valid-type]
+    note = _context_note(type_ids)
     sessions = 0  # lifespans entered and not yet left (one per connection on SSE and in memory)
 
     @asynccontextmanager
@@ -416,7 +437,8 @@ def build_server(
             "Find personal data and secrets in a text without changing it. Returns each detection's type "
             "and character offsets, and counts per type; values only when include_values is true. Use it "
             "to decide whether text is safe to store or forward."
-        ),
+        )
+        + note,
     )
     async def detect_pii(
         text: Annotated[str, Field(description="The text to examine.")],
@@ -451,7 +473,8 @@ def build_server(
             "label ([EMAIL]), redact ([REDACTED]), partial (***-**-6789), hash ([HASH:...]), tokenize "
             "([EMAIL_1], same value same token) or remove. Returns the masked text (as the text content "
             "too) and what was masked."
-        ),
+        )
+        + note,
     )
     async def mask_pii(
         text: Annotated[str, Field(description="The text to mask.")],
@@ -494,10 +517,13 @@ def build_server(
         annotations=READ_ONLY,
         description=(
             "Find and mask personal data and secrets in every string of a JSON value (objects, arrays, "
-            "strings holding JSON). Object keys, numbers, booleans and null are left as they are. Each "
-            "detection names its string by JSON Pointer. With mask=false it only reports. The text "
+            'strings holding JSON). A member\'s key is the label of its value: {"mrn": "00472918"} is a '
+            "medical record number, and an integer under such a key is reported and masked as a string. "
+            "Keys, booleans, null and other numbers are left as they are. Each detection names its string "
+            "by JSON Pointer. With mask=false it only reports. The text "
             "content is the masked payload as JSON (with mask=false: the detections)."
-        ),
+        )
+        + note,
     )
     async def scan_nested(
         data: Annotated[JsonValue, Field(description="Any JSON value.")],

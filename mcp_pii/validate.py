@@ -116,9 +116,14 @@ def _ipv6(value: str, t: Tables) -> bool:
 
 
 def ip(value: str, t: Tables) -> int | None:
-    """Keep a well-formed IPv4 (octets 0-255) or IPv6 address (an IPv4 tail and a zone id allowed)."""
-    ok = _ipv6(value, t) if ":" in value else _ipv4(value)
-    return len(value) if ok else None
+    """Keep a well-formed IPv4 (octets 0-255) or IPv6 address (an IPv4 tail, a zone id, a CIDR prefix allowed)."""
+    address, slash, prefix = value.partition("/")
+    v6 = ":" in address
+    ok = _ipv6(address, t) if v6 else _ipv4(address)
+    if not ok:
+        return None
+    # A prefix length out of range is not part of the address (the address alone is kept).
+    return len(value) if not slash or int(prefix) <= (128 if v6 else 32) else len(address)
 
 
 def _valid_day(y: int, m: int, d: int) -> bool:

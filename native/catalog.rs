@@ -300,6 +300,8 @@ impl Grammar {
 pub struct Labels {
     /// Each phrase's parts joined (`dateofbirth`).
     phrases: HashSet<String>,
+    /// Those that also name a key (not `mr#`, `a/c`: their marks carry the meaning).
+    key_phrases: HashSet<String>,
     /// Words that may follow a phrase; `None`: any.
     suffixes: Option<HashSet<String>>,
     deny: HashSet<String>,
@@ -310,12 +312,14 @@ pub struct Labels {
 }
 
 impl Labels {
-    /// True if `name` (an identifier, a key or a label as written) is a label of this type.
+    /// True if `name` (an identifier or label as written, or with `key` an object key) is a label.
     ///
-    /// Some run of consecutive parts must spell a phrase (or, with `plural`, as for a key that
-    /// holds a list, its plural); no other part may be a denied word, and every part after the
-    /// phrase must be an allowed suffix word or a number.
-    pub fn matches(&self, name: &str, plural: bool) -> bool {
+    /// Some run of consecutive parts must spell a phrase (for a key, also its plural, as for a
+    /// list, and no phrase whose punctuation carries its meaning, such as `mr#`); no other part
+    /// may be a denied word, and every part after the phrase must be an allowed suffix word or a
+    /// number.
+    pub fn matches(&self, name: &str, key: bool) -> bool {
+        let phrases = if key { &self.key_phrases } else { &self.phrases };
         let parts = split_parts(name);
         for i in 0..parts.len() {
             let mut acc = String::new();
@@ -324,8 +328,8 @@ impl Labels {
                 if acc.chars().count() > LONGEST_PHRASE {
                     break;
                 }
-                let as_plural = plural && acc.strip_suffix('s').is_some_and(|p| self.phrases.contains(p));
-                if !(self.phrases.contains(&acc) || as_plural) {
+                let as_plural = key && acc.strip_suffix('s').is_some_and(|p| phrases.contains(p));
+                if !(phrases.contains(&acc) || as_plural) {
                     continue;
                 }
                 let others = parts[..i].iter().chain(&parts[j + 1..]);
@@ -1039,6 +1043,12 @@ fn build_labels(g: &Grammar, e: &TypeEntry) -> Result<Option<(Labels, Vec<String
     Ok(Some((
         Labels {
             phrases: spec.phrases.iter().map(|p| split_parts(p).concat()).collect(),
+            key_phrases: spec
+                .phrases
+                .iter()
+                .filter(|p| !p.contains(['#', '/']))
+                .map(|p| split_parts(p).concat())
+                .collect(),
             suffixes: (!spec.suffixes.iter().any(|s| s == "*"))
                 .then(|| spec.suffixes.iter().cloned().collect()),
             deny: spec.deny.iter().cloned().collect(),
@@ -1062,7 +1072,7 @@ fn build_type(g: &Grammar, e: &TypeEntry, extra: &[RuleEntry], budget: &mut usiz
         pattern.union_id = Some(0);
         patterns.push(pattern);
     }
-    for spec in e.rules.iter().chain(extra) {
+    for spec in extra.iter().chain(&e.rules) {
         let keywords = build_keywords(&spec.id, &spec.keywords)?;
         let mut pattern = compile_search_pattern(&spec.pattern)?;
         pattern.name = spec.id.clone();

@@ -185,11 +185,11 @@ fn keyword_starts(c: &Compiled, text: &str) -> HashMap<(usize, usize), Vec<usize
     out
 }
 
-/// True if `text[start..end]` is a token masking wrote (`[PHONE]`, `[PHONE_1]`), not a label.
+/// True if `text[start..end]` is a token masking wrote (`[PHONE]`, `[PHONE_1#k3x9qz]`), not a label.
 fn mask_token(text: &str, start: usize, end: usize) -> bool {
     start > 0
         && text.as_bytes()[start - 1] == b'['
-        && text.as_bytes().get(end) == Some(&b']')
+        && matches!(text.as_bytes().get(end), Some(b']' | b'#'))
         && !text[start..end].bytes().any(|b| b.is_ascii_lowercase())
 }
 

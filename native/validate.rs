@@ -132,10 +132,24 @@ fn ipv6(value: &str, t: &Tables) -> bool {
     ok && width >= t.min_ipv6_groups
 }
 
-/// Keep a well-formed IPv4 (octets 0-255) or IPv6 address (an IPv4 tail and a zone id allowed).
+/// Keep a well-formed IPv4 (octets 0-255) or IPv6 address (an IPv4 tail, a zone id, a CIDR
+/// prefix allowed).
 pub fn ip(value: &str, t: &Tables) -> Option<usize> {
-    let ok = if value.contains(':') { ipv6(value, t) } else { ipv4(value) };
-    ok.then_some(value.len())
+    let (address, prefix) = match value.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (value, None),
+    };
+    let v6 = address.contains(':');
+    if !(if v6 { ipv6(address, t) } else { ipv4(address) }) {
+        return None;
+    }
+    // A prefix length out of range is not part of the address (the address alone is kept).
+    let max = if v6 { 128 } else { 32 };
+    Some(match prefix {
+        Some(p) if p.parse::<u32>().is_ok_and(|n| n <= max) => value.len(),
+        Some(_) => address.len(),
+        None => value.len(),
+    })
 }
 
 fn valid_day(y: u32, m: u32, d: u32) -> bool {

@@ -275,7 +275,7 @@ CASES = [
         same(
             {
                 "counts": {"email": 1},
-                "detections": [{"type": "email", "start": 0, "end": len(EMAIL), "path": "/0" * 12}],
+                "detections": [{"type": "email", "start": 0, "end": len(EMAIL), "rule": "email", "path": "/0" * 12}],
             }
         ),
     ),
@@ -294,7 +294,7 @@ CASES = [
         same(
             {
                 "counts": {"email": 1},
-                "detections": [{"type": "email", "start": 0, "end": len(EMAIL), "path": "/999999"}],
+                "detections": [{"type": "email", "start": 0, "end": len(EMAIL), "rule": "email", "path": "/999999"}],
             }
         ),
         "roomy",
@@ -616,7 +616,10 @@ WIRE_CASES = [
         "scan_nested",
         lambda: {"data": escape_bomb(8)},
         same(
-            {"counts": {"email": 1}, "detections": [{"type": "email", "start": 0, "end": len(EMAIL), "path": "/0" * 8}]}
+            {
+                "counts": {"email": 1},
+                "detections": [{"type": "email", "start": 0, "end": len(EMAIL), "rule": "email", "path": "/0" * 8}],
+            }
         ),
     ),
     *[

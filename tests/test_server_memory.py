@@ -206,7 +206,9 @@ async def test_detect_values_only_when_asked(client: Client) -> None:
     assert [(d["type"], d["value"]) for d in with_values["detections"]] == TEXT_VALUES
     without = await ok(client, "detect_pii", {"text": TEXT, "include_values": False})
     assert all("value" not in d for d in without["detections"])
-    assert [{k: d[k] for k in ("type", "start", "end")} for d in with_values["detections"]] == without["detections"]
+    assert [{k: d[k] for k in ("type", "start", "end", "rule")} for d in with_values["detections"]] == without[
+        "detections"
+    ]
 
 
 async def test_detect_types_filter(client: Client) -> None:

@@ -150,7 +150,7 @@ async def exercise(client: Client) -> dict[str, Any]:
     result = await client.call_tool("scan_nested", {"data": PII_PAYLOAD, "mask": False, "types": ["email"]})
     assert result.structured_content == {
         "data": PII_PAYLOAD,
-        "detections": [{"type": "email", "start": 0, "end": 20, "path": "/user/contact/0"}],
+        "detections": [{"type": "email", "start": 0, "end": 20, "rule": "email", "path": "/user/contact/0"}],
         "counts": {"email": 1},
     }
 
