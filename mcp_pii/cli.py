@@ -267,8 +267,8 @@ def _engine(args: argparse.Namespace) -> Engine:
 
 
 def _types(args: argparse.Namespace) -> int:
-    config = Config.load(args.config)
-    engine = Engine(config, implementation="python" if args.force_python else None)
+    engine = _engine(args)
+    config = engine.config
     found = describe.catalog_types(engine.types)
     custom = [
         describe.TypeInfo(c.id, "custom", "custom pattern (configuration)", False, [], [], "")

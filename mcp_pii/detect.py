@@ -5,9 +5,11 @@ The five rules of DESIGN.md, in order:
    ``re.finditer`` gives, except that when a validator keeps only a prefix of a value (an IBAN
    followed by more text), the search resumes right after that prefix, so the rest is scanned too.
    A rule with keywords is only tried where it can match: a built-in rule at the positions where
-   one of its keywords starts (each of its matches starts with one), a custom rule anywhere
-   once one of its keywords occurs; that skips text, never a match. A labelled rule's match is kept
-   only when its label passes the label grammar (``Labels.matches``);
+   one of its keywords starts (each of its matches starts with one), a custom rule anywhere once
+   one of its keywords occurs; that skips text, never a match. A labelled rule's match is kept
+   only when its label passes the label grammar (``Labels.matches``); when it is refused, the
+   search resumes just after the label's start (a label may stand inside what a refused one ran
+   over);
 2. candidates failing their checks (validator, digits, suffixes) are dropped; a candidate whose
    neighbouring character is in its type's reject class waits (step 3b);
 3. overlaps are resolved across types: by start, then by evidence (a rule with keywords, such as
@@ -132,10 +134,11 @@ def candidates(
                 start, end = m.span("value") if "value" in rule.regex.groupindex else m.span()
                 if start < 0 or start == end:
                     continue
-                if rule.labelled and not _label_ok(t, text, m):
-                    continue
-                got = accept(rule.checks, c, text, start, end)
+                got = None if rule.labelled and not _label_ok(t, text, m) else accept(rule.checks, c, text, start, end)
                 if got is None:
+                    if rule.labelled:
+                        # A refused label gives way: the next label may stand inside what it ran over.
+                        pos = m.start() + 1
                     continue
                 if got[0] < end:
                     # The validator kept a prefix: what the match ran over is searched again.

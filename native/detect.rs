@@ -253,12 +253,14 @@ pub fn candidates(
             if start >= end {
                 return None;
             }
-            if let Some(label) = m.label {
-                if !label_ok(t, c, text, label, start) {
-                    return None;
-                }
-            }
-            let (kept, prev, next) = accept(&p.checks, c, text, start, end)?;
+            let checked = match m.label {
+                Some(label) if !label_ok(t, c, text, label, start) => None,
+                _ => accept(&p.checks, c, text, start, end),
+            };
+            let Some((kept, prev, next)) = checked else {
+                // A refused label gives way: the next label may stand inside what it ran over.
+                return m.label.map(|(label_start, _)| label_start + 1);
+            };
             let span = Span { start, end: kept, ty, rule };
             match (prev, next) {
                 (None, None) => out.push(span),

@@ -151,7 +151,6 @@ def test_an_unscannable_payload_is_refused(force_impl: str) -> None:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"detect_bsn": True}, "detect_bsn: true asks for bsn"),
         ({"detct_email": True}, "detct_email: Extra inputs are not permitted"),
         ({"custom_patterns": [{"pattern": "(?<=x)y", "description": "d"}]}, "look-around"),
         ({"tools": [{"match": "x", "types": ["nope"]}]}, "tool rule 'x' names type 'nope'"),

@@ -52,19 +52,15 @@ def test_builtin_defaults_apply_where_nothing_says_otherwise(impl: str) -> None:
 def test_every_detect_key_switches_its_types_off(impl: str) -> None:
     everything = set(build(impl).engine.types)
     for key, type_ids in DETECT_KEYS.items():
-        if key == "detect_bsn":
-            continue  # no BSN type yet: see test_detect_bsn_true_needs_a_bsn_type
         assert set(type_ids) <= everything, key
         assert set(build(impl, **{key: False}).engine.types) == everything - set(type_ids), key
         assert set(build(impl, **{key: True}).engine.types) == everything, key
 
 
-def test_detect_bsn_true_needs_a_bsn_type(impl: str) -> None:
-    # Until the catalog has a `bsn` type, the built-in filter's detect_bsn: true cannot be honoured.
-    # Once it lands, this becomes: detect_bsn true keeps `bsn` on, false switches it off.
-    with pytest.raises(ConfigError, match=r"detect_bsn: true asks for bsn, which this mcp-pii engine does not have"):
-        build(impl, detect_bsn=True)
-    assert set(build(impl, detect_bsn=False).engine.types) == set(build(impl).engine.types)
+def test_detect_bsn_keeps_the_bsn_type(impl: str) -> None:
+    # The built-in filter's default detect_bsn: true is honoured by the catalog's `bsn` type.
+    assert "bsn" in build(impl, detect_bsn=True).engine.types
+    assert "bsn" not in build(impl, detect_bsn=False).engine.types
 
 
 def test_a_key_for_a_type_the_engine_lacks_is_a_startup_error(monkeypatch: pytest.MonkeyPatch) -> None:

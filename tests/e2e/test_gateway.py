@@ -25,9 +25,9 @@ pytestmark = pytest.mark.e2e
 
 HOOKS = ["tool_pre_invoke", "tool_post_invoke", "prompt_pre_fetch", "prompt_post_fetch", "resource_post_fetch"]
 # The built-in filter's configuration block (its plugin-manifest defaults), as an operator has it.
-# detect_bsn is left out: the engine has no BSN type yet, and detect_bsn: true is a start-up error.
 BUILTIN_CONFIG: dict[str, Any] = {
     "detect_ssn": True,
+    "detect_bsn": True,
     "detect_credit_card": True,
     "detect_email": True,
     "detect_phone": True,
