@@ -24,7 +24,10 @@ SUITES = Path(__file__).resolve().parents[1].parent / "shared" / "external-suite
 
 # Reached on 2026-11-30 (make external): per source, cases where we agree with their expectation
 # (of the cases of types we have), and for the types we lack, their positives we catch with some
-# type of ours and their negatives we flag (an upper bound).
+# type of ours and their negatives we flag (an upper bound). The gitleaks negatives we flag are
+# tokens of a sibling kind (an Anthropic admin key given as a negative of the api03 rule, a
+# Cloudflare Origin CA key of the global-key rule) or values under a secret's name with a format
+# their rule for that vendor refuses (telegram_api_token = "45173908:A..."): secrets all the same.
 AGREE = {
     "contextforge": 97,
     "cpex": 42,
@@ -34,7 +37,7 @@ AGREE = {
     "presidio": 498,
 }
 CAUGHT = {"contextforge": 10, "cpex": 2, "cpex-secrets": 2, "detect-secrets": 98, "gitleaks": 5026}
-FLAGGED_AT_MOST = {"contextforge": 1, "detect-secrets": 11, "gitleaks": 33}
+FLAGGED_AT_MOST = {"contextforge": 1, "detect-secrets": 11, "gitleaks": 38}
 # Disagreements the judgements file calls "our engine wrong" (category a).
 OURS_WRONG_AT_MOST = 0
 
