@@ -228,7 +228,7 @@ impl<'c> Masker<'c> {
     /// use _native::mask::Masker;
     ///
     /// let engine = Engine::from_json("{}").unwrap();
-    /// let spans = [Span { start: 5, end: 11, ty: 0 }];
+    /// let spans = [Span { start: 5, end: 11, ty: 0, rule: 0 }];
     /// let masked = Masker::new(engine.compiled(), None).apply("mail a@b.io now", &spans);
     /// assert_eq!(masked, "mail [EMAIL] now");
     /// ```
