@@ -26,6 +26,8 @@ from typing import Any
 import httpx2
 
 PYTHON = sys.executable
+# How the servers are started: ``python -m mcp_pii COMMAND ...``.
+MCP_PII = ("-m", "mcp_pii")
 URL_LINE = re.compile(r"^mcp-pii \S+: (?P<kind>.+) at (?P<url>http://\S+)$")
 # Seconds a server may take to listen; `make coverage` raises it, since tracing slows start-up.
 START_TIMEOUT = float(os.environ.get("MCP_PII_TEST_START_TIMEOUT", "20"))
@@ -67,6 +69,15 @@ class RunningServer:
         """Everything the server has written to stderr so far."""
         return "".join(self._lines)
 
+    def wait_for(self, text: str, timeout: float = 30.0) -> bool:
+        """Wait until ``text`` appears in the server's stderr; False if it has not within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while text not in self.stderr:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def _drain(self) -> None:
         for line in self.process.stderr:  # type: ignore[union-attr]
             self._lines.append(line)
@@ -95,8 +106,10 @@ class RunningServer:
             time.sleep(0.05)
 
 
-def _start(args: Sequence[str], env: Mapping[str, str] | None, command: str = "serve") -> RunningServer:
-    cmd = [PYTHON, "-m", "mcp_pii", command, "--host", "127.0.0.1", "--port", "0", *args]
+def _start(
+    args: Sequence[str], env: Mapping[str, str] | None, command: str = "serve", launcher: Sequence[str] = MCP_PII
+) -> RunningServer:
+    cmd = [PYTHON, *launcher, command, "--host", "127.0.0.1", "--port", "0", *args]
     process = subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,
@@ -129,16 +142,17 @@ def _stop(servers: Sequence[RunningServer]) -> None:
 
 @contextmanager
 def running_servers(
-    *specs: tuple[Sequence[str], Mapping[str, str] | None], command: str = "serve"
+    *specs: tuple[Sequence[str], Mapping[str, str] | None], command: str = "serve", launcher: Sequence[str] = MCP_PII
 ) -> Iterator[list[RunningServer]]:
     """Start several servers at once (``(args, env)`` each); yield them once all answer; stop them all.
 
-    ``command`` is the mcp-pii subcommand: ``serve``, ``plugin`` or ``proxy``.
+    ``command`` is the mcp-pii subcommand: ``serve``, ``plugin`` or ``proxy``; ``launcher`` what
+    runs it (default ``-m mcp_pii``; a test script that wraps ``mcp_pii.cli.main``, e.g. ``held_engine.py``).
     """
     servers: list[RunningServer] = []
     try:
         for args, env in specs:
-            servers.append(_start(args, env, command))
+            servers.append(_start(args, env, command, launcher))
         deadline = time.monotonic() + START_TIMEOUT
         for server in servers:
             server._wait_ready(deadline)
