@@ -60,8 +60,12 @@ class Engine:
         types: list[str] | None = None,
         mask: bool | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[Any, list[tuple[str, str, int, int, str, str]]]:
-        """Return the data and ``(pointer, type id, start, end, value, rule)`` per detection.
+    ) -> tuple[Any, list[tuple[str, str, int, int, str, str, list[str]]]]:
+        """Return the data and ``(pointer, type id, start, end, value, rule, embedded)`` per detection.
+
+        ``pointer`` is the RFC 6901 pointer of the string in ``data``; for a detection inside JSON
+        held in a string it is that string's, and ``embedded`` holds the pointers within the
+        embedded documents, outermost first (empty otherwise).
 
         The data comes back masked unless ``mask`` is false (None means True).
 

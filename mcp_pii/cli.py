@@ -300,7 +300,11 @@ def _shell(args: argparse.Namespace) -> int:
             raise PIIError(f"input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
         result = engine.scan(data, args.strategy, types, mask=not args.report)
         if args.report:
-            out_report = [{"path": d.path, "type": d.type, "start": d.start, "end": d.end} for d in result.detections]
+            out_report = [
+                {"path": d.path, "type": d.type, "start": d.start, "end": d.end}
+                | ({"embedded": list(d.embedded)} if d.embedded else {})
+                for d in result.detections
+            ]
             json.dump({"detections": out_report}, sys.stdout, ensure_ascii=False)
         else:
             json.dump(result.data, sys.stdout, ensure_ascii=False)

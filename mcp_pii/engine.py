@@ -14,6 +14,7 @@ from mcp_pii.config import Config
 from mcp_pii.errors import InputError
 from mcp_pii.offload import run_engine
 from mcp_pii.pyengine import PyEngine
+from mcp_pii.traverse import Found
 
 if TYPE_CHECKING:
     from mcp_pii.offload import EngineRunner
@@ -53,7 +54,13 @@ class Detection:
 
 @dataclass(frozen=True, slots=True)
 class NestedDetection:
-    """A detection inside a nested payload; ``path`` is the RFC 6901 pointer of its string (or number)."""
+    """A detection inside a nested payload; ``path`` is the RFC 6901 pointer of its string (or number).
+
+    Inside JSON held in a string, ``path`` points to that string and ``embedded`` holds the pointer
+    within the embedded document (then, for JSON held in a string of that document, within the
+    next one): parse the string at ``path`` and resolve ``embedded[0]`` in it, and so on. Outside
+    embedded JSON, ``embedded`` is empty.
+    """
 
     path: str
     type: str
@@ -61,6 +68,7 @@ class NestedDetection:
     end: int
     value: str
     rule: str = field(default="", compare=False)
+    embedded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +134,7 @@ class _Backend(Protocol):
         types: list[str] | None = None,
         mask: bool = True,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[Any, list[tuple[str, str, int, int, str, str]]]: ...
+    ) -> tuple[Any, list[Found]]: ...
 
 
 _announced: set[str] = set()
@@ -155,6 +163,11 @@ def _fallback_message() -> str:
         "on Linux, macOS or Windows (x86_64 or arm64) upgrade pip and reinstall mcp-pii; elsewhere, "
         "build it with a Rust toolchain (https://rustup.rs): pip install --no-binary mcp-pii mcp-pii"
     )
+
+
+def _nested(found: list[Found]) -> list[NestedDetection]:
+    """The engines' detection tuples as :class:`NestedDetection`."""
+    return [NestedDetection(p, t, a, b, v, r, tuple(e)) for p, t, a, b, v, r, e in found]
 
 
 def native_available() -> bool:
@@ -301,7 +314,7 @@ class Engine:
             if scope is not None:
                 raise InputError("a scope needs a vault (reversible masking)")
             out, found = self._backend.scan(data, strategy, types, mask)
-            return ScanResult(out, [NestedDetection(*f) for f in found])
+            return ScanResult(out, _nested(found))
         reversible.check_strategy(strategy)
         if not mask:
             raise InputError("reversible masking masks: leave mask true, or scan without a vault to only report")
@@ -311,7 +324,7 @@ class Engine:
         self, data: Any, types: list[str] | None, vault: Vault, scope: str | None, run: EngineRunner
     ) -> ScanResult:
         out, found, scope = await reversible.mask_nested(self._backend, vault, data, types, scope, run=run)
-        return ScanResult(out, [NestedDetection(*f) for f in found], scope)
+        return ScanResult(out, _nested(found), scope)
 
     async def unmask(self, text: str, vault: Vault, scope: str, *, run: EngineRunner | None = None) -> UnmaskResult:
         """Replace every token of ``scope`` in ``text`` by its value; leave and count the others.

@@ -26,14 +26,13 @@ from typing import TYPE_CHECKING, Any
 from mcp_pii import tokens
 from mcp_pii.errors import InputError
 from mcp_pii.offload import EngineRunner, payload_size, run_engine
-from mcp_pii.traverse import RawNumber, dump, parse_embedded
+from mcp_pii.traverse import Found, RawNumber, dump, parse_embedded
 from mcp_pii.vault import Vault
 
 if TYPE_CHECKING:
     from mcp_pii.engine import _Backend
 
 Hit = tuple[str, int, int, str]  # (type id, start, end, rule)
-Found = tuple[str, str, int, int, str, str]  # (pointer, type id, start, end, value, rule)
 
 _BLANK = " \t\n\r"
 

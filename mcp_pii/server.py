@@ -122,7 +122,17 @@ class DetectedSpan(Span):
 class NestedSpan(Span):
     """A detection inside a JSON payload."""
 
-    path: str = Field(description="RFC 6901 JSON Pointer of the string the detection is in.")
+    path: str = Field(
+        description="RFC 6901 JSON Pointer of the string the detection is in; inside JSON held in a "
+        "string, the pointer of that string."
+    )
+    embedded: list[str] | None = Field(
+        None,
+        description="Only inside JSON held in a string: the RFC 6901 pointer within that embedded "
+        "document (parse the string at 'path', then resolve it), and one more per further level of "
+        "JSON held in a string, outermost first.",
+        exclude_if=lambda v: v is None,
+    )
 
 
 class DetectOutput(BaseModel):
@@ -192,6 +202,7 @@ def _spans(found: Sequence[Any], as_json: bool, *, path: bool = False, value: bo
     if not as_json:
         return [
             {"path": d.path, "type": d.type, "start": d.start, "end": d.end, "rule": d.rule}
+            | ({"embedded": list(d.embedded)} if d.embedded else {})
             if path
             else {"type": d.type, "start": d.start, "end": d.end, "rule": d.rule, "value": d.value}
             if value
@@ -205,6 +216,8 @@ def _spans(found: Sequence[Any], as_json: bool, *, path: bool = False, value: bo
         rule = names.get("\0" + d.rule) or names.setdefault("\0" + d.rule, json.dumps(d.rule))
         head = f'{{"path":{json.dumps(d.path, ensure_ascii=False)},' if path else "{"
         tail = f',"value":{json.dumps(d.value, ensure_ascii=False)}}}' if value else "}"
+        if path and d.embedded:
+            tail = f',"embedded":{json.dumps(list(d.embedded), ensure_ascii=False)}{tail}'
         parts.append(f'{head}"type":{kind},"start":{d.start},"end":{d.end},"rule":{rule}{tail}')
     return "[" + ",".join(parts) + "]"
 

@@ -13,7 +13,9 @@ Two passes, in the same order in both engines so that the same limit trips first
    ...}}``), names the types whose value shapes the whole string (without surrounding blanks) is
    tried against; an integer under such a key is tried as its decimal text and, when masked,
    replaced by the masked string (``scan_numbers``).
-Detections carry the RFC 6901 pointer of the string (or number) they were found in.
+Detections carry the RFC 6901 pointer of the string (or number) they were found in; inside JSON
+held in a string, that is the pointer of the holding string, and ``embedded`` lists the pointers
+within the embedded documents (outermost first), so that each one resolves where it is read.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from mcp_pii.errors import InputError, LimitError
 from mcp_pii.mask import Masker
 
 Path = tuple[str | int, ...]
-Found = tuple[str, str, int, int, str, str]  # (pointer, type id, start, end, value, rule)
+# (pointer, type id, start, end, value, rule, pointers inside embedded JSON)
+Found = tuple[str, str, int, int, str, str, list[str]]
 Keys = tuple[str | None, str | None]  # (the key above the nearest, the nearest key) of a value
 _BLANK = " \t\n\r"
 
@@ -227,6 +230,7 @@ class Walker:
         self.masker = masker
         self.nodes = nodes
         self.found: list[Found] = []
+        self._outer: list[str] = []  # pointers of the strings holding JSON that the walk is inside
         self._key_types: dict[Keys, list[int]] = {}
 
     def walk(self, v: Any, depth: int, path: Path, keys: Keys = (None, None)) -> Any:
@@ -284,8 +288,14 @@ class Walker:
 
     def _record(self, s: str, spans: list[detect.Span], path: Path) -> str:
         ptr = pointer(path)
+        if self._outer:
+            ptr, embedded = self._outer[0], [*self._outer[1:], ptr]
+        else:
+            embedded = []
         types = self.c.types
-        self.found.extend((ptr, types[ti].id, a, b, s[a:b], types[ti].rule_name(ri)) for a, b, ti, ri in spans)
+        self.found.extend(
+            (ptr, types[ti].id, a, b, s[a:b], types[ti].rule_name(ri), list(embedded)) for a, b, ti, ri in spans
+        )
         return self.masker.apply(s, spans) if self.masker is not None else s
 
     def _number(self, v: int, path: Path, keys: Keys) -> Any:
@@ -305,7 +315,9 @@ class Walker:
             if inner is not None:
                 self._count(inner, depth)
                 before = len(self.found)
-                out = self.walk(inner, depth, path, keys)
+                self._outer.append(pointer(path))
+                out = self.walk(inner, depth, (), keys)
+                self._outer.pop()
                 return dump(out) if self.masker is not None and len(self.found) > before else s
         spans = detect.detect(self.c, s, self.selected, self._keyed(s, keys))
         if not spans:

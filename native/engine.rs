@@ -227,7 +227,8 @@ impl Engine {
 
     /// Scan every string of `data`; mask them unless `mask` is false.
     ///
-    /// Strings that hold JSON are scanned inside; each detection names its string by JSON Pointer.
+    /// Strings that hold JSON are scanned inside; each detection names its string by JSON Pointer
+    /// and, inside JSON held in a string, the pointer within that embedded document.
     ///
     /// # Example
     /// ```
@@ -237,8 +238,8 @@ impl Engine {
     /// let data = json!({"user": {"mail": "jane@example.com"}, "raw": "{\"ssn\": \"123-45-6789\"}"});
     /// let (masked, found) = engine.scan(data, None, None, true).unwrap();
     /// assert_eq!(masked, json!({"user": {"mail": "[EMAIL]"}, "raw": "{\"ssn\":\"[SSN]\"}"}));
-    /// let paths: Vec<_> = found.iter().map(|f| f.path.as_str()).collect();
-    /// assert_eq!(paths, ["/user/mail", "/raw/ssn"]); // a pointer into the embedded JSON too
+    /// let paths: Vec<_> = found.iter().map(|f| (f.path.as_str(), f.embedded.join(""))).collect();
+    /// assert_eq!(paths, [("/user/mail", String::new()), ("/raw", "/ssn".to_owned())]);
     /// ```
     pub fn scan(
         &self,

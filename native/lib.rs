@@ -295,7 +295,7 @@ mod binding {
     }
 
     type HitTuple = (Py<PyString>, usize, usize, Py<PyString>);
-    type FoundTuple = (String, Py<PyString>, usize, usize, String, Py<PyString>);
+    type FoundTuple = (String, Py<PyString>, usize, usize, String, Py<PyString>, Vec<String>);
 
     /// A compiled configuration (the Rust twin of `mcp_pii.pyengine.PyEngine`).
     #[pyclass(frozen, module = "mcp_pii._native", name = "Engine")]
@@ -438,7 +438,7 @@ mod binding {
                 .into_iter()
                 .map(|f| {
                     let rule = self.rule(py, f.ty, f.rule);
-                    (f.path, self.ids[f.ty].clone_ref(py), f.start, f.end, f.value, rule)
+                    (f.path, self.ids[f.ty].clone_ref(py), f.start, f.end, f.value, rule, f.embedded)
                 })
                 .collect();
             Ok((data_out, found))

@@ -19,8 +19,12 @@ use crate::mask::Masker;
 /// A detection in a payload: pointer, type index, code-point start and end, value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
-    /// RFC 6901 pointer of the string.
+    /// RFC 6901 pointer of the string in the payload (for a detection inside JSON held in a
+    /// string: the pointer of that string).
     pub path: String,
+    /// Inside JSON held in a string: the pointer within that embedded document, then (for JSON
+    /// held in a string of it) within the next one, outermost first; empty otherwise.
+    pub embedded: Vec<String>,
     /// Index of the type.
     pub ty: usize,
     /// Code-point offset of the start within the string.
@@ -189,6 +193,8 @@ pub struct Walker<'c, 's> {
     masker: Option<Masker<'c>>,
     nodes: usize,
     key_types: HashMap<(Option<String>, String), Vec<usize>>,
+    /// The pointers of the strings holding JSON that the walk is inside, outermost first.
+    outer: Vec<String>,
     /// The detections, in traversal order.
     pub found: Vec<Found>,
 }
@@ -208,7 +214,16 @@ impl<'c, 's> Walker<'c, 's> {
         } else {
             Vec::new()
         };
-        Walker { c, selected, labelled, masker, nodes, key_types: HashMap::new(), found: Vec::new() }
+        Walker {
+            c,
+            selected,
+            labelled,
+            masker,
+            nodes,
+            key_types: HashMap::new(),
+            outer: Vec::new(),
+            found: Vec::new(),
+        }
     }
 
     /// Scan `v` in place, masking its strings when the walker has a masker.
@@ -326,9 +341,14 @@ impl<'c, 's> Walker<'c, 's> {
 
     /// Record the detections of a string; return its masked text when masking.
     fn record(&mut self, s: &str, spans: &[Span], ptr: &str) -> Option<String> {
+        let (path, embedded) = match self.outer.split_first() {
+            Some((first, rest)) => (first.as_str(), rest.iter().map(String::as_str).chain([ptr]).collect()),
+            None => (ptr, Vec::new()),
+        };
         for (span, (start, end)) in spans.iter().zip(char_offsets(s, spans)) {
             self.found.push(Found {
-                path: ptr.to_owned(),
+                path: path.to_owned(),
+                embedded: embedded.iter().map(|p| (*p).to_owned()).collect(),
                 ty: span.ty,
                 start,
                 end,
@@ -348,7 +368,9 @@ impl<'c, 's> Walker<'c, 's> {
             if let Some(mut inner) = parse_embedded(s, shape) {
                 self.count(&inner, depth)?;
                 let before = self.found.len();
+                self.outer.push(std::mem::take(ptr));
                 self.walk_keyed(&mut inner, depth, ptr, keys)?;
+                *ptr = self.outer.pop().unwrap_or_default();
                 if self.masker.is_some() && self.found.len() > before {
                     *s = serde_json::to_string(&inner).unwrap_or_else(|_| s.clone());
                 }
@@ -412,7 +434,10 @@ mod tests {
         let mut w = Walker::new(&c, &selected, Some(Masker::new(&c, None)), 3);
         w.walk(&mut v, 0, &mut String::new()).unwrap();
         assert_eq!(v, json!({"a": "{\"n\":1.50e+3,\"e\":\"x [EMAIL]\"}", "b": "[1, 2]"}));
-        assert_eq!(w.found[0].path, "/a/e");
+        assert_eq!(
+            (w.found[0].path.as_str(), w.found[0].embedded.as_slice()),
+            ("/a", ["/e".to_owned()].as_slice())
+        );
         assert_eq!((w.found[0].start, w.found[0].end), (2, 15));
     }
 }

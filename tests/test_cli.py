@@ -316,12 +316,12 @@ def test_scan_masks_json(cli: Run) -> None:
 
 def test_scan_report_and_strategy(cli: Run) -> None:
     report = json.loads(cli("scan", "--report", stdin=json.dumps(PII_PAYLOAD)).stdout)["detections"]
-    assert [(d["path"], d["type"]) for d in report] == [
-        ("/user/contact/0", "email"),
-        ("/user/contact/1/phone", "phone"),
-        ("/body/ssn", "ssn"),
-        ("/body/card", "credit_card"),
-        ("/keys/0", "aws_access_key"),
+    assert [(d["path"], d.get("embedded"), d["type"]) for d in report] == [
+        ("/user/contact/0", None, "email"),
+        ("/user/contact/1/phone", None, "phone"),
+        ("/body", ["/ssn"], "ssn"),
+        ("/body", ["/card"], "credit_card"),
+        ("/keys/0", None, "aws_access_key"),
     ]
     assert all("value" not in d for d in report)
     redacted = json.loads(cli("scan", "--strategy", "redact", "--types", "email", stdin=json.dumps(PII_PAYLOAD)).stdout)

@@ -140,7 +140,8 @@ def scanned(data: Any, counts: dict[str, int], paths: list[str] | None = None) -
         assert got["data"] == data, str(got["data"])[:500]
         assert got["counts"] == counts
         if paths is not None:
-            assert [d["path"] for d in got["detections"]] == paths
+            # the string's pointer, then " -> " and the pointer within each level of embedded JSON
+            assert [" -> ".join([d["path"], *d.get("embedded", [])]) for d in got["detections"]] == paths
 
     return check
 
@@ -266,7 +267,7 @@ CASES = [
         "embedded-at-depth-60",
         "scan_nested",
         lambda: {"data": json.dumps(deep_list(60))},
-        scanned(json.dumps(deep_list(60, "[EMAIL]"), separators=(",", ":")), {"email": 1}, ["/0" * 60]),
+        scanned(json.dumps(deep_list(60, "[EMAIL]"), separators=(",", ":")), {"email": 1}, [" -> " + "/0" * 60]),
     ),
     Case(
         "escape-bomb",
@@ -275,7 +276,16 @@ CASES = [
         same(
             {
                 "counts": {"email": 1},
-                "detections": [{"type": "email", "start": 0, "end": len(EMAIL), "rule": "email", "path": "/0" * 12}],
+                "detections": [
+                    {
+                        "type": "email",
+                        "start": 0,
+                        "end": len(EMAIL),
+                        "rule": "email",
+                        "path": "",
+                        "embedded": ["/0"] * 12,
+                    }
+                ],
             }
         ),
     ),
@@ -376,7 +386,7 @@ CASES = [
         "embedded-big-numbers",
         "scan_nested",
         lambda: {"data": '{"n": 1e999, "b": 123456789012345678901234567890, "e": "' + EMAIL + '"}'},
-        scanned('{"n":1e+999,"b":123456789012345678901234567890,"e":"[EMAIL]"}', {"email": 1}, ["/e"]),
+        scanned('{"n":1e+999,"b":123456789012345678901234567890,"e":"[EMAIL]"}', {"email": 1}, [" -> /e"]),
     ),
     # wrong argument types: the message names the argument, never the value
     Case("number-for-text", "mask_pii", lambda: {"text": int(CARD)}, NOT_A_STRING),
@@ -618,7 +628,16 @@ WIRE_CASES = [
         same(
             {
                 "counts": {"email": 1},
-                "detections": [{"type": "email", "start": 0, "end": len(EMAIL), "rule": "email", "path": "/0" * 8}],
+                "detections": [
+                    {
+                        "type": "email",
+                        "start": 0,
+                        "end": len(EMAIL),
+                        "rule": "email",
+                        "path": "",
+                        "embedded": ["/0"] * 8,
+                    }
+                ],
             }
         ),
     ),

@@ -12,10 +12,11 @@ import pytest
 from conftest import EngineFactory
 
 from mcp_pii import Engine, InputError, LimitError, NestedDetection
+from mcp_pii.pointer import resolve
 
 
 def where(result: Any) -> list[tuple[str, str, str]]:
-    return [(d.path, d.type, d.value) for d in result.detections]
+    return [(d.path + "".join(f" -> {p}" for p in d.embedded), d.type, d.value) for d in result.detections]
 
 
 # --- pointers ------------------------------------------------------------------------------------
@@ -109,7 +110,7 @@ def test_mask_false_reports_but_changes_nothing(engine: Engine) -> None:
     assert where(result) == [
         ("/a/0", "email", "jane@example.com"),
         ("/a/1/0", "ssn", "123-45-6789"),
-        ("/c/d", "email", "x@example.com"),
+        ("/c -> /d", "email", "x@example.com"),
     ]
     assert where(result) == where(engine.scan(data))
 
@@ -149,7 +150,30 @@ def test_embedded_json_is_walked_and_written_back_compactly(engine: Engine) -> N
     inner = '{ "user": { "email": "jane@example.com", "age": 41, "tags": ["a", "b"] }, "ok": true, "x": null }'
     result = engine.scan({"payload": inner})
     assert result.data == {"payload": '{"user":{"email":"[EMAIL]","age":41,"tags":["a","b"]},"ok":true,"x":null}'}
-    assert result.detections == [NestedDetection("/payload/user/email", "email", 0, 16, "jane@example.com")]
+    assert result.detections == [
+        NestedDetection("/payload", "email", 0, 16, "jane@example.com", embedded=("/user/email",))
+    ]
+
+
+def test_pointers_into_embedded_json_resolve_in_input_and_output(engine: Engine) -> None:
+    # Regression: the pointer ran on into the embedded document ("/events/1/raw/ip"), which
+    # resolves neither in the input nor in the output. Now "path" names the string that holds
+    # the JSON and "embedded" the pointer within it, one per level.
+    data = {
+        "events": [
+            {"raw": "nothing"},
+            {"raw": json.dumps({"ip": "10.1.2.3", "a/b": [json.dumps({"mail": "x jane@example.com"})]})},
+        ]
+    }
+    result = engine.scan(data)
+    assert where(result) == [
+        ("/events/1/raw -> /ip", "ip_address", "10.1.2.3"),
+        ("/events/1/raw -> /a~1b/0 -> /mail", "email", "jane@example.com"),
+    ]
+    for d in result.detections:
+        assert resolve(data, d.path, d.embedded)[d.start : d.end] == d.value
+        assert resolve(result.data, d.path, d.embedded) in ("[IP_ADDRESS]", "x [EMAIL]")
+    assert engine.scan(data, mask=False).detections == result.detections
 
 
 def test_embedded_json_left_verbatim_when_nothing_is_masked(engine: Engine) -> None:
@@ -180,13 +204,13 @@ def test_embedded_strings_are_reencoded_as_json(engine: Engine) -> None:
 
 def test_embedded_json_may_be_padded_with_whitespace(engine: Engine) -> None:
     assert engine.scan(' \n\t[ "a@example.com" ] \n').data == '["[EMAIL]"]'
-    assert where(engine.scan(' \n\t[ "a@example.com" ] \n')) == [("/0", "email", "a@example.com")]
+    assert where(engine.scan(' \n\t[ "a@example.com" ] \n')) == [(" -> /0", "email", "a@example.com")]
 
 
 def test_embedded_json_nests(engine: Engine) -> None:
     inner = json.dumps({"level2": json.dumps({"email": "deep@example.com"})})
     result = engine.scan({"level1": inner})
-    assert where(result) == [("/level1/level2/email", "email", "deep@example.com")]
+    assert where(result) == [("/level1 -> /level2 -> /email", "email", "deep@example.com")]
     assert result.data == {"level1": '{"level2":"{\\"email\\":\\"[EMAIL]\\"}"}'}
 
 

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from mcp_pii import Config, CustomPattern, Engine, PIIError
 from mcp_pii.catalog import STRATEGIES, builtin_type_ids, catalog_data
+from mcp_pii.pointer import resolve
 
 EXAMPLES = int(os.environ.get("MCP_PII_HYPOTHESIS_EXAMPLES", "2000"))
 SMALL = max(50, EXAMPLES // 10)
@@ -325,6 +326,10 @@ def test_scan_reports_the_same_with_or_without_masking(engine_impl: str, data: A
     for d in reported.detections:
         assert d.path == "" or d.path.startswith("/")
         assert d.start < d.end
+        # The pointers resolve, in the input and (to the masked string) in the output.
+        found = resolve(data, d.path, d.embedded)
+        assert str(found)[d.start : d.end] == d.value
+        assert isinstance(resolve(masked.data, d.path, d.embedded), str)
 
 
 # --- nothing but the documented errors -----------------------------------------------------------

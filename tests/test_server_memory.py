@@ -21,6 +21,7 @@ from servers import PII, PII_PAYLOAD, PII_TEXT
 
 from mcp_pii import Config, Engine, __version__
 from mcp_pii.offload import INLINE_LIMIT
+from mcp_pii.pointer import resolve
 from mcp_pii.server import PiiServer, build_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
@@ -328,12 +329,12 @@ async def test_scan_nested(client: Client) -> None:
         "body": '{"ssn":"[SSN]","card":"[CREDIT_CARD]"}',  # embedded JSON, written back compactly
         "keys": ["[AWS_ACCESS_KEY]"],
     }
-    assert [(d["path"], d["type"]) for d in out["detections"]] == [
-        ("/user/contact/0", "email"),
-        ("/user/contact/1/phone", "phone"),
-        ("/body/ssn", "ssn"),
-        ("/body/card", "credit_card"),
-        ("/keys/0", "aws_access_key"),
+    assert [(d["path"], d.get("embedded"), d["type"]) for d in out["detections"]] == [
+        ("/user/contact/0", None, "email"),
+        ("/user/contact/1/phone", None, "phone"),
+        ("/body", ["/ssn"], "ssn"),  # the string holding JSON, then the pointer inside it
+        ("/body", ["/card"], "credit_card"),
+        ("/keys/0", None, "aws_access_key"),
     ]
     assert out["counts"] == {"email": 1, "phone": 1, "ssn": 1, "credit_card": 1, "aws_access_key": 1}
     for d in out["detections"]:  # offsets are into the string the pointer names
@@ -344,9 +345,8 @@ async def test_scan_nested_report_only(client: Client) -> None:
     out = await ok(client, "scan_nested", {"data": PII_PAYLOAD, "mask": False})
     assert out["data"] == PII_PAYLOAD
     assert out["counts"] == {"email": 1, "phone": 1, "ssn": 1, "credit_card": 1, "aws_access_key": 1}
-    body = json.loads(PII_PAYLOAD["body"])  # type: ignore[arg-type]
-    by_path = {d["path"]: d for d in out["detections"]}
-    assert body["ssn"][by_path["/body/ssn"]["start"] : by_path["/body/ssn"]["end"]] == PII["ssn"]
+    ssn = next(d for d in out["detections"] if d["type"] == "ssn")
+    assert resolve(PII_PAYLOAD, ssn["path"], ssn["embedded"])[ssn["start"] : ssn["end"]] == PII["ssn"]
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
