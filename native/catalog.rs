@@ -8,6 +8,8 @@
 //! step for step as in Python.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::sync::Arc;
 
 use aho_corasick::AhoCorasick;
 use regex::Regex;
@@ -15,7 +17,8 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::prefilter::{gate, need, ClusterFinder, Gate, Need};
-use regex_automata::meta;
+use regex_automata::util::pool::Pool;
+use regex_automata::{hybrid, meta};
 
 include!(concat!(env!("OUT_DIR"), "/catalog_files.rs"));
 
@@ -509,6 +512,8 @@ pub struct Pattern {
     pub anchored: bool,
     /// The pattern's id in the union regex, if it joins it.
     pub union_id: Option<usize>,
+    /// The longest match, in bytes, if the pattern's matches are bounded.
+    pub max_len: Option<usize>,
 }
 
 /// One compiled type: its patterns and what its candidates must pass.
@@ -675,9 +680,9 @@ pub struct Compiled {
     pub index: HashMap<String, usize>,
     /// Finds the clusters that cluster-gated patterns are searched in.
     pub clusters: ClusterFinder,
-    /// The patterns without keywords in one regex (union ids in type, then pattern order), to
-    /// find in one pass which of them match a text at all.
-    pub union: Option<meta::Regex>,
+    /// The patterns without keywords in one lazy DFA (union ids in type, then pattern order), to
+    /// find in one pass where each of them can match.
+    pub union: Option<Arc<Union>>,
     /// The keywords of the keyword-gated patterns.
     pub keywords: Option<KeywordIndex>,
 }
@@ -856,9 +861,9 @@ fn search_pattern(pattern: &str) -> Result<Pattern> {
     let value_group = group("value");
     let label_groups = group("label").zip(group("tail"));
     let parse = |p: &str| regex_syntax::ParserBuilder::new().build().parse(p).ok();
-    let (gate, need) = match parse(&translated) {
-        Some(hir) => (gate(&hir), need(&hir)),
-        None => (Gate::Plain, Need::default()),
+    let (gate, need, max_len) = match parse(&translated) {
+        Some(hir) => (gate(&hir), need(&hir), hir.properties().maximum_len()),
+        None => (Gate::Plain, Need::default(), None),
     };
     Ok(Pattern {
         name: String::new(),
@@ -872,6 +877,7 @@ fn search_pattern(pattern: &str) -> Result<Pattern> {
         keywords: Vec::new(),
         anchored: false,
         union_id: None,
+        max_len,
     })
 }
 
@@ -1274,14 +1280,38 @@ pub fn compile_config(cfg: &EngineConfig) -> Result<Compiled> {
     })
 }
 
-/// One regex of every union pattern (those marked with a `union_id`), reporting which of them
-/// match; numbers the union ids. `None` if there is none or it is too big (then every union
-/// pattern is searched).
+/// The union of the patterns without keywords: one lazy DFA reporting every (pattern, match end)
+/// in one pass over a text, with a cache per searching thread.
+pub struct Union {
+    /// The lazy DFA (all matches, overlapping).
+    pub dfa: hybrid::dfa::DFA,
+    /// Caches of the DFA, one per thread searching at a time.
+    pub caches: Pool<hybrid::dfa::Cache, CacheMaker>,
+}
+
+/// Makes a cache for the union's DFA.
+pub type CacheMaker = Box<dyn Fn() -> hybrid::dfa::Cache + Send + Sync + UnwindSafe + RefUnwindSafe>;
+
+impl std::fmt::Debug for Union {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Union").field("patterns", &self.dfa.pattern_len()).finish_non_exhaustive()
+    }
+}
+
+/// The cache a union DFA may fill before it is cleared; past [`UNION_GIVE_UP`] clears that make
+/// little progress, a search gives up and the patterns are searched without the union's help.
 ///
-/// Its lazy DFA gets a 16 MiB cache (per searching thread) instead of the default 2 MiB: on a
-/// megabyte of varied text the default cache filled and was rebuilt over and over (the profile
-/// was all determinisation), and throughput fell to a third of what it is at 100 KB.
-fn union_regex(types: &mut [PiiType]) -> Option<meta::Regex> {
+/// 16 MiB (per searching thread) instead of the default 2 MiB: on a megabyte of varied text the
+/// default cache filled and was rebuilt over and over (the profile was all determinisation), and
+/// throughput fell to a third of what it is at 100 KB.
+pub const UNION_CACHE: usize = 16 * 1024 * 1024;
+/// Cache clears a union search tolerates before it gives up (with fewer than 10 bytes searched
+/// per state built since).
+pub const UNION_GIVE_UP: usize = 8;
+
+/// One lazy DFA of every union pattern (those marked with a `union_id`); numbers the union ids.
+/// `None` if there is none or it cannot be built (then every union pattern is searched alone).
+fn union_regex(types: &mut [PiiType]) -> Option<Arc<Union>> {
     let mut sources = Vec::new();
     for p in types.iter_mut().flat_map(|t| t.patterns.iter_mut()) {
         if p.union_id.is_some() {
@@ -1292,21 +1322,26 @@ fn union_regex(types: &mut [PiiType]) -> Option<meta::Regex> {
     if sources.is_empty() {
         return None;
     }
-    let built = meta::Regex::builder()
+    let built = hybrid::dfa::DFA::builder()
         .configure(
-            meta::Config::new()
+            hybrid::dfa::DFA::config()
                 .match_kind(regex_automata::MatchKind::All)
-                .nfa_size_limit(Some(64 * 1024 * 1024))
-                .hybrid_cache_capacity(16 * 1024 * 1024),
+                .cache_capacity(UNION_CACHE)
+                .minimum_cache_clear_count(Some(UNION_GIVE_UP))
+                .minimum_bytes_per_state(Some(10)),
         )
+        .thompson(regex_automata::nfa::thompson::Config::new().nfa_size_limit(Some(64 * 1024 * 1024)))
         .build_many(&sources)
         .ok();
-    if built.is_none() {
+    let Some(dfa) = built else {
         for p in types.iter_mut().flat_map(|t| t.patterns.iter_mut()) {
             p.union_id = None;
         }
-    }
-    built
+        return None;
+    };
+    let maker = dfa.clone();
+    let make: CacheMaker = Box::new(move || maker.create_cache());
+    Some(Arc::new(Union { dfa, caches: Pool::new(make) }))
 }
 
 fn keyword_index(types: &[PiiType]) -> Result<Option<KeywordIndex>> {
@@ -1314,9 +1349,6 @@ fn keyword_index(types: &[PiiType]) -> Result<Option<KeywordIndex>> {
     let mut rules: Vec<Vec<(usize, usize)>> = Vec::new();
     for (ti, t) in types.iter().enumerate() {
         for (pi, p) in t.patterns.iter().enumerate() {
-            if !p.anchored {
-                continue;
-            }
             for kw in &p.keywords {
                 let at = match words.iter().position(|w| w == kw) {
                     Some(at) => at,
@@ -1335,6 +1367,7 @@ fn keyword_index(types: &[PiiType]) -> Result<Option<KeywordIndex>> {
     }
     let automaton = AhoCorasick::builder()
         .ascii_case_insensitive(true)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .build(&words)
         .map_err(|e| Error::Config(format!("keywords do not compile: {e}")))?;
     Ok(Some(KeywordIndex { automaton, rules }))

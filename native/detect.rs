@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use regex_automata::hybrid::dfa::OverlappingState;
 use regex_automata::util::captures::Captures;
-use regex_automata::{Anchored, Input, PatternID, PatternSet};
+use regex_automata::{Anchored, Input};
 
 use crate::catalog::{label_identifier, Checks, Compiled, Pattern, PiiType};
 use crate::prefilter::{markers, windows, Gate};
@@ -98,6 +99,11 @@ fn search(p: &Pattern, input: &mut Input<'_>, caps: &mut Captures) -> Option<Fou
             label: None,
         });
     }
+    // Tried at a keyword, a pattern usually fails at once: the forward DFA says so without the
+    // slower engines that report groups.
+    if input.get_anchored().is_anchored() && p.regex.search_half(input).is_none() {
+        return None;
+    }
     p.regex.search_captures(input, caps);
     let whole = caps.get_match()?;
     let (start, end) = p
@@ -154,17 +160,47 @@ fn each_match(
     }
 }
 
-/// The set of union patterns (by union id) that match somewhere in `text`: one pass of the union,
-/// after which only those are searched one by one.
-fn union_matches(c: &Compiled, text: &str) -> Option<PatternSet> {
+/// Every match end of every union pattern, in one pass of the union's lazy DFA: per union id,
+/// the ascending ends. `None` when there is no union or its search gave up (a thrashing cache):
+/// then the union patterns are searched without its help.
+fn union_ends(c: &Compiled, text: &str) -> Option<Vec<Vec<usize>>> {
     let union = c.union.as_ref()?;
-    let mut set = PatternSet::new(union.pattern_len());
-    union.which_overlapping_matches(&Input::new(text), &mut set);
-    Some(set)
+    let mut cache = union.caches.get();
+    let input = Input::new(text);
+    let mut state = OverlappingState::start();
+    let mut ends = vec![Vec::new(); union.dfa.pattern_len()];
+    loop {
+        union.dfa.try_search_overlapping_fwd(&mut cache, &input, &mut state).ok()?;
+        let Some(m) = state.get_match() else {
+            break;
+        };
+        let at = &mut ends[m.pattern().as_usize()];
+        if at.last() != Some(&m.offset()) {
+            at.push(m.offset());
+        }
+    }
+    Some(ends)
 }
 
-/// Per (type, pattern) of the keyword-anchored patterns, the ascending positions where one of
-/// their keywords starts.
+/// The merged spans `[end - reach, end]` (widened to char boundaries) around ascending match ends:
+/// every match of a pattern no longer than `reach` lies in one of them, whole.
+fn end_windows(text: &str, ends: &[usize], reach: usize) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for &end in ends {
+        let mut start = end.saturating_sub(reach);
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        match out.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => out.push((start, end)),
+        }
+    }
+    out
+}
+
+/// Per (type, pattern) of the keyword-gated patterns, the ascending positions where one of their
+/// keywords starts (for a pattern gated by presence only, that a keyword occurs is what counts).
 fn keyword_starts(c: &Compiled, text: &str) -> HashMap<(usize, usize), Vec<usize>> {
     let mut out: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
     let Some(index) = &c.keywords else {
@@ -217,23 +253,23 @@ pub fn candidates(
     out: &mut Vec<Span>,
     waiting: &mut Vec<Waiting>,
 ) {
-    // Union patterns are searched only if the text covers their needs and the union pass saw them
-    // match; keyword-anchored ones only where a keyword starts; others once a keyword occurs.
-    let has = markers(text.as_bytes());
-    let matching = union_matches(c, text);
+    // Union patterns are searched only if the union pass saw them match (or, without a union, if
+    // the text covers their needs); keyword-gated ones only where (anchored) or once one of their
+    // keywords occurs.
+    let ends = union_ends(c, text);
+    let has = if ends.is_none() { Some(markers(text.as_bytes())) } else { None };
     let starts = if c.keywords.is_some() { keyword_starts(c, text) } else { HashMap::new() };
-    let mut lowered: Option<String> = None;
     let mut searched: Vec<(usize, usize, &Pattern)> = Vec::new();
     for &ty in selected {
         for (i, p) in c.types[ty].patterns.iter().enumerate() {
-            let wanted = if p.anchored {
+            let wanted = if !p.keywords.is_empty() {
                 starts.contains_key(&(ty, i))
             } else if let Some(id) = p.union_id {
-                has.covers(&p.need)
-                    && matching.as_ref().is_none_or(|m| m.contains(PatternID::new_unchecked(id)))
-            } else if !p.keywords.is_empty() {
-                let lower = lowered.get_or_insert_with(|| text.to_ascii_lowercase());
-                p.keywords.iter().any(|k| lower.contains(k.as_str()))
+                match (&ends, &has) {
+                    (Some(e), _) => !e[id].is_empty(),
+                    (None, Some(has)) => has.covers(&p.need),
+                    (None, None) => true,
+                }
             } else {
                 true
             };
@@ -242,7 +278,16 @@ pub fn candidates(
             }
         }
     }
-    let clustered = searched.iter().any(|(_, _, p)| p.union_id.is_some() && !matches!(p.gate, Gate::Plain));
+    // A bounded union pattern is searched only around the ends the union pass saw (the union as a
+    // locator); the others by their gate.
+    let located = |p: &Pattern| -> Option<&[usize]> {
+        let e = ends.as_ref()?;
+        p.max_len?;
+        p.union_id.map(|id| e[id].as_slice())
+    };
+    let clustered = searched
+        .iter()
+        .any(|(_, _, p)| p.union_id.is_some() && located(p).is_none() && !matches!(p.gate, Gate::Plain));
     let clusters = if clustered { c.clusters.find(text) } else { Vec::new() };
     for (ty, rule, p) in searched {
         let t = &c.types[ty];
@@ -271,6 +316,12 @@ pub fn candidates(
         if p.anchored {
             let at = starts.get(&(ty, rule)).map_or(&[][..], Vec::as_slice);
             each_match(p, text, 0..text.len(), Some(at), &mut caps, &mut push);
+            continue;
+        }
+        if let (Some(at), Some(reach)) = (located(p), p.max_len) {
+            for (start, end) in end_windows(text, at, reach) {
+                each_match(p, text, start..end, None, &mut caps, &mut push);
+            }
             continue;
         }
         match (&p.gate, p.union_id) {

@@ -253,13 +253,6 @@ def test_masking_twice_changes_nothing_more(engine_impl: str, text: str, strateg
 # it does not cover.
 GLUED = [
     pytest.param(
-        "-----BEGIN DSA PRIVATE KEY-----\tMIIBuwIBAAKBgQFAKE\t-----END DSA PRIVATE KEY-----x@example.io",
-        "label",
-        id="shadowed-by-a-longer-match",
-        # The email pattern's leftmost match is "KEY-----x@example.io", which overlaps the key
-        # and is dropped; the shorter email inside it is never a candidate until the key is masked.
-    ),
-    pytest.param(
         "Zentrale +49 (0)30 1234567 665-43-2109",
         "label",
         id="phone-runs-into-the-next-number",
@@ -279,6 +272,17 @@ GLUED = [
         # Removing the licence number leaves "DL#  0222222222222", a licence number of its own.
     ),
 ]
+
+
+def test_masking_twice_where_an_email_is_glued_to_a_key_block(engine_impl: str) -> None:
+    # Was an open problem: the email pattern's leftmost match "KEY-----x@example.io" overlapped
+    # the key and was dropped, and the email inside it was found only once the key was masked.
+    # An email's local part now never holds two dashes or dots in a row.
+    engine = engine_for(engine_impl)
+    text = "-----BEGIN DSA PRIVATE KEY-----\tMIIBuwIBAAKBgQFAKE\t-----END DSA PRIVATE KEY-----x@example.io"
+    once = engine.mask(text).text
+    assert once == "[PRIVATE_KEY][EMAIL]"
+    assert engine.mask(once).text == once
 
 
 @pytest.mark.xfail(strict=True, reason="open problem: masking is not idempotent where values touch")
