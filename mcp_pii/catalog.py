@@ -364,6 +364,9 @@ class Rule:
     anchored: bool = False
     labelled: bool = False
     union: bool = True  # joins the union pass (no keywords and not over the custom cap)
+    # How strong a candidate's evidence is when spans tie (rule 3 of detect.py): 0 a named rule
+    # with keywords (a vendor's format), 1 a label or key, 2 a shape alone.
+    evidence: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -521,25 +524,31 @@ def _build_type(entry: dict[str, Any], extra_rules: list[dict[str, Any]], union_
     if partial not in PARTIAL_RULES:
         raise ConfigError(f"type '{tid}' names an unknown partial rule")
     checks = _checks(entry)
-    rules: list[Rule] = [Rule(tid, compile_pattern(p), checks) for p in entry.get("patterns", [])]
+    rules: list[Rule] = []
+    for p in entry.get("patterns", []):
+        if isinstance(p, str):
+            rules.append(Rule(tid, compile_pattern(p), checks))
+        else:
+            # A shape with keywords: searched once one of them occurs (email: "@").
+            rules.append(Rule(tid, compile_pattern(p["pattern"]), checks, keywords=_keywords(p), union=False))
     for spec in [*extra_rules, *entry.get("rules", [])]:
         keywords = _keywords(spec)
         custom = spec.get("custom", False)
-        rule = Rule(
-            name=spec["id"],
-            regex=compile_pattern(spec["pattern"]),
-            checks=_checks(spec, checks),
-            keywords=keywords,
-            anchored=bool(keywords) and not custom and bool(spec.get("anchor", True)),
+        union = not keywords
+        if union and custom:
+            union = union_budget[0] > 0
+            union_budget[0] -= 1 if union else 0
+        rules.append(
+            Rule(
+                name=spec["id"],
+                regex=compile_pattern(spec["pattern"]),
+                checks=_checks(spec, checks),
+                keywords=keywords,
+                anchored=bool(keywords) and not custom and bool(spec.get("anchor", True)),
+                union=union,
+                evidence=0 if keywords else 2,
+            )
         )
-        if not keywords:
-            if custom and union_budget[0] <= 0:
-                rule = Rule(rule.name, rule.regex, rule.checks, union=False)
-            elif custom:
-                union_budget[0] -= 1
-        else:
-            rule = Rule(rule.name, rule.regex, rule.checks, keywords=keywords, anchored=rule.anchored, union=False)
-        rules.append(rule)
     got = _labels(entry)
     labels = None
     if got is not None:
@@ -555,6 +564,8 @@ def _build_type(entry: dict[str, Any], extra_rules: list[dict[str, Any]], union_
                 keywords=phrase_keywords(phrases),
                 anchored=True,
                 labelled=True,
+                union=False,
+                evidence=1,
             )
         )
     if not rules:

@@ -153,9 +153,7 @@ def candidates(
 def evidence(c: Compiled, ti: int, ri: int) -> int:
     """How strong the evidence of rule ``ri`` of type ``ti`` is: 0 keywords, 1 a label or key, 2 a shape."""
     rules = c.types[ti].rules
-    if ri >= len(rules) or rules[ri].labelled:
-        return 1
-    return 0 if rules[ri].keywords else 2
+    return 1 if ri >= len(rules) else rules[ri].evidence
 
 
 def resolve(c: Compiled, spans: list[Span]) -> list[Span]:

@@ -160,26 +160,57 @@ fn each_match(
     }
 }
 
-/// Every match end of every union pattern, in one pass of the union's lazy DFA: per union id,
-/// the ascending ends. `None` when there is no union or its search gave up (a thrashing cache):
-/// then the union patterns are searched without its help.
-fn union_ends(c: &Compiled, text: &str) -> Option<Vec<Vec<usize>>> {
-    let union = c.union.as_ref()?;
+/// What the union pass saw: per union pattern the ascending match ends (`None` when the union
+/// gave up on its cache, or there is none), and per keyword-gated pattern the ascending positions
+/// where one of its keywords starts.
+struct Located {
+    ends: Option<Vec<Vec<usize>>>,
+    starts: HashMap<(usize, usize), Vec<usize>>,
+}
+
+/// One pass of the union's lazy DFA over `text` for the pattern ends and the keyword starts.
+/// When it gives up (a thrashing cache), the keywords are found by their own automaton and the
+/// union patterns are searched without the union's help.
+fn locate(c: &Compiled, text: &str) -> Located {
+    let mut starts: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+    let Some(union) = c.union.as_ref() else {
+        return Located { ends: None, starts: keyword_starts(c, text) };
+    };
     let mut cache = union.caches.get();
     let input = Input::new(text);
     let mut state = OverlappingState::start();
-    let mut ends = vec![Vec::new(); union.dfa.pattern_len()];
+    let mut ends = vec![Vec::new(); union.shapes];
     loop {
-        union.dfa.try_search_overlapping_fwd(&mut cache, &input, &mut state).ok()?;
+        if union.dfa.try_search_overlapping_fwd(&mut cache, &input, &mut state).is_err() {
+            return Located { ends: None, starts: keyword_starts(c, text) };
+        }
         let Some(m) = state.get_match() else {
             break;
         };
-        let at = &mut ends[m.pattern().as_usize()];
-        if at.last() != Some(&m.offset()) {
-            at.push(m.offset());
+        let id = m.pattern().as_usize();
+        if id < union.shapes {
+            if ends[id].last() != Some(&m.offset()) {
+                ends[id].push(m.offset());
+            }
+        } else if let Some(index) = &c.keywords {
+            let word = id - union.shapes;
+            note_keyword(&mut starts, &index.rules[word], m.offset() - index.words[word].len());
         }
     }
-    Some(ends)
+    for at in starts.values_mut() {
+        at.sort_unstable();
+        at.dedup();
+    }
+    Located { ends: Some(ends), starts }
+}
+
+fn note_keyword(starts: &mut HashMap<(usize, usize), Vec<usize>>, rules: &[(usize, usize)], at: usize) {
+    for key in rules {
+        let list = starts.entry(*key).or_default();
+        if list.last() != Some(&at) {
+            list.push(at);
+        }
+    }
 }
 
 /// The merged spans `[end - reach, end]` (widened to char boundaries) around ascending match ends:
@@ -200,19 +231,14 @@ fn end_windows(text: &str, ends: &[usize], reach: usize) -> Vec<(usize, usize)> 
 }
 
 /// Per (type, pattern) of the keyword-gated patterns, the ascending positions where one of their
-/// keywords starts (for a pattern gated by presence only, that a keyword occurs is what counts).
+/// keywords starts, found by the keywords' own automaton (without the union).
 fn keyword_starts(c: &Compiled, text: &str) -> HashMap<(usize, usize), Vec<usize>> {
     let mut out: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
     let Some(index) = &c.keywords else {
         return out;
     };
     for m in index.automaton.find_overlapping_iter(text) {
-        for key in &index.rules[m.pattern().as_usize()] {
-            let at = out.entry(*key).or_default();
-            if at.last() != Some(&m.start()) {
-                at.push(m.start());
-            }
-        }
+        note_keyword(&mut out, &index.rules[m.pattern().as_usize()], m.start());
     }
     for at in out.values_mut() {
         at.sort_unstable();
@@ -256,9 +282,8 @@ pub fn candidates(
     // Union patterns are searched only if the union pass saw them match (or, without a union, if
     // the text covers their needs); keyword-gated ones only where (anchored) or once one of their
     // keywords occurs.
-    let ends = union_ends(c, text);
+    let Located { ends, starts } = locate(c, text);
     let has = if ends.is_none() { Some(markers(text.as_bytes())) } else { None };
-    let starts = if c.keywords.is_some() { keyword_starts(c, text) } else { HashMap::new() };
     let mut searched: Vec<(usize, usize, &Pattern)> = Vec::new();
     for &ty in selected {
         for (i, p) in c.types[ty].patterns.iter().enumerate() {
@@ -349,12 +374,7 @@ pub fn candidates(
 /// How strong the evidence of pattern `rule` of type `ty` is: 0 keywords (a vendor's format),
 /// 1 a label or key, 2 a shape alone.
 pub fn evidence(c: &Compiled, ty: usize, rule: usize) -> u8 {
-    match c.types[ty].patterns.get(rule) {
-        None => 1,
-        Some(p) if p.label_groups.is_some() => 1,
-        Some(p) if !p.keywords.is_empty() => 0,
-        Some(_) => 2,
-    }
+    c.types[ty].patterns.get(rule).map_or(1, |p| p.evidence)
 }
 
 /// Keep the non-overlapping spans, by start, then evidence, then longer first, then catalog

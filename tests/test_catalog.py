@@ -83,7 +83,11 @@ def test_catalog_entries_are_well_formed() -> None:
         assert entry["category"] in ("personal", "secret"), tid
         assert entry["description"], tid
         assert entry.get("patterns") or entry.get("rules") or entry.get("labels"), tid
-        for pattern in entry.get("patterns", []):
+        for shape in entry.get("patterns", []):
+            pattern = shape if isinstance(shape, str) else shape["pattern"]
+            if not isinstance(shape, str):
+                assert set(shape) == {"pattern", "keywords"}, tid
+                assert shape["keywords"], tid
             check_dialect(pattern)
             compiled = re.compile(pattern, re.ASCII)
             assert set(compiled.groupindex) <= {"value"}, f"{tid}: only a group named 'value' is allowed"
