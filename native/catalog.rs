@@ -528,6 +528,8 @@ pub struct Pattern {
     /// How strong a candidate's evidence is when spans tie: 0 a named rule with keywords (a
     /// vendor's format), 1 a label or key, 2 a shape alone.
     pub evidence: u8,
+    /// The pattern's index among the patterns with keywords, if it has any.
+    pub gate_id: Option<usize>,
 }
 
 /// One compiled type: its patterns and what its candidates must pass.
@@ -657,8 +659,11 @@ pub struct KeywordIndex {
     pub words: Vec<String>,
     /// The keywords as an automaton of their own: the fallback when the union gives up.
     pub automaton: AhoCorasick,
-    /// Per keyword (automaton pattern id): the (type, pattern) pairs it gates.
-    pub rules: Vec<Vec<(usize, usize)>>,
+    /// Per keyword (automaton pattern id): the gate ids ([`Pattern::gate_id`]) of the patterns
+    /// it gates.
+    pub rules: Vec<Vec<usize>>,
+    /// How many patterns have keywords (gate ids `0..gated`).
+    pub gated: usize,
 }
 
 /// Everything the engine needs, built once per configuration.
@@ -895,6 +900,7 @@ fn search_pattern(pattern: &str) -> Result<Pattern> {
         union_id: None,
         max_len,
         evidence: 2,
+        gate_id: None,
     })
 }
 
@@ -1281,7 +1287,7 @@ pub fn compile_config(cfg: &EngineConfig) -> Result<Compiled> {
         })
         .collect::<Result<Vec<_>>>()?;
     let index = types.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
-    let keywords = keyword_index(&types)?;
+    let keywords = keyword_index(&mut types)?;
     let union = union_regex(&mut types, keywords.as_ref());
     Ok(Compiled {
         types,
@@ -1381,23 +1387,27 @@ fn union_regex(types: &mut [PiiType], keywords: Option<&KeywordIndex>) -> Option
     Some(Arc::new(Union { dfa, caches: Pool::new(make), shapes }))
 }
 
-fn keyword_index(types: &[PiiType]) -> Result<Option<KeywordIndex>> {
+fn keyword_index(types: &mut [PiiType]) -> Result<Option<KeywordIndex>> {
     let mut words: Vec<String> = Vec::new();
-    let mut rules: Vec<Vec<(usize, usize)>> = Vec::new();
-    for (ti, t) in types.iter().enumerate() {
-        for (pi, p) in t.patterns.iter().enumerate() {
-            for kw in &p.keywords {
-                let at = match words.iter().position(|w| w == kw) {
-                    Some(at) => at,
-                    None => {
-                        words.push(kw.clone());
-                        rules.push(Vec::new());
-                        words.len() - 1
-                    }
-                };
-                rules[at].push((ti, pi));
-            }
+    let mut rules: Vec<Vec<usize>> = Vec::new();
+    let mut gated = 0;
+    for p in types.iter_mut().flat_map(|t| t.patterns.iter_mut()) {
+        if p.keywords.is_empty() {
+            continue;
         }
+        p.gate_id = Some(gated);
+        for kw in &p.keywords {
+            let at = match words.iter().position(|w| w == kw) {
+                Some(at) => at,
+                None => {
+                    words.push(kw.clone());
+                    rules.push(Vec::new());
+                    words.len() - 1
+                }
+            };
+            rules[at].push(gated);
+        }
+        gated += 1;
     }
     if words.is_empty() {
         return Ok(None);
@@ -1406,7 +1416,7 @@ fn keyword_index(types: &[PiiType]) -> Result<Option<KeywordIndex>> {
         .ascii_case_insensitive(true)
         .build(&words)
         .map_err(|e| Error::Config(format!("keywords do not compile: {e}")))?;
-    Ok(Some(KeywordIndex { words, automaton, rules }))
+    Ok(Some(KeywordIndex { words, automaton, rules, gated }))
 }
 
 #[cfg(test)]

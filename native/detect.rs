@@ -2,7 +2,6 @@
 //!
 //! Spans here are byte offsets into the text; the engine converts them to code-point offsets.
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use regex_automata::hybrid::dfa::OverlappingState;
@@ -165,14 +164,15 @@ fn each_match(
 /// where one of its keywords starts.
 struct Located {
     ends: Option<Vec<Vec<usize>>>,
-    starts: HashMap<(usize, usize), Vec<usize>>,
+    /// By gate id ([`Pattern::gate_id`]).
+    starts: Vec<Vec<usize>>,
 }
 
 /// One pass of the union's lazy DFA over `text` for the pattern ends and the keyword starts.
 /// When it gives up (a thrashing cache), the keywords are found by their own automaton and the
 /// union patterns are searched without the union's help.
 fn locate(c: &Compiled, text: &str) -> Located {
-    let mut starts: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+    let mut starts = vec![Vec::new(); c.keywords.as_ref().map_or(0, |k| k.gated)];
     let Some(union) = c.union.as_ref() else {
         return Located { ends: None, starts: keyword_starts(c, text) };
     };
@@ -197,19 +197,24 @@ fn locate(c: &Compiled, text: &str) -> Located {
             note_keyword(&mut starts, &index.rules[word], m.offset() - index.words[word].len());
         }
     }
-    for at in starts.values_mut() {
-        at.sort_unstable();
-        at.dedup();
-    }
+    settle(&mut starts);
     Located { ends: Some(ends), starts }
 }
 
-fn note_keyword(starts: &mut HashMap<(usize, usize), Vec<usize>>, rules: &[(usize, usize)], at: usize) {
-    for key in rules {
-        let list = starts.entry(*key).or_default();
+fn note_keyword(starts: &mut [Vec<usize>], gates: &[usize], at: usize) {
+    for &gate in gates {
+        let list = &mut starts[gate];
         if list.last() != Some(&at) {
             list.push(at);
         }
+    }
+}
+
+/// Sort and dedup each list of keyword starts (overlapping keywords end in order, not start).
+fn settle(starts: &mut [Vec<usize>]) {
+    for at in starts.iter_mut().filter(|at| at.len() > 1) {
+        at.sort_unstable();
+        at.dedup();
     }
 }
 
@@ -232,18 +237,15 @@ fn end_windows(text: &str, ends: &[usize], reach: usize) -> Vec<(usize, usize)> 
 
 /// Per (type, pattern) of the keyword-gated patterns, the ascending positions where one of their
 /// keywords starts, found by the keywords' own automaton (without the union).
-fn keyword_starts(c: &Compiled, text: &str) -> HashMap<(usize, usize), Vec<usize>> {
-    let mut out: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+fn keyword_starts(c: &Compiled, text: &str) -> Vec<Vec<usize>> {
     let Some(index) = &c.keywords else {
-        return out;
+        return Vec::new();
     };
+    let mut out = vec![Vec::new(); index.gated];
     for m in index.automaton.find_overlapping_iter(text) {
         note_keyword(&mut out, &index.rules[m.pattern().as_usize()], m.start());
     }
-    for at in out.values_mut() {
-        at.sort_unstable();
-        at.dedup();
-    }
+    settle(&mut out);
     out
 }
 
@@ -287,8 +289,8 @@ pub fn candidates(
     let mut searched: Vec<(usize, usize, &Pattern)> = Vec::new();
     for &ty in selected {
         for (i, p) in c.types[ty].patterns.iter().enumerate() {
-            let wanted = if !p.keywords.is_empty() {
-                starts.contains_key(&(ty, i))
+            let wanted = if let Some(gate) = p.gate_id {
+                starts.get(gate).is_some_and(|at| !at.is_empty())
             } else if let Some(id) = p.union_id {
                 match (&ends, &has) {
                     (Some(e), _) => !e[id].is_empty(),
@@ -339,7 +341,7 @@ pub fn candidates(
             (kept < end).then_some(kept)
         };
         if p.anchored {
-            let at = starts.get(&(ty, rule)).map_or(&[][..], Vec::as_slice);
+            let at = p.gate_id.and_then(|g| starts.get(g)).map_or(&[][..], Vec::as_slice);
             each_match(p, text, 0..text.len(), Some(at), &mut caps, &mut push);
             continue;
         }
