@@ -74,7 +74,7 @@ class NestedDetection:
     embedded: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MaskResult:
     """Masked text and the detections, whose spans refer to the input text.
 
@@ -86,7 +86,7 @@ class MaskResult:
     scope: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ScanResult:
     """The scanned payload (masked unless ``mask=False``) and its detections.
 

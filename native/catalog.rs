@@ -134,10 +134,7 @@ struct RuleEntry {
 #[serde(untagged)]
 enum ShapeEntry {
     Plain(String),
-    Gated {
-        pattern: String,
-        keywords: Vec<String>,
-    },
+    Gated { pattern: String, keywords: Vec<String> },
 }
 
 #[derive(Deserialize, Clone)]
@@ -706,6 +703,12 @@ pub struct Compiled {
     pub union: Option<Arc<Union>>,
     /// The keywords of the keyword-gated patterns.
     pub keywords: Option<KeywordIndex>,
+    /// (type, pattern) of each union pattern, by union id.
+    pub by_union: Vec<(usize, usize)>,
+    /// (type, pattern) of each keyword-gated pattern, by gate id.
+    pub by_gate: Vec<(usize, usize)>,
+    /// (type, pattern) of the patterns neither in the union nor gated: searched in every text.
+    pub always: Vec<(usize, usize)>,
 }
 
 /// Raise a config error unless `pattern` keeps to the dialect both engines read alike.
@@ -1289,6 +1292,16 @@ pub fn compile_config(cfg: &EngineConfig) -> Result<Compiled> {
     let index = types.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
     let keywords = keyword_index(&mut types)?;
     let union = union_regex(&mut types, keywords.as_ref());
+    let (mut by_union, mut by_gate, mut always) = (Vec::new(), Vec::new(), Vec::new());
+    for (ti, t) in types.iter().enumerate() {
+        for (pi, p) in t.patterns.iter().enumerate() {
+            match (p.union_id, p.gate_id) {
+                (Some(_), _) => by_union.push((ti, pi)),
+                (None, Some(_)) => by_gate.push((ti, pi)),
+                (None, None) => always.push((ti, pi)),
+            }
+        }
+    }
     Ok(Compiled {
         types,
         tables: build_tables(&catalog.meta.validators)?,
@@ -1308,6 +1321,9 @@ pub fn compile_config(cfg: &EngineConfig) -> Result<Compiled> {
         clusters: ClusterFinder::default(),
         union,
         keywords,
+        by_union,
+        by_gate,
+        always,
     })
 }
 

@@ -172,14 +172,15 @@ struct Located {
 /// When it gives up (a thrashing cache), the keywords are found by their own automaton and the
 /// union patterns are searched without the union's help.
 fn locate(c: &Compiled, text: &str) -> Located {
-    let mut starts = vec![Vec::new(); c.keywords.as_ref().map_or(0, |k| k.gated)];
+    let mut starts: Vec<Vec<usize>> = Vec::new();
     let Some(union) = c.union.as_ref() else {
         return Located { ends: None, starts: keyword_starts(c, text) };
     };
     let mut cache = union.caches.get();
     let input = Input::new(text);
     let mut state = OverlappingState::start();
-    let mut ends = vec![Vec::new(); union.shapes];
+    let mut ends: Vec<Vec<usize>> = vec![Vec::new(); union.shapes];
+    let gated = c.keywords.as_ref().map_or(0, |k| k.gated);
     loop {
         if union.dfa.try_search_overlapping_fwd(&mut cache, &input, &mut state).is_err() {
             return Located { ends: None, starts: keyword_starts(c, text) };
@@ -193,6 +194,9 @@ fn locate(c: &Compiled, text: &str) -> Located {
                 ends[id].push(m.offset());
             }
         } else if let Some(index) = &c.keywords {
+            if starts.is_empty() {
+                starts = vec![Vec::new(); gated];
+            }
             let word = id - union.shapes;
             note_keyword(&mut starts, &index.rules[word], m.offset() - index.words[word].len());
         }
@@ -286,25 +290,25 @@ pub fn candidates(
     // keywords occurs.
     let Located { ends, starts } = locate(c, text);
     let has = if ends.is_none() { Some(markers(text.as_bytes())) } else { None };
-    let mut searched: Vec<(usize, usize, &Pattern)> = Vec::new();
-    for &ty in selected {
-        for (i, p) in c.types[ty].patterns.iter().enumerate() {
-            let wanted = if let Some(gate) = p.gate_id {
-                starts.get(gate).is_some_and(|at| !at.is_empty())
-            } else if let Some(id) = p.union_id {
-                match (&ends, &has) {
-                    (Some(e), _) => !e[id].is_empty(),
-                    (None, Some(has)) => has.covers(&p.need),
-                    (None, None) => true,
-                }
-            } else {
-                true
-            };
-            if wanted {
-                searched.push((ty, i, p));
-            }
+    let wanted_type = |ty: usize| selected.binary_search(&ty).is_ok();
+    let mut picked: Vec<(usize, usize)> =
+        c.always.iter().copied().filter(|&(ty, _)| wanted_type(ty)).collect();
+    match (&ends, &has) {
+        (Some(e), _) => {
+            picked.extend(e.iter().enumerate().filter(|(_, at)| !at.is_empty()).map(|(id, _)| c.by_union[id]))
         }
+        (None, Some(has)) => picked.extend(
+            c.by_union.iter().copied().filter(|&(ty, pi)| has.covers(&c.types[ty].patterns[pi].need)),
+        ),
+        (None, None) => picked.extend(c.by_union.iter().copied()),
     }
+    picked
+        .extend(starts.iter().enumerate().filter(|(_, at)| !at.is_empty()).map(|(gate, _)| c.by_gate[gate]));
+    picked.retain(|&(ty, _)| wanted_type(ty));
+    // Searched in type, then pattern order, as the Python engine does (ties keep that order).
+    picked.sort_unstable();
+    let searched: Vec<(usize, usize, &Pattern)> =
+        picked.into_iter().map(|(ty, pi)| (ty, pi, &c.types[ty].patterns[pi])).collect();
     // A bounded union pattern is searched only around the ends the union pass saw (the union as a
     // locator); the others by their gate.
     let located = |p: &Pattern| -> Option<&[usize]> {
