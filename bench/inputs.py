@@ -345,7 +345,7 @@ def clean_prose(size_label: str, ascii_only: bool = False) -> BenchInput:
 CITIES = ["München", "Lisboa", "東京", "Zürich", "São Paulo", "Kraków", "Reykjavík", "Toronto", "Nairobi"]
 
 
-def _record(r: random.Random, i: int, planted: list[Planted]) -> dict[str, Any]:
+def _record(r: random.Random, i: int, planted: list[Planted], ascii_only: bool = False) -> dict[str, Any]:
     """One customer record, 3 to 6 containers deep counting the payload root and its array."""
 
     def plant(type_id: str, value: str) -> str:
@@ -359,7 +359,7 @@ def _record(r: random.Random, i: int, planted: list[Planted]) -> dict[str, Any]:
         "active": r.random() < 0.8,
         "score": round(r.random() * 100, 3),
         "customer": {
-            "name": name(r),
+            "name": name(r, ascii_only),
             "contact": {
                 "email": plant("email", email(r)),
                 "phone": plant("phone", phone(r)) if r.random() < 0.6 else None,
@@ -378,11 +378,11 @@ def _record(r: random.Random, i: int, planted: list[Planted]) -> dict[str, Any]:
         "tags": r.sample(["vip", "new", "churn-risk", "b2b", "newsletter", "beta"], k=r.randint(0, 3)),
     }
     if r.random() < 0.5:
-        text, p = pii_sentence(r)
+        text, p = pii_sentence(r, ascii_only)
         planted.append(p)
-        rec["notes"] = text + " " + filler(r).strip()
+        rec["notes"] = text + " " + filler(r, ascii_only).strip()
     else:
-        rec["notes"] = filler(r).strip()
+        rec["notes"] = filler(r, ascii_only).strip()
     audit: dict[str, Any] = {
         "actor": f"svc-{r.choice(SERVICES)}",
         "event": {
@@ -396,9 +396,10 @@ def _record(r: random.Random, i: int, planted: list[Planted]) -> dict[str, Any]:
     return rec
 
 
-def nested_payload(size_label: str) -> BenchInput:
+def nested_payload(size_label: str, ascii_only: bool = False) -> BenchInput:
     """A JSON payload of about ``NESTED_SIZES[size_label]`` bytes (serialised), with JSON in strings."""
-    name_ = f"nested-{size_label}"
+    kind = "nested-ascii" if ascii_only else "nested"
+    name_ = f"{kind}-{size_label}"
     nbytes = NESTED_SIZES[size_label]
     r = _rng(name_)
     planted: list[Planted] = []
@@ -411,7 +412,7 @@ def nested_payload(size_label: str) -> BenchInput:
     i = 0
     while True:
         mark = len(planted)
-        rec = _record(r, i, planted)
+        rec = _record(r, i, planted, ascii_only)
         rec_bytes = len(json.dumps(rec, ensure_ascii=False).encode()) + 2
         if size + rec_bytes > nbytes and records:
             del planted[mark:]
@@ -420,7 +421,7 @@ def nested_payload(size_label: str) -> BenchInput:
         size += rec_bytes
         i += 1
     text = json.dumps(data, ensure_ascii=False)
-    return BenchInput(name_, "nested", size_label, text, tuple(planted), data=data)
+    return BenchInput(name_, kind, size_label, text, tuple(planted), data=data)
 
 
 def build_inputs(
@@ -429,9 +430,13 @@ def build_inputs(
     """All inputs: PII prose, clean prose (and their ASCII-only variants) at each size, then nested."""
     sizes = list(sizes)
     out = [pii_prose(s) for s in sizes] + [clean_prose(s) for s in sizes]
+    nested = list(nested_sizes)
     if ascii_variants:
         out += [pii_prose(s, ascii_only=True) for s in sizes] + [clean_prose(s, ascii_only=True) for s in sizes]
-    return out + [nested_payload(s) for s in nested_sizes]
+    out += [nested_payload(s) for s in nested]
+    if ascii_variants:
+        out += [nested_payload(s, ascii_only=True) for s in nested]
+    return out
 
 
 # --- checks -----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ KIND_TITLES = {
     "pii-ascii": "PII prose, ASCII only",
     "clean-ascii": "no-PII prose, ASCII only",
     "nested": "nested JSON",
+    "nested-ascii": "nested JSON, ASCII only",
 }
 
 
@@ -94,14 +95,25 @@ class EngineTarget:
         return {"target": self.title + note, "measured": worst[0], "where": worst[1], "goal": goal, "met": met}
 
 
-PEER, TWIN = ("rust-peer", "cpex"), ("rust-full", "python-full")
+FULL, TWIN = ("rust-full", "cpex"), ("rust-full", "python-full")
+# The performance issue's targets, with the whole catalog (every type and vendor rule) against
+# cpex-pii-filter's defaults: ahead on ASCII-only text (cpex's fast path), far ahead once a text
+# holds one non-ASCII character (its slow path), and in nested scans.
 ENGINE_TARGETS = [
-    EngineTarget(f"mask, PII prose, every size: rust {X_GE} 10{X} cpex", "pii", ("mask",), PEER, 10),
-    EngineTarget(f"mask, PII prose, 100 KB: rust {X_GE} 200{X} python twin", "pii", ("mask",), TWIN, 200, "100KB"),
-    EngineTarget(f"detect and mask, no-PII prose: rust {X_GE} 20{X} cpex", "clean", ("detect", "mask"), PEER, 20),
-    EngineTarget(f"scan, nested JSON: rust {X_GE} 10{X} cpex process_nested", "nested", ("scan",), PEER, 10),
-]
-ASCII_NOTE = " (ASCII-only inputs: not a target, shown for cpex's fast path)"
+    EngineTarget(f"detect and mask, PII prose, ASCII only, every size: rust {X_GE} 2{X} cpex", "pii-ascii",
+                 ("detect", "mask"), FULL, 2),
+    EngineTarget(f"detect and mask, no-PII prose, ASCII only, every size: rust {X_GE} 1.5{X} cpex", "clean-ascii",
+                 ("detect", "mask"), FULL, 1.5),
+    EngineTarget(f"mask, PII prose (non-ASCII), every size: rust {X_GE} 20{X} cpex", "pii", ("mask",), FULL, 20),
+    EngineTarget(f"detect and mask, no-PII prose (non-ASCII): rust {X_GE} 20{X} cpex", "clean", ("detect", "mask"),
+                 FULL, 20),
+    EngineTarget(f"scan, nested JSON, 10 KB and 1 MB: rust {X_GE} 5{X} cpex process_nested", "nested", ("scan",),
+                 FULL, 5),
+    EngineTarget(f"scan, nested JSON, ASCII only: rust {X_GE} 2{X} cpex process_nested", "nested-ascii", ("scan",),
+                 FULL, 2),
+    EngineTarget(f"mask, PII prose, 100 KB: rust {X_GE} 200{X} python twin (reported)", "pii", ("mask",), TWIN, 200,
+                 "100KB"),
+]  # fmt: skip
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -110,20 +122,42 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     cells = result.get("engines", {}).get("cells", [])
     if cells:
         out += [t.judge(cells) for t in ENGINE_TARGETS]
-        out += [t.judge(cells, ASCII_NOTE, "-ascii") for t in ENGINE_TARGETS if t.kind != "nested"]
     mcp = result.get("mcp", {})
     for r in mcp.get("rows", []) if mcp.get("status") == "ok" else []:
         if r["case"] == "mask_pii 10KB":
             x = r["ratio_p50"]
             out.append(
                 {
-                    "target": f"MCP {r['transport']}: mask_pii 10 KB p50 {X_LE} 1.2{X} ping",
+                    "target": f"MCP {r['transport']}: mask_pii 10 KB p50 {X_LE} 1.5{X} ping",
                     "measured": x,
                     "where": f"{r['p50_ms']:.2f} ms" if r["p50_ms"] else r["error"],
-                    "goal": f"{X_LE} 1.2{X}",
-                    "met": None if x is None else x <= 1.2,
+                    "goal": f"{X_LE} 1.5{X}",
+                    "met": None if x is None else x <= 1.5,
                 }
             )
+        if r["case"] == "mask_pii 100KB" and r["transport"] == "stdio" and r.get("engine_ms"):
+            x = r["p50_ms"] / r["engine_ms"] if r["p50_ms"] else None
+            out.append(
+                {
+                    "target": f"MCP stdio: mask_pii 100 KB p50 {X_LE} 4{X} the engine's own time",
+                    "measured": x,
+                    "where": f"{r['p50_ms']:.2f} ms vs {r['engine_ms']:.2f} ms" if x else r["error"],
+                    "goal": f"{X_LE} 4{X}",
+                    "met": None if x is None else x <= 4,
+                }
+            )
+    path = result.get("path", {})
+    if path.get("status") == "ok":
+        overhead = path["hook_overhead_p50_us"]
+        out.append(
+            {
+                "target": "ContextForge in-process hook, 1 KB tool result: added to the engine's own time",
+                "measured": None,
+                "where": f"{overhead:.1f} µs (p50)",
+                "goal": f"{X_LE} 100 µs",
+                "met": overhead <= 100,
+            }
+        )
     for r in result.get("memory", {}).get("rows", []):
         if "error" not in r:
             out.append(
@@ -157,7 +191,14 @@ def meta_md(meta: dict[str, Any]) -> list[str]:
     return [
         f"Run {meta['date']} with `{meta['command']}` (commit {meta['commit']}).",
         f"Machine: {m['cpu']}, {m['cpus_usable']} of {m['cpus']} CPUs usable, {m['memory_gib']} GiB, "
-        f"{m['platform']}, load average {m['loadavg']} at start; Python {m['python']}.",
+        f"{m['platform']}, load average {m['loadavg']} at start"
+        + (f" and {meta['loadavg_end']} at the end" if meta.get("loadavg_end") else "")
+        + f"; Python {m['python']}.",
+        *(
+            ["", "**Warning: the machine was busy during this run (load above half its CPUs); ratios are noisier.**"]
+            if meta.get("busy")
+            else []
+        ),
         f"Versions: mcp-pii {v['mcp-pii']} (Rust extension {v['rust-extension']}), "
         f"cpex-pii-filter {v['cpex-pii-filter']}, mcp {v['mcp']}.",
     ]

@@ -77,6 +77,12 @@ def machine() -> dict[str, Any]:
     }
 
 
+def busy(*loadavgs: str) -> bool:
+    """True if the machine was busy (a 1-minute load above half its usable CPUs) at start or end."""
+    cpus = len(os.sched_getaffinity(0))
+    return any(float(l.split()[0]) > cpus / 2 for l in loadavgs)
+
+
 def versions() -> dict[str, str]:
     from mcp_pii import __version__, native_available
 
@@ -245,6 +251,8 @@ def main() -> int:
         result["memory"] = run_memory(args)
     result["targets"] = report.targets(result)
     result["meta"]["seconds"] = round(time.perf_counter() - t0, 1)
+    result["meta"]["loadavg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    result["meta"]["busy"] = busy(result["meta"]["machine"]["loadavg"], result["meta"]["loadavg_end"])
 
     markdown = report.to_markdown(result)
     args.out.mkdir(parents=True, exist_ok=True)
