@@ -80,7 +80,7 @@ def machine() -> dict[str, Any]:
 def busy(*loadavgs: str) -> bool:
     """True if the machine was busy (a 1-minute load above half its usable CPUs) at start or end."""
     cpus = len(os.sched_getaffinity(0))
-    return any(float(l.split()[0]) > cpus / 2 for l in loadavgs)
+    return any(float(load.split()[0]) > cpus / 2 for load in loadavgs)
 
 
 def versions() -> dict[str, str]:
