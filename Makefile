@@ -42,7 +42,8 @@ $(STAMPS)/venv: pyproject.toml | $(STAMPS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "mcp>=2.3,<3" "pydantic>=2.7,<3" "pytest>=8" "pytest-timeout>=2.3" \
-		"hypothesis>=6.100" "ruff>=0.6" "mypy>=1.11" "maturin>=1.8,<2" "cryptography>=42" "redis>=5.0"
+		"hypothesis>=6.100" "ruff>=0.6" "mypy>=1.11" "maturin>=1.8,<2" "cryptography>=42" "redis>=5.0" \
+		"prometheus-client>=0.20"
 	@touch $@
 
 Cargo.lock:

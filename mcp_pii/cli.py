@@ -101,6 +101,12 @@ def _add_serve_flags(cmd: argparse.ArgumentParser) -> None:
         "--no-auth", action="store_true", help="no token: required to serve HTTP beyond loopback without one"
     )
     cmd.add_argument(
+        "--metrics-port",
+        type=_port,
+        metavar="PORT",
+        help="also serve Prometheus metrics on this port of --host (any transport; 0 picks a free one)",
+    )
+    cmd.add_argument(
         "--max-body-bytes", type=_positive, default=16 * 1024 * 1024, help="largest HTTP request body (default 16 MiB)"
     )
     d = Limits()
@@ -160,6 +166,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--log-level", default=os.environ.get("MCP_PII_LOG_LEVEL", "INFO"), help="log level on stderr (default INFO)"
+    )
+    common.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("MCP_PII_LOG_FORMAT", "text"),
+        help="text lines, or one JSON object per line with a line per tool call (default text)",
     )
 
     p = _Parser(
@@ -344,7 +356,7 @@ def _token(args: argparse.Namespace) -> str | None:
 def _serve(args: argparse.Namespace) -> int:
     from mcp_pii import logs  # noqa: PLC0415
 
-    logs.configure(args.log_level)
+    logs.configure(args.log_level, args.log_format)
     token = _token(args)
     engine = _engine(args)  # a bad configuration fails here, before the SDK is imported (~1 s)
     from mcp_pii.server import build_server  # noqa: PLC0415
@@ -367,6 +379,12 @@ def _run_server(mcp: Any, gate: Gate, token: str | None, args: argparse.Namespac
         logging.getLogger("mcp_pii.cli").warning(
             "--auth-token is visible to other users in the process list; prefer --auth-token-file"
         )
+    if args.metrics_port is not None:
+        if mcp.metrics is None:
+            raise PIIError("--metrics-port: only 'mcp-pii serve' has metrics")
+        port = mcp.metrics.serve(args.host, args.metrics_port)
+        shown = f"[{args.host}]" if ":" in args.host else args.host
+        print(f"mcp-pii {__version__}: metrics at http://{shown}:{port}/metrics", file=sys.stderr, flush=True)
     if args.transport == "stdio":
         return serve_stdio(mcp, gate)
     from mcp_pii.http import HttpOptions, serve_http  # noqa: PLC0415
@@ -412,7 +430,7 @@ def _filter(args: argparse.Namespace, *, proxy: bool) -> Any:
 def _plugin(args: argparse.Namespace) -> int:
     from mcp_pii import logs  # noqa: PLC0415
 
-    logs.configure(args.log_level)
+    logs.configure(args.log_level, args.log_format)
     token = _token(args)
     pii_filter = _filter(args, proxy=False)
     from mcp_pii.plugin import load_settings  # noqa: PLC0415
@@ -425,7 +443,7 @@ def _plugin(args: argparse.Namespace) -> int:
 def _proxy(args: argparse.Namespace) -> int:
     from mcp_pii import logs  # noqa: PLC0415
 
-    logs.configure(args.log_level)
+    logs.configure(args.log_level, args.log_format)
     token = _token(args)
     command = args.upstream_command[1:] if args.upstream_command[:1] == ["--"] else args.upstream_command
     headers = {}

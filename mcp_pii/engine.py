@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
@@ -193,7 +194,7 @@ class Engine:
     ``implementation="python"`` or ``MCP_PII_FORCE_PYTHON=1``); both give identical results.
     """
 
-    __slots__ = ("_backend", "config", "implementation")
+    __slots__ = ("_backend", "compile_seconds", "config", "implementation")
 
     def __init__(self, config: Config | None = None, *, implementation: Implementation | None = None) -> None:
         self.config = config if config is not None else Config()
@@ -202,6 +203,7 @@ class Engine:
         if implementation not in (None, "rust", "python"):
             raise ValueError("implementation must be 'rust', 'python' or None")
         engine_json = self.config.to_engine_json()
+        started = time.perf_counter()
         backend: _Backend
         if implementation == "python":
             backend = PyEngine(engine_json)
@@ -221,6 +223,7 @@ class Engine:
                 _announce("rust", "mcp-pii: using the Rust engine")
         self._backend = backend
         self.implementation: Implementation = implementation
+        self.compile_seconds = time.perf_counter() - started  # what the configuration took to compile
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], *, implementation: Implementation | None = None) -> Engine:

@@ -5,7 +5,7 @@ server facing a gateway or a shared host needs and the SDK leaves open (issue 12
 
 - exact Host and Origin matching (host and port), a one-line refusal, no traceback;
 - the bearer token (any case of ``Bearer``), and ``/healthz`` that says ``ok`` only unless
-  authorised;
+  authorised; ``/metrics`` (Prometheus text) behind the token;
 - admission: a POST takes its bytes and a call slot from the ``Gate`` before its body is read,
   or gets 503 with ``Retry-After`` at once; bodies are counted as they arrive;
 - sessions: an idle timeout, and a cap that ends the longest-idle session to make room;
@@ -34,6 +34,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from types import FrameType
 from typing import Any, Literal
 
@@ -48,6 +49,7 @@ from mcp_pii.auth import BearerToken
 from mcp_pii.exchange import SCOPE_KEY, Exchange
 from mcp_pii.limits import MIB, Busy, Gate
 from mcp_pii.logs import Throttled
+from mcp_pii.metrics import CONTENT_TYPE, Metrics
 from mcp_pii.server import PiiServer
 
 logger = logging.getLogger("mcp_pii.http")
@@ -171,12 +173,20 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-async def _plain(send: Send, status: int, body: bytes, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
-    """A complete JSON answer (the body is a fixed text of ours, never a client's)."""
-    start_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
+async def _plain(
+    send: Send,
+    status: int,
+    body: bytes,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+    content_type: bytes = b"application/json",
+) -> None:
+    """A complete answer, JSON unless said otherwise (the body is a text of ours, never a client's)."""
+    start_headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *headers]
     await send({"type": "http.response.start", "status": status, "headers": start_headers})
     await send({"type": "http.response.body", "body": body})
 
+
+METRICS_TYPE = CONTENT_TYPE.encode()
 
 # Largest piece of an answer handed to uvicorn at once: a 20 MB answer written in one piece is
 # copied twice on the event loop (h11's framing, the transport's buffer) and stalls it for
@@ -257,9 +267,18 @@ class Front:
     """ASGI middleware in front of the SDK's app (see the module docstring)."""
 
     def __init__(
-        self, app: Any, gate: Gate, opts: HttpOptions, *, port: int, implementation: str, manager: Callable[[], Any]
+        self,
+        app: Any,
+        gate: Gate,
+        opts: HttpOptions,
+        *,
+        port: int,
+        implementation: str,
+        manager: Callable[[], Any],
+        metrics: Metrics | None = None,
     ) -> None:
         self.app = app
+        self.metrics = metrics
         self.gate = gate
         self.opts = opts
         self.implementation = implementation
@@ -300,6 +319,12 @@ class Front:
             return
         if path == "/healthz":
             await _plain(send, 405, _error("method not allowed"), [(b"allow", b"GET, HEAD")])
+            return
+        if path == "/metrics" and self.metrics is not None:
+            if method == "GET":
+                await _plain(send, 200, self.metrics.exposition(), content_type=METRICS_TYPE)
+            else:
+                await _plain(send, 405, _error("method not allowed"), [(b"allow", b"GET")])
             return
         if path not in self.mcp_paths:
             await _plain(send, 404, _error("not found"))
@@ -606,7 +631,9 @@ def build_app(mcp: PiiServer, opts: HttpOptions, gate: Gate, port: int) -> Front
         sdk_manager = manager()
         if sdk_manager is not None:
             sdk_manager.asgi_app = sdk_manager._handle_request  # type: ignore[assignment]
-    return Front(app, gate, opts, port=port, implementation=mcp.engine_implementation, manager=manager)
+    return Front(
+        app, gate, opts, port=port, implementation=mcp.engine_implementation, manager=manager, metrics=mcp.metrics
+    )
 
 
 async def pace_collections(gate: Gate, every: float = 1.0, defer_at_most: float = 10.0) -> None:
@@ -646,10 +673,13 @@ class _Uvicorn(uvicorn.Server):
     their error answers to be written; then uvicorn stops as usual.
     """
 
-    def __init__(self, config: uvicorn.Config, gate: Gate, grace: float = 3.0) -> None:
+    def __init__(
+        self, config: uvicorn.Config, gate: Gate, grace: float = 3.0, on_listening: Callable[[], None] = lambda: None
+    ) -> None:
         super().__init__(config)
         self.gate = gate
         self.grace = grace
+        self.on_listening = on_listening
         self.loop: asyncio.AbstractEventLoop | None = None
         self._draining = False
 
@@ -661,6 +691,11 @@ class _Uvicorn(uvicorn.Server):
             await super().serve(sockets)
         finally:
             pacer.cancel()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:  # the application started and the sockets accept connections
+            self.on_listening()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self._draining or self.loop is None or self.loop.is_closed():
@@ -715,6 +750,7 @@ def serve_http(mcp: PiiServer, opts: HttpOptions, gate: Gate) -> None:
         timeout_graceful_shutdown=3,
         backlog=min(2048, max(128, gate.limits.max_connections)),
     )
-    server = _Uvicorn(config, gate)
-    print(f"mcp-pii {__version__}: {kind} at http://{shown}:{port}{path}", file=sys.stderr, flush=True)
-    server.run(sockets=[sock])
+    url = f"http://{shown}:{port}{path}"
+    # Printed only once the socket accepts connections: a client started on this line connects at once.
+    announce = partial(print, f"mcp-pii {__version__}: {kind} at {url}", file=sys.stderr, flush=True)
+    _Uvicorn(config, gate, on_listening=announce).run(sockets=[sock])

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
 import time
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
@@ -39,15 +42,28 @@ def scrub(message: str, templated: bool) -> str:
     return _escape(_VALUE_WORD.sub("<…>", text))
 
 
+# The SDK's INFO lines that come once per request or session (a stateless server logs
+# "Terminating session" for every call): shown at DEBUG only.
+_CHATTER = ("Terminating session", "Created new transport", "Rejected request with unknown", "Session ")
+
 _base_factory = logging.getLogRecordFactory()
 
 
 def _scrubbing_factory(*args: object, **kwargs: object) -> logging.LogRecord:
     record = _base_factory(*args, **kwargs)  # type: ignore[arg-type]
     if not (record.name == "mcp_pii" or record.name.startswith("mcp_pii.")):
+        if record.levelno == logging.INFO and record.name.startswith("mcp.") and str(record.msg).startswith(_CHATTER):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
         record.msg = scrub(str(record.msg), bool(record.args))
         record.args = ()
     return record
+
+
+class LevelFloor(logging.Filter):
+    """Drop records below the configured level (those the factory demoted after the logger let them through)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= _configured["level"]
 
 
 class SafeFormatter(logging.Formatter):
@@ -56,6 +72,65 @@ class SafeFormatter(logging.Formatter):
     def formatMessage(self, record: logging.LogRecord) -> str:
         record.message = _escape(record.message)
         return super().formatMessage(record)
+
+
+# Fields a record may carry (our own per-call line) that the JSON format writes out.
+CALL_FIELDS = ("request_id", "tool", "outcome", "duration_ms", "bytes", "counts")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the per-call fields when present."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, object] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in CALL_FIELDS:
+            if hasattr(record, name):
+                out[name] = getattr(record, name)
+        return json.dumps(out, ensure_ascii=False)
+
+
+@dataclass
+class CallRecord:
+    """What one tool call scanned and found, for its log line (type ids and numbers only)."""
+
+    request_id: str
+    nbytes: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+# The record of the tool call running in this context (a worker thread gets a copy of the
+# context, which holds the same record).
+CURRENT_CALL: ContextVar[CallRecord | None] = ContextVar("mcp_pii_call", default=None)
+
+
+def log_call(tool: str, outcome: str, seconds: float, record: CallRecord) -> None:
+    """The line of one tool call: tool, outcome, duration, bytes and counts by type; never a value.
+
+    At INFO with ``--log-format json`` (a line per call is what log pipelines want), else at DEBUG.
+    """
+    ms = round(seconds * 1000, 3)
+    found = ", ".join(f"{t}={n}" for t, n in record.counts.items()) or "nothing found"
+    fields = {"request_id": record.request_id, "tool": tool, "outcome": outcome, "duration_ms": ms}
+    fields |= {"bytes": record.nbytes, "counts": record.counts}
+    _calls.log(
+        _configured["call_level"],
+        "%s %s in %.3f ms, %d bytes, %s (request %s)",
+        tool,
+        outcome,
+        ms,
+        record.nbytes,
+        found,
+        record.request_id,
+        extra=fields,
+    )
+
+
+_calls = logging.getLogger("mcp_pii.calls")
 
 
 class Throttled:
@@ -89,19 +164,28 @@ class NoExceptionText(logging.Filter):
         return True
 
 
-def configure(level: str = "INFO") -> None:
-    """Log to stderr at ``level``; the SDK's and HTTP stack's loggers too, never below INFO, scrubbed of values."""
+def configure(level: str = "INFO", fmt: str = "text") -> None:
+    """Log to stderr at ``level``, as text lines or (``fmt="json"``) JSON objects.
+
+    The SDK's and HTTP stack's loggers too, never below INFO, scrubbed of values.
+    """
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
     root = logging.getLogger()
     if not root.handlers:
-        stderr = logging.StreamHandler(sys.stderr)
-        stderr.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(stderr)
+        root.addHandler(logging.StreamHandler(sys.stderr))
+    for handler in root.handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stderr, sys.__stderr__):
+            handler.setFormatter(
+                JsonFormatter() if fmt == "json" else SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+            )
+    _configured["call_level"] = logging.INFO if fmt == "json" else logging.DEBUG
     for handler in root.handlers:
         if not any(isinstance(f, NoExceptionText) for f in handler.filters):
             handler.addFilter(NoExceptionText())
+        if not any(isinstance(f, LevelFloor) for f in handler.filters):
+            handler.addFilter(LevelFloor())
     root.setLevel(numeric)
     logging.getLogger("mcp_pii").setLevel(numeric)
     logging.setLogRecordFactory(_scrubbing_factory)
@@ -109,7 +193,7 @@ def configure(level: str = "INFO") -> None:
     clamp_payload_loggers(numeric)
 
 
-_configured = {"level": logging.INFO}
+_configured = {"level": logging.INFO, "call_level": logging.DEBUG}
 
 
 def clamp_payload_loggers(level: int | None = None) -> None:

@@ -21,12 +21,13 @@ from typing import Annotated, Any, cast
 
 import anyio
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field, JsonValue
+from pydantic import Field
 
 from mcp_pii import __version__
 from mcp_pii.hooks import HOOK_TYPES, PIIFilter
 from mcp_pii.limits import Gate
 from mcp_pii.plugin import FilterSettings, result_dict, tool_aliases
+from mcp_pii.schema import AnyJson
 from mcp_pii.server import AppState, PiiServer
 
 logger = logging.getLogger("mcp_pii.plugin_server")
@@ -109,10 +110,8 @@ def build_plugin_server(pii_filter: PIIFilter, settings: FilterSettings, gate: G
     async def invoke_hook(
         hook_type: Annotated[str, Field(description=f"One of: {', '.join(HOOK_TYPES)}.")],
         plugin_name: Annotated[str, Field(description="The plugin's name in the gateway's configuration.")],
-        payload: Annotated[JsonValue, Field(description="The hook's payload.")],
-        context: Annotated[
-            JsonValue, Field(description="The plugin context (state, metadata, global context).")
-        ] = None,
+        payload: Annotated[AnyJson, Field(description="The hook's payload.")],
+        context: Annotated[AnyJson, Field(description="The plugin context (state, metadata, global context).")] = None,
     ) -> CallToolResult:
         if hook_type not in HOOK_TYPES:
             return _error(

@@ -4,11 +4,13 @@ No ``from __future__ import annotations`` here: the tool signatures use a ``Lite
 enabled type ids built at start-up, and the SDK reads the annotations as real objects.
 """
 
+import itertools
 import json
 import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,16 +31,18 @@ from mcp.types import (
     TextContent,
     ToolAnnotations,
 )
-from pydantic import BaseModel, Field, JsonValue, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from mcp_pii import __version__, describe, jsonout
 from mcp_pii.config import Config, Strategy
 from mcp_pii.engine import Engine, MaskResult, ScanResult, UnmaskNestedResult, UnmaskResult
-from mcp_pii.errors import InternalError, PIIError, VaultUnavailableError
+from mcp_pii.errors import InternalError, LimitError, PIIError, VaultUnavailableError
 from mcp_pii.exchange import Call, Exchange, exchange_of
 from mcp_pii.limits import Busy, Gate
-from mcp_pii.logs import describe_validation_error
+from mcp_pii.logs import CURRENT_CALL, CallRecord, describe_validation_error, log_call
+from mcp_pii.metrics import Metrics, scan_stages, text_bytes, text_stages
 from mcp_pii.offload import INLINE_LIMIT, payload_size
+from mcp_pii.schema import AnyJson
 from mcp_pii.server_vault import (
     FORGET,
     FORGET_DOC,
@@ -54,6 +58,7 @@ from mcp_pii.server_vault import (
     UnmaskOutput,
     scope_without_reversible,
 )
+from mcp_pii.traverse import utf8_len
 from mcp_pii.vault import Vault
 
 logger = logging.getLogger("mcp_pii.server")
@@ -93,9 +98,13 @@ def _context_note(type_ids: Iterable[str]) -> str:
     )
 
 
-StrategyArg = Annotated[
-    Strategy | None, Field(description="How to mask (default: the server's configured strategies).")
-]
+STRATEGY_DOC = (
+    "How to mask each value (default: the server's configured strategies): label gives the type "
+    "([EMAIL]); redact a fixed text ([REDACTED]); partial keeps the shape and the last characters "
+    "(***-**-6789, j***@example.com); hash a keyed digest ([HASH:1f2e3d4c5b6a]); tokenize a numbered "
+    "token, the same for the same value within a call ([EMAIL_1]); remove deletes the value."
+)
+StrategyArg = Annotated[Strategy | None, Field(description=STRATEGY_DOC)]
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=True, destructive_hint=False)
 
 
@@ -154,7 +163,7 @@ class MaskOutput(BaseModel):
 class ScanOutput(BaseModel):
     """Result of scan_nested."""
 
-    data: JsonValue = Field(description="The payload, masked unless mask=false.")
+    data: AnyJson = Field(description="The payload, masked unless mask=false.")
     detections: list[NestedSpan]
     counts: dict[str, int] = Field(description="Detections per type id.")
     scope: str | None = SCOPE_FIELD
@@ -167,6 +176,7 @@ class AppState:
     engine: Engine
     gate: Gate
     engine_slots: anyio.CapacityLimiter
+    metrics: Metrics | None = None  # the proxy and plugin servers have none
 
 
 class Abandoned(Exception):
@@ -239,6 +249,11 @@ def _state(ctx: Context[Any, Any]) -> AppState:
     return state
 
 
+def _failed(state: AppState, kind: str) -> None:
+    if state.metrics is not None:
+        state.metrics.failed(kind)
+
+
 async def _engine_work(state: AppState, size: int, work: Callable[[], T]) -> T:
     """Run engine work inline when small, else in an engine thread (at most ``engine_threads`` at once)."""
     if size <= INLINE_LIMIT:
@@ -274,6 +289,7 @@ async def _answer(
             ticket = state.gate.admit(size)
         except Busy as exc:
             logger.info("%s refused: %s", tool, exc)
+            _failed(state, "busy")
             raise ToolError(str(exc)) from None
     call = Call()
     state.gate.calls.add(call)
@@ -304,10 +320,13 @@ async def _answer(
     except PIIError as exc:  # engine and vault errors name limits and rules, never input values or scopes
         if isinstance(exc, InternalError):  # an engine bug (a Rust panic): fixed text, no input
             logger.error("%s failed with an internal error: %s", tool, exc)
+            _failed(state, "internal")
         elif isinstance(exc, VaultUnavailableError):
             logger.warning("%s failed: %s", tool, exc)
+            _failed(state, "vault")
         else:
             logger.info("%s refused its input: %s", tool, exc)
+            _failed(state, "limit" if isinstance(exc, LimitError) else "input")
         raise ToolError(str(exc)) from None
     finally:
         ticket.release()
@@ -315,6 +334,7 @@ async def _answer(
         if exchange is not None:
             exchange.calls.discard(call)
     logger.info("%s cancelled: %s", tool, call.reason)
+    _failed(state, "cancelled")
     raise ToolError(f"Call cancelled: {call.reason}.")
 
 
@@ -337,6 +357,26 @@ def _keep_string_payloads(mcp: MCPServer[Any], tool: str, argument: str) -> None
         return parsed
 
     object.__setattr__(meta, "pre_parse_json", pre_parse)
+
+
+# What MCPServer serves beyond tools. This server has no prompts or resources, and its tool list
+# never changes: a client (a gateway registering it) should not be told otherwise, and an unknown
+# prompts/get should be "Method not found", not an error code 0 and an ERROR line.
+NOT_SERVED = (
+    "prompts/list",
+    "prompts/get",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "subscriptions/listen",
+)
+
+
+def _tools_only(mcp: MCPServer[Any]) -> None:
+    """Unregister the prompt, resource and subscription methods, so that only tools are advertised."""
+    handlers = mcp._lowlevel_server._request_handlers
+    for method in NOT_SERVED:
+        handlers.pop(method, None)
 
 
 # JSON-RPC errors are answered with a fixed text per code: the SDK's own texts and data can
@@ -368,10 +408,14 @@ async def _quiet_errors(ctx: Any, call_next: Callable[[Any], Any]) -> Any:
         raise MCPError(code=INTERNAL_ERROR, message=ERROR_TEXT[INTERNAL_ERROR]) from None
 
 
+_call_ids = itertools.count(1)  # request ids of tool calls, for their log lines
+
+
 class PiiServer(MCPServer[AppState]):
     """MCPServer whose errors never echo what the client sent, and whose tools answer prepared results."""
 
     engine_implementation = ""
+    metrics: Metrics | None = None  # set by build_server; the proxy and plugin servers have none
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -381,19 +425,35 @@ class PiiServer(MCPServer[AppState]):
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         tool = self._tool_manager.get_tool(name)
+        metrics = self.metrics
         if tool is None:
+            if metrics is not None:
+                metrics.failed("unknown_tool")
             raise ToolError("Unknown tool: tools/list names the tools this server has")
         if context is None:
             context = Context(mcp_server=self)
+        started = time.perf_counter()
+        outcome = "error"
+        record = CallRecord(f"{next(_call_ids):x}")
+        current = CURRENT_CALL.set(record)
         try:
             # The tools build their CallToolResult themselves (off the event loop for large
             # payloads), from the same output models that give their outputSchema.
             result = await tool.run(arguments, context, convert_result=False)
+            outcome = "error" if isinstance(result, CallToolResult) and result.is_error else "ok"
         except ToolError as exc:
             cause = exc.__cause__
             if isinstance(cause, ValidationError) and not isinstance(exc, UnexpectedToolError):
+                if metrics is not None:
+                    metrics.failed("arguments")
                 raise ToolError(f"Error executing tool {name}: {describe_validation_error(cause)}") from cause
             raise
+        finally:
+            CURRENT_CALL.reset(current)
+            seconds = time.perf_counter() - started
+            if metrics is not None:
+                metrics.answered(tool.name, seconds, outcome)
+            log_call(tool.name, outcome, seconds, record)
         if isinstance(result, CallToolResult):
             return result
         return tool.fn_metadata.convert_result(result)
@@ -409,33 +469,40 @@ def build_server(
     engine = engine if engine is not None else Engine(config)
     gate = gate if gate is not None else Gate()
     vault = vault if vault is not None else Vault.from_config(engine.config)
+    metrics = Metrics(engine, gate, vault)
     type_ids = tuple(engine.types)
     TypeId = Literal[type_ids]  # type: ignore[valid-type]
     note = _context_note(type_ids)
     sessions = 0  # lifespans entered and not yet left (one per connection on SSE and in memory)
+    announced = False
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        nonlocal sessions
-        logger.info(
-            "mcp-pii %s ready: %s engine, %d types enabled: %s",
-            __version__,
-            engine.implementation,
-            len(type_ids),
-            ", ".join(type_ids),
-        )
-        logger.info("reversible masking: %s vault (%s); unmask tools %s", vault.kind, vault.where,
-                    "offered" if engine.config.allow_unmask else "not offered")  # fmt: skip
+        nonlocal sessions, announced
+        if not announced:  # once per server (the SDK enters the lifespan once per SSE connection)
+            announced = True
+            logger.info(
+                "mcp-pii %s ready: %s engine, %d types enabled: %s",
+                __version__,
+                engine.implementation,
+                len(type_ids),
+                ", ".join(type_ids),
+            )
+            logger.info("reversible masking: %s vault (%s); unmask tools %s", vault.kind, vault.where,
+                        "offered" if engine.config.allow_unmask else "not offered")  # fmt: skip
         sessions += 1
+        metrics.lifespans = sessions
         try:
-            yield AppState(engine, gate, anyio.CapacityLimiter(gate.limits.engine_threads))
+            yield AppState(engine, gate, anyio.CapacityLimiter(gate.limits.engine_threads), metrics)
         finally:
             sessions -= 1
+            metrics.lifespans = sessions
             if not sessions:
                 await vault.aclose()  # Redis connections; they reopen when used again
 
     mcp = PiiServer("mcp-pii", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
     mcp.engine_implementation = engine.implementation
+    mcp.metrics = metrics
 
     TypesArg = Annotated[
         list[TypeId] | None,  # type: ignore[valid-type]
@@ -464,9 +531,13 @@ def build_server(
         assert ctx is not None
 
         def build(call: Call, as_json: bool) -> Built:
-            hits = engine.detect(text, types)
+            with metrics.engine_time(masks=False) as timer:
+                hits = engine.detect(text, types)
             if call.cancelled:
                 raise Abandoned
+            metrics.found("detect_pii", utf8_len(text), (d.type for d in hits))
+            if metrics.profile:
+                metrics.stage_times(text_stages(engine, text, types, timer.seconds, masks=False))
             spans = _spans(hits, as_json, value=include_values)
             counts = _counts(d.type for d in hits)
             if as_json:
@@ -505,13 +576,21 @@ def build_server(
 
         async def prepare(state: AppState) -> None:  # reversible: the engine and the vault
             run = partial(_engine_work, state)
-            done.append(await engine.mask(text, strategy, types, vault=vault, scope=scope, run=run))
+            with metrics.engine_time(masks=True):
+                done.append(await engine.mask(text, strategy, types, vault=vault, scope=scope, run=run))
 
         def build(call: Call, as_json: bool) -> Built:
-            result = done[0] if done else engine.mask(text, strategy, types)
+            if done:
+                result = done[0]
+            else:
+                with metrics.engine_time(masks=True) as timer:
+                    result = engine.mask(text, strategy, types)
+                if metrics.profile:
+                    metrics.stage_times(text_stages(engine, text, types, timer.seconds, masks=True))
             if call.cancelled:
                 raise Abandoned
             found = result.detections
+            metrics.found("mask_pii", utf8_len(text), (d.type for d in found))
             spans, counts = _spans(found, as_json), _counts(d.type for d in found)
             scoped = {} if result.scope is None else {"scope": result.scope}
             if as_json:
@@ -539,7 +618,7 @@ def build_server(
         + note,
     )
     async def scan_nested(
-        data: Annotated[JsonValue, Field(description="Any JSON value.")],
+        data: Annotated[AnyJson, Field(description="Any JSON value.")],
         strategy: StrategyArg = None,
         types: TypesArg = None,
         mask: Annotated[bool, Field(description="Mask the payload (true) or only report (false).")] = True,
@@ -555,13 +634,21 @@ def build_server(
 
         async def prepare(state: AppState) -> None:  # reversible: the engine and the vault
             run = partial(_engine_work, state)
-            done.append(await engine.scan(data, strategy, types, mask, vault=vault, scope=scope, run=run))
+            with metrics.engine_time(masks=True):
+                done.append(await engine.scan(data, strategy, types, mask, vault=vault, scope=scope, run=run))
 
         def build(call: Call, as_json: bool) -> Built:
-            result = done[0] if done else engine.scan(data, strategy, types, mask)
+            if done:
+                result = done[0]
+            else:
+                with metrics.engine_time(masks=mask) as timer:
+                    result = engine.scan(data, strategy, types, mask)
+                if metrics.profile:
+                    metrics.stage_times(scan_stages(engine, data, types, timer.seconds, masks=mask))
             if call.cancelled:
                 raise Abandoned
             found = result.detections
+            metrics.found("scan_nested", text_bytes(data), (d.type for d in found))
             spans, counts = _spans(found, as_json, path=True), _counts(d.type for d in found)
             scoped = {} if result.scope is None else {"scope": result.scope}
             if as_json:
@@ -579,6 +666,7 @@ def build_server(
         return cast(ScanOutput, await _answer(ctx, "scan_nested", payload_size(data, budget), build, work))
 
     _keep_string_payloads(mcp, "scan_nested", "data")
+    _tools_only(mcp)
     if engine.config.allow_unmask:
         _add_unmask_tools(mcp, engine, vault, gate)
 
@@ -620,7 +708,7 @@ def _add_unmask_tools(mcp: PiiServer, engine: Engine, vault: Vault, gate: Gate) 
         description=UNMASK_NESTED_DOC,
     )
     async def unmask_nested(
-        data: Annotated[JsonValue, Field(description="Any JSON value holding tokens.")],
+        data: Annotated[AnyJson, Field(description="Any JSON value holding tokens.")],
         scope: Annotated[ScopeId, Field(description=scope_doc)],
         ctx: Context[AppState, Any] | None = None,
     ) -> UnmaskNestedOutput:

@@ -13,10 +13,11 @@ from typing import Annotated, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import BaseModel, Field, JsonValue
+from pydantic import BaseModel, Field
 
 from mcp_pii.config import Config
 from mcp_pii.errors import VaultUnavailableError
+from mcp_pii.schema import AnyJson
 from mcp_pii.vault import Vault
 
 logger = logging.getLogger("mcp_pii.server")
@@ -120,7 +121,7 @@ class UnmaskOutput(UnmaskCounts):
 class UnmaskNestedOutput(UnmaskCounts):
     """Result of unmask_nested."""
 
-    data: JsonValue = Field(description="The payload with every token of the scope replaced by its original value.")
+    data: AnyJson = Field(description="The payload with every token of the scope replaced by its original value.")
 
 
 class ForgetOutput(BaseModel):

@@ -110,6 +110,11 @@ class Vault:
         """Where the vault is, for messages (a Redis URL without credentials)."""
         return self._backend.where
 
+    def held(self) -> tuple[int, int, int] | None:
+        """Scopes, entries and estimated bytes a memory vault holds; None for Redis (its own INFO says)."""
+        held = getattr(self._backend, "held", None)
+        return held() if held is not None else None
+
     async def new_scope(self) -> str:
         """Mint a new, empty scope and return its id."""
         for _ in range(3):

@@ -63,6 +63,11 @@ class MemoryBackend:
         self._expire(self._clock())
         return len(self._scopes)
 
+    def held(self) -> tuple[int, int, int]:
+        """Scopes, entries and estimated bytes held now (expired scopes included until the next call drops them)."""
+        scopes = list(self._scopes.values())
+        return len(scopes), sum(len(s.entries) for s in scopes), self._bytes
+
     def _expire(self, now: float) -> None:
         scopes = self._scopes
         while scopes:
