@@ -26,10 +26,15 @@ CPEX_VERSION := 0.1.4
 CPEX_PII_FILTER_VERSION := 0.3.9
 NODE_VERSION := 22.23.5
 SERVER_FILESYSTEM_VERSION := 2026.8.31
+# The clients the first-run and conformance tests drive (into the same .e2e/node).
+TS_SDK_VERSION := 1.32.2
+INSPECTOR_VERSION := 2.12.0
+CONFORMANCE_VERSION := 0.1.16
 E2E := .e2e
 PYTHON312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
 GATEWAY_STAMP := $(STAMPS)/gateway-$(GATEWAY_VERSION)-$(CPEX_VERSION)-$(CPEX_PII_FILTER_VERSION)
 NODE_STAMP := $(STAMPS)/node-$(NODE_VERSION)-$(SERVER_FILESYSTEM_VERSION)
+CLIENTS_STAMP := $(STAMPS)/clients-$(TS_SDK_VERSION)-$(INSPECTOR_VERSION)-$(CONFORMANCE_VERSION)
 
 .PHONY: help
 help:  ## Show this help
@@ -99,9 +104,18 @@ $(NODE_STAMP): | $(STAMPS)
 		"@modelcontextprotocol/server-filesystem@$(SERVER_FILESYSTEM_VERSION)"
 	@touch $@
 
+$(CLIENTS_STAMP): $(NODE_STAMP)
+	npm install --prefix $(E2E)/node --no-audit --no-fund --silent "@modelcontextprotocol/sdk@$(TS_SDK_VERSION)" \
+		"@modelcontextprotocol/inspector@$(INSPECTOR_VERSION)" "@modelcontextprotocol/conformance@$(CONFORMANCE_VERSION)"
+	@touch $@
+
 .PHONY: e2e
-e2e: setup $(STAMPS)/contextforge-$(CPEX_VERSION) $(GATEWAY_STAMP) $(NODE_STAMP)  ## End-to-end: the ContextForge gateway with mcp-pii as its PII plugin, the proxy before real servers
+e2e: setup $(STAMPS)/contextforge-$(CPEX_VERSION) $(GATEWAY_STAMP) $(NODE_STAMP) $(CLIENTS_STAMP)  ## End-to-end: the ContextForge gateway with mcp-pii as its PII plugin, the proxy before real servers, the TypeScript SDK and Inspector as clients
 	$(PY) -m pytest tests/e2e -m e2e -q
+
+.PHONY: conformance
+conformance: setup $(CLIENTS_STAMP)  ## The MCP conformance suite's server scenarios that apply to a tools-only server; fails if one fails
+	$(PY) scripts/conformance.py
 
 .PHONY: lint
 lint: setup lint-release  ## cargo fmt --check, cargo clippy -D warnings, ruff, mypy, and lint-release

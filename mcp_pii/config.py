@@ -121,6 +121,13 @@ class Config(BaseModel):
         """Return :meth:`to_engine` as a JSON string."""
         return json.dumps(self.to_engine())
 
+    def __init__(self, **data: Any) -> None:
+        """Build a config from keyword arguments; a bad value raises ConfigError, as :meth:`load` does."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from None
+
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
         """Build a config from a TOML file (if given or named by MCP_PII_CONFIG) and then the environment."""

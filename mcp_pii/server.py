@@ -34,6 +34,7 @@ from mcp.types import (
 from pydantic import BaseModel, Field, ValidationError
 
 from mcp_pii import __version__, describe, jsonout
+from mcp_pii import offsets as offsets_
 from mcp_pii.config import Config, Strategy
 from mcp_pii.engine import Engine, MaskResult, ScanResult, UnmaskNestedResult, UnmaskResult
 from mcp_pii.errors import InternalError, LimitError, PIIError, VaultUnavailableError
@@ -105,14 +106,15 @@ STRATEGY_DOC = (
     "token, the same for the same value within a call ([EMAIL_1]); remove deletes the value."
 )
 StrategyArg = Annotated[Strategy | None, Field(description=STRATEGY_DOC)]
+OffsetsArg = Annotated[offsets_.Unit, Field(description=offsets_.DOC)]
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=True, destructive_hint=False)
 
 
 class Span(BaseModel):
-    """A detection in a text: type id and code-point offsets into the input."""
+    """A detection in a text: type id and offsets into the input (code points unless asked otherwise)."""
 
     type: str = Field(description="PII type id, e.g. 'email'.")
-    start: int = Field(description="Offset of the first character (Unicode code points).")
+    start: int = Field(description="Offset of the first character (in the unit asked for: code points by default).")
     end: int = Field(description="Offset just past the last character.")
     rule: str = Field(
         description="What found it: the type id (its own shape), '<type>-label' (after a label), "
@@ -526,6 +528,7 @@ def build_server(
         include_values: Annotated[
             bool, Field(description="Also return the detected values (they are PII: only ask when needed).")
         ] = False,
+        offsets: OffsetsArg = "codepoint",
         ctx: Context[AppState, Any] | None = None,
     ) -> DetectOutput:
         assert ctx is not None
@@ -538,6 +541,7 @@ def build_server(
             metrics.found("detect_pii", utf8_len(text), (d.type for d in hits))
             if metrics.profile:
                 metrics.stage_times(text_stages(engine, text, types, timer.seconds, masks=False))
+            hits = offsets_.convert(text, hits, offsets)
             spans = _spans(hits, as_json, value=include_values)
             counts = _counts(d.type for d in hits)
             if as_json:
@@ -567,6 +571,7 @@ def build_server(
         *,
         reversible: ReversibleArg = False,
         scope: ScopeArg = None,
+        offsets: OffsetsArg = "codepoint",
         ctx: Context[AppState, Any] | None = None,
     ) -> MaskOutput:
         assert ctx is not None
@@ -591,6 +596,7 @@ def build_server(
                 raise Abandoned
             found = result.detections
             metrics.found("mask_pii", utf8_len(text), (d.type for d in found))
+            found = offsets_.convert(text, found, offsets)
             spans, counts = _spans(found, as_json), _counts(d.type for d in found)
             scoped = {} if result.scope is None else {"scope": result.scope}
             if as_json:
@@ -625,6 +631,7 @@ def build_server(
         *,
         reversible: ReversibleArg = False,
         scope: ScopeArg = None,
+        offsets: OffsetsArg = "codepoint",
         ctx: Context[AppState, Any] | None = None,
     ) -> ScanOutput:
         assert ctx is not None
@@ -649,6 +656,7 @@ def build_server(
                 raise Abandoned
             found = result.detections
             metrics.found("scan_nested", text_bytes(data), (d.type for d in found))
+            found = offsets_.convert_nested(data, found, offsets)
             spans, counts = _spans(found, as_json, path=True), _counts(d.type for d in found)
             scoped = {} if result.scope is None else {"scope": result.scope}
             if as_json:

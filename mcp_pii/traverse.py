@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from mcp_pii import detect
@@ -160,6 +161,56 @@ def bracket_depth(s: str) -> int:
         elif ch in "]}":
             depth -= 1
     return deepest
+
+
+# One JSON token after optional blanks: a run of opening brackets (one token, so that a text of
+# millions of them costs one match), a closing bracket, ',', ':', a string, or a number or literal.
+_TOKEN = re.compile(
+    r"[ \t\n\r]*(?:(?P<open>[\[{](?:[ \t\n\r]*\[)*)|(?P<close>[\]}])|(?P<comma>,)|(?P<colon>:)"
+    r'|(?P<string>"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*")'
+    r"|(?P<scalar>-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null))"
+)
+_END = re.compile(r"[ \t\n\r]*\Z")
+
+
+def is_json(s: str) -> bool:
+    """Whether ``s`` is one JSON object or array (RFC 8259 syntax, at any depth), checked without recursion.
+
+    Decides whether a string nested deeper than ``max_depth`` is JSON (the depth error) or text.
+    """
+    stack: list[list[Any]] = []  # runs of open containers: [bracket, count]
+    want = "value"  # value, value_or_close, key, key_or_close, colon, comma_or_close
+    at = 0
+    while not (want == "comma_or_close" and not stack):
+        m = _TOKEN.match(s, at)
+        if m is None:
+            return False
+        at, kind, text = m.end(), m.lastgroup, m.group(m.lastgroup or 0)
+        if kind == "open" and want in ("value", "value_or_close"):
+            arrays = text.count("[") - (text[0] == "[")
+            stack.append([text[0], 1])
+            if arrays:
+                stack.append(["[", arrays])
+            want = "value_or_close" if stack[-1][0] == "[" else "key_or_close"
+        elif kind == "close" and want in ("value_or_close", "key_or_close", "comma_or_close"):
+            opener = "[" if text == "]" else "{"
+            if not stack or stack[-1][0] != opener or want == {"[": "key_or_close", "{": "value_or_close"}[opener]:
+                return False
+            stack[-1][1] -= 1
+            if not stack[-1][1]:
+                stack.pop()
+            want = "comma_or_close"
+        elif kind == "comma" and want == "comma_or_close":
+            want = "key" if stack[-1][0] == "{" else "value"
+        elif kind == "colon" and want == "colon":
+            want = "value"
+        elif kind == "string" and want in ("key", "key_or_close"):
+            want = "colon"
+        elif kind in ("string", "scalar") and want in ("value", "value_or_close") and stack:
+            want = "comma_or_close"
+        else:
+            return False
+    return _END.match(s, at) is not None
 
 
 def _clean(v: Any) -> bool:
@@ -309,9 +360,11 @@ class Walker:
 
     def _string(self, s: str, depth: int, path: Path, keys: Keys) -> Any:
         if s.lstrip(_BLANK)[:1] in ("{", "["):
-            if depth + bracket_depth(s) - 1 > self.c.max_depth:
+            too_deep = depth + bracket_depth(s) - 1 > self.c.max_depth
+            if too_deep and is_json(s):
                 raise depth_error(self.c)
-            inner = parse_embedded(s)
+            # Text that only starts like JSON (any number of brackets) is scanned as text.
+            inner = None if too_deep else parse_embedded(s)
             if inner is not None:
                 self._count(inner, depth)
                 before = len(self.found)

@@ -173,6 +173,135 @@ pub fn parse_embedded(s: &str, shape: Shape) -> Option<Value> {
     (entries(&v) == shape.keys).then_some(v)
 }
 
+/// Whether `s` is one JSON object or array (RFC 8259 syntax, at any depth), checked without recursion.
+///
+/// Decides whether a string nested deeper than `max_depth` is JSON (the depth error) or text.
+pub fn is_json(s: &str) -> bool {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Want {
+        Value,
+        ValueOrClose,
+        Key,
+        KeyOrClose,
+        Colon,
+        CommaOrClose,
+    }
+    let b = s.as_bytes();
+    let mut stack: Vec<u8> = Vec::new();
+    let mut want = Want::Value;
+    let mut i = 0;
+    loop {
+        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+            i += 1;
+        }
+        if i == b.len() {
+            return want == Want::CommaOrClose && stack.is_empty();
+        }
+        if want == Want::CommaOrClose && stack.is_empty() {
+            return false; // something after the document
+        }
+        let c = b[i];
+        match (want, c) {
+            (Want::Value | Want::ValueOrClose, b'[' | b'{') => {
+                stack.push(c);
+                want = if c == b'[' { Want::ValueOrClose } else { Want::KeyOrClose };
+                i += 1;
+                continue;
+            }
+            (Want::ValueOrClose | Want::KeyOrClose | Want::CommaOrClose, b']' | b'}') => {
+                let open = if c == b']' { b'[' } else { b'{' };
+                let fits = match want {
+                    Want::ValueOrClose => open == b'[',
+                    Want::KeyOrClose => open == b'{',
+                    _ => true,
+                };
+                if !fits || stack.pop() != Some(open) {
+                    return false;
+                }
+                want = Want::CommaOrClose;
+                i += 1;
+                continue;
+            }
+            (Want::CommaOrClose, b',') => {
+                want = if stack.last() == Some(&b'{') { Want::Key } else { Want::Value };
+                i += 1;
+                continue;
+            }
+            (Want::Colon, b':') => {
+                want = Want::Value;
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let is_key = matches!(want, Want::Key | Want::KeyOrClose);
+        if !(is_key || matches!(want, Want::Value | Want::ValueOrClose)) || (stack.is_empty() && !is_key) {
+            return false; // a scalar where none may stand (the root must be an object or array)
+        }
+        let end = if c == b'"' {
+            json_string_end(b, i)
+        } else if is_key {
+            None
+        } else {
+            json_scalar_end(b, i)
+        };
+        let Some(end) = end else {
+            return false;
+        };
+        i = end;
+        want = if is_key { Want::Colon } else { Want::CommaOrClose };
+    }
+}
+
+/// The end of the JSON string that starts at `b[i] == b'"'`, or `None` if it is not one.
+fn json_string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    i += 1;
+    while i < b.len() {
+        match b[i] {
+            b'"' => return Some(i + 1),
+            b'\\' => match b.get(i + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                b'u' if b.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) => i += 6,
+                _ => return None,
+            },
+            0..=0x1f => return None,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The end of the JSON number or literal that starts at `b[i]`, or `None` if none starts there.
+fn json_scalar_end(b: &[u8], i: usize) -> Option<usize> {
+    for word in [&b"true"[..], b"false", b"null"] {
+        if b[i..].starts_with(word) {
+            return Some(i + word.len());
+        }
+    }
+    let digits = |mut j: usize| {
+        let from = j;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        (j > from).then_some(j)
+    };
+    let mut j = i + usize::from(b[i] == b'-');
+    j = match b.get(j)? {
+        b'0' => j + 1,
+        b'1'..=b'9' => digits(j)?,
+        _ => return None,
+    };
+    if b.get(j) == Some(&b'.') {
+        j = digits(j + 1)?;
+    }
+    if matches!(b.get(j), Some(b'e' | b'E')) {
+        j += 1;
+        j += usize::from(matches!(b.get(j), Some(b'+' | b'-')));
+        j = digits(j)?;
+    }
+    Some(j)
+}
+
 /// The number of object entries in a parsed value.
 fn entries(v: &Value) -> usize {
     match v {
@@ -362,10 +491,12 @@ impl<'c, 's> Walker<'c, 's> {
     fn string(&mut self, s: &mut String, depth: usize, ptr: &mut String, keys: Keys<'_>) -> Result<()> {
         if s.trim_start_matches(BLANK).starts_with(['{', '[']) {
             let shape = shape(s);
-            if depth + shape.depth > self.c.max_depth + 1 {
+            let too_deep = depth + shape.depth > self.c.max_depth + 1;
+            if too_deep && is_json(s) {
                 return Err(depth_error(self.c));
             }
-            if let Some(mut inner) = parse_embedded(s, shape) {
+            // Text that only starts like JSON (any number of brackets) is scanned as text.
+            if let Some(mut inner) = parse_embedded(s, shape).filter(|_| !too_deep) {
                 self.count(&inner, depth)?;
                 let before = self.found.len();
                 self.outer.push(std::mem::take(ptr));
@@ -416,6 +547,38 @@ mod tests {
         assert!(parse(r#"{"a": "x", "a": "y"}"#).is_none());
         assert!(parse(r#"[{"k": 1}, {"k": 2}]"#).is_some());
         assert!(parse(r#"{"a\"b": ":", "a\u0022b": 1}"#).is_none());
+    }
+
+    #[test]
+    fn json_syntax_at_any_depth() {
+        let deep = |n: usize, inner: &str| format!("{}{inner}{}", "[".repeat(n), "]".repeat(n));
+        for ok in [
+            deep(10_000, r#""a@example.com""#),
+            deep(3, r#"{"a": [1, -0.5e+3, true, null, "\u00e9\n"], "b": {}}"#),
+            " [ ] ".to_owned(),
+        ] {
+            assert!(is_json(&ok), "{ok}");
+        }
+        for bad in [
+            format!("{}hello", "[".repeat(70)),
+            deep(70, "hello"),
+            deep(3, "01"),
+            deep(3, "1."),
+            "[1,]".to_owned(),
+            "[1] [2]".to_owned(),
+            r#"{"a" 1}"#.to_owned(),
+            r#"{1: 2}"#.to_owned(),
+            r#"["\u12"]"#.to_owned(),
+            "[\"\t\"]".to_owned(),
+            "[}".to_owned(),
+            "\"x\"".to_owned(),
+            "[truex]".to_owned(),
+        ] {
+            assert!(!is_json(&bad), "{bad}");
+        }
+        for s in ["[1, {\"a\": [\"b\", 2.5e-3]}]", "{\"k\": \"v\"}", "[[], {}]"] {
+            assert_eq!(is_json(s), serde_json::from_str::<Value>(s).is_ok(), "{s}");
+        }
     }
 
     #[test]

@@ -44,6 +44,23 @@ def test_enabled_and_disabled_types(make_engine: EngineFactory) -> None:
     assert "phone" not in make_engine(disabled_types=["phone"]).types
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_depth": 1000}, "max_depth: Input should be less than or equal to 100"),
+        ({"enabled_types": ["nope"]}, "unknown PII type 'nope' in enabled_types"),
+        ({"default_strategy": "blur"}, "default_strategy: Input should be"),
+        ({"colour": "red"}, "colour: Extra inputs are not permitted"),
+        ({"custom_patterns": [{"id": "x", "pattern": "(a+)+"}]}, "custom pattern .x. nests a repetition"),
+    ],
+)
+def test_config_built_directly_raises_config_error(kwargs: dict[str, Any], message: str) -> None:
+    # Regression (an open problem until now): Config(...) raised pydantic's ValidationError, where
+    # Config.load raised ConfigError; both raise ConfigError now, with the same text.
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        Config(**kwargs)
+
+
 def test_config_is_frozen() -> None:
     config = Config()
     with pytest.raises(ValueError, match="frozen"):

@@ -301,6 +301,19 @@ def test_embedded_json_too_deep(make_engine: EngineFactory) -> None:
     assert make_engine(max_depth=100).scan({"s": deep}).data == {"s": "[" * 70 + '"[EMAIL]"' + "]" * 70}
 
 
+@pytest.mark.parametrize("brackets", [65, 200, 10_000])
+def test_text_that_only_starts_like_deep_json_is_scanned_as_text(engine: Engine, brackets: int) -> None:
+    # Regression (an open problem until now): a string starting with more than max_depth (64)
+    # brackets failed with the depth error although it is no JSON at all; it is text.
+    for text in ("[" * brackets + " mail a@example.com", "[" * brackets + '"a@example.com"' + "]" * (brackets - 1)):
+        result = engine.scan({"s": text})
+        assert result.data == {"s": text.replace("a@example.com", "[EMAIL]")}
+        assert where(result) == [("/s", "email", "a@example.com")]
+    # JSON that deep is still refused, whatever its depth.
+    with pytest.raises(LimitError, match="max_depth"):
+        engine.scan({"s": "[" * brackets + '"a@example.com"' + "]" * brackets})
+
+
 def test_max_nodes(make_engine: EngineFactory) -> None:
     engine = make_engine(max_nodes=5)
     assert engine.scan({"a": [1, 2, "x"]}).data == {"a": [1, 2, "x"]}  # 5 values

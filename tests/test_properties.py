@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from mcp_pii import Config, CustomPattern, Engine, PIIError
 from mcp_pii.catalog import STRATEGIES, builtin_type_ids, catalog_data
 from mcp_pii.pointer import resolve
+from mcp_pii.traverse import is_json
 
 EXAMPLES = int(os.environ.get("MCP_PII_HYPOTHESIS_EXAMPLES", "2000"))
 SMALL = max(50, EXAMPLES // 10)
@@ -206,6 +207,50 @@ def test_engines_agree_on_nested(
     got, want = rust.scan(data, strategy, None, mask), python.scan(data, strategy, None, mask)
     assert got == want
     assert _rules(got.detections) == _rules(want.detections)
+
+
+# Texts that start like JSON and are nested past max_depth: JSON at any depth (the depth error) or
+# not quite (scanned as text), from mutating deep JSON.
+DEEP_INNER = st.sampled_from(['"a@example.com"', "1", '{"k": "SSN 123-45-6789"}', "[]", "{}", 'true, "x"', "null"])
+
+
+@st.composite
+def deep_text(draw: st.DrawFn) -> str:
+    n = draw(st.integers(60, 140))
+    text = "[" * n + draw(DEEP_INNER) + "]" * draw(st.sampled_from([n, n - 1, n + 1]))
+    if draw(st.booleans()):
+        text = _mutate(text, draw(st.data()))
+    return text + draw(st.sampled_from(["", " ", " mail b@example.com", "\n"]))
+
+
+@settings(DIFFERENTIAL, max_examples=max(50, EXAMPLES // 4))
+@given(text=deep_text(), wrap=st.booleans())
+def test_engines_agree_on_deep_texts(engines: dict[str, tuple[Engine, Engine]], text: str, wrap: bool) -> None:
+    # Both decide alike whether a string nested past max_depth is JSON (the depth error) or text.
+    rust, python = engines["default"]
+    data: Any = {"s": text} if wrap else text
+    outcomes = []
+    for engine in (rust, python):
+        try:
+            outcomes.append(engine.scan(data))
+        except PIIError as exc:
+            outcomes.append(type(exc).__name__ + str(exc))  # type: ignore[arg-type]
+    assert outcomes[0] == outcomes[1]
+
+
+@PROPERTY
+@given(data=JSON, spaced=st.booleans(), cut=st.integers(0, 40), glue=st.sampled_from(["", "x", ",", "]", "}", '"']))
+def test_json_syntax_check_agrees_with_the_parser(data: Any, spaced: bool, cut: int, glue: str) -> None:
+    # traverse.is_json (which decides for texts too deep to parse) against json.loads, on shallow
+    # texts: whole JSON documents, and the same cut short or with a character inserted.
+    text = json.dumps(data, indent=1 if spaced else None)
+    for candidate in (text, text[:-cut] if cut else text, text[: len(text) // 2] + glue + text[len(text) // 2 :]):
+        try:
+            parsed = json.loads(candidate, parse_constant=lambda name: 1 / 0)
+            expected = isinstance(parsed, (dict, list))
+        except (ValueError, ZeroDivisionError):
+            expected = False
+        assert is_json(candidate) == expected, candidate
 
 
 def _rules(detections: list[Any]) -> list[tuple[str, int, str]]:
