@@ -235,7 +235,7 @@ pub fn is_json(s: &str) -> bool {
             _ => {}
         }
         let is_key = matches!(want, Want::Key | Want::KeyOrClose);
-        if !(is_key || matches!(want, Want::Value | Want::ValueOrClose)) || (stack.is_empty() && !is_key) {
+        if !is_key && (stack.is_empty() || !matches!(want, Want::Value | Want::ValueOrClose)) {
             return false; // a scalar where none may stand (the root must be an object or array)
         }
         let end = if c == b'"' {
