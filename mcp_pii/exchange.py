@@ -24,7 +24,7 @@ from mcp.types import CallToolResult, TextContent
 from mcp_pii.limits import Ticket
 
 SCOPE_KEY = "mcp_pii.exchange"
-_PREFIX = "mcp-pii-splice-"
+SPLICE_PREFIX = "mcp-pii-splice-"
 
 
 class Call:
@@ -76,7 +76,7 @@ class Exchange:
         Called from the worker thread that built the answer; the encoded text is kept here until
         the front writes it (or the request ends).
         """
-        token = _PREFIX + secrets.token_hex(12)
+        token = SPLICE_PREFIX + secrets.token_hex(12)
         text_marker, structured_marker = token + "-t", token + "-s"
         self.pieces[json.dumps(text_marker).encode()] = text_json.encode()
         self.pieces[('{"mcp-pii-splice":' + json.dumps(structured_marker) + "}").encode()] = structured_json.encode()
@@ -87,7 +87,7 @@ class Exchange:
 
     def fill(self, body: bytes) -> list[bytes]:
         """An outgoing body chunk as parts, each prepared answer in place of its marker (no copy of the answers)."""
-        if not self.pieces or _PREFIX.encode() not in body:
+        if not self.pieces or SPLICE_PREFIX.encode() not in body:
             return [body]
         parts = [body]
         for marker in [m for m in self.pieces if m in body]:

@@ -46,6 +46,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from mcp_pii import __version__
 from mcp_pii.auth import BearerToken
+from mcp_pii.events import RETRY_MS, SESSION, BoundedEventStore, SessionKey
 from mcp_pii.exchange import SCOPE_KEY, Exchange
 from mcp_pii.limits import MIB, Busy, Gate
 from mcp_pii.logs import Throttled
@@ -225,6 +226,7 @@ class Sessions:
     manager: Callable[[], Any]
     cap: int
     table: dict[str, _Session] = field(default_factory=dict)
+    keys: dict[str, SessionKey] = field(default_factory=dict)  # for the event store (mcp_pii.events)
 
     def _live(self) -> dict[str, Any]:
         manager = self.manager()
@@ -243,12 +245,21 @@ class Sessions:
 
     def opened(self, sid: str) -> None:
         self.table[sid] = _Session(time.monotonic())
+        key = SESSION.get()
+        if key is not None:
+            self.keys[sid] = key
+
+    def key(self, sid: str) -> SessionKey:
+        """The event-store key of a session (a fresh one for a new or unknown session)."""
+        return self.keys.get(sid) or SessionKey()
 
     async def make_room(self, gate: Gate) -> bool:
         """Before a new session: end the longest-idle one while at the cap; False if every one is busy."""
         live = self._live()
         for sid in [s for s in self.table if s not in live]:
             del self.table[sid]
+        for sid in [s for s in self.keys if s not in live]:
+            del self.keys[sid]
         while len(live) >= self.cap:
             idle = [(e.last, sid) for sid, e in self.table.items() if e.busy == 0 and sid in live]
             if not idle:
@@ -332,12 +343,14 @@ class Front:
         sid = (_header(scope, SESSION_HEADER) or b"").decode("latin-1")
         if self.sessions is not None and sid:
             self.sessions.touch(sid, +1)
+        session = SESSION.set(self.sessions.key(sid) if self.sessions is not None else None)
         try:
             if method == "POST":
                 await self._post(scope, receive, send, opening=not sid)
             else:
                 await self.app(scope, receive, send)
         finally:
+            SESSION.reset(session)
             if self.sessions is not None and sid:
                 self.sessions.touch(sid, -1)
 
@@ -616,9 +629,13 @@ def build_app(mcp: PiiServer, opts: HttpOptions, gate: Gate, port: int) -> Front
     if opts.transport == "sse":
         app = mcp.sse_app(transport_security=sdk_security, max_request_body_size=opts.max_body_bytes, host=opts.host)
     else:
+        # Resumable SSE streams need a session to resume in, and SSE answers.
+        resumable = not opts.stateless and not opts.json_response
         app = mcp.streamable_http_app(
             stateless_http=opts.stateless,
             json_response=opts.json_response,
+            event_store=BoundedEventStore() if resumable else None,
+            retry_interval=RETRY_MS if resumable else None,
             transport_security=sdk_security,
             max_request_body_size=opts.max_body_bytes,
             host=opts.host,
