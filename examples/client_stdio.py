@@ -1,13 +1,24 @@
 """Call the three mcp-pii tools through the MCP Python SDK's client over stdio, and print the results.
 
-python examples/client_stdio.py            # spawns `python -m mcp_pii serve` (stdio)
+python3 examples/client_stdio.py           # spawns `python -m mcp_pii serve` (stdio)
+
+Run from a clone after `make setup`: a Python without the `mcp` package (the system's python3)
+hands over to the clone's .venv, which has it. Elsewhere, run it with the Python that has mcp-pii.
 """
 
 import asyncio
 import json
+import os
 import sys
+from pathlib import Path
 
-from mcp import Client, StdioServerParameters
+try:
+    from mcp import Client, StdioServerParameters
+except ImportError:
+    VENV_PYTHON = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"
+    if not VENV_PYTHON.exists() or Path(sys.executable).resolve() == VENV_PYTHON.resolve():
+        sys.exit("client_stdio.py needs the mcp package: run `make setup` in the clone, or `pip install mcp-pii`")
+    os.execv(VENV_PYTHON, [str(VENV_PYTHON), *sys.argv])
 
 TEXT = "Ticket from Jane Roe <jane.roe@example.com>, phone (555) 123-4567, SSN 123-45-6789."
 PAYLOAD = {
@@ -28,8 +39,9 @@ async def main() -> None:
             ("scan_nested", {"data": PAYLOAD, "strategy": "label"}),
         ):
             result = await client.call_tool(name, args)
-            status = "error" if result.is_error else "ok"
-            print(f"\n{name} ({status}):")
+            if result.is_error:
+                sys.exit(f"{name} failed: {result.content}")
+            print(f"\n{name}:")
             print(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from mcp_pii import __version__, describe
 from mcp_pii.auth import TokenError, load_token
+from mcp_pii.client_config import CLIENTS, WHERE, client_config, server_command
 from mcp_pii.config import Config
 from mcp_pii.engine import Engine, Implementation
 from mcp_pii.errors import PIIError
@@ -253,6 +254,16 @@ def _parser() -> argparse.ArgumentParser:
         if name == "detect":
             cmd.add_argument("--values", action="store_true", help="include the detected values in the output")
 
+    config = sub.add_parser(
+        "config",
+        help="print a client configuration that starts this server (claude, cursor, vscode, inspector)",
+        description="Print a ready-to-paste configuration for an MCP client, with the absolute path of this "
+        "installation's command. Arguments after '--' are added to 'serve', e.g. -- --config /abs/mcp-pii.toml",
+    )
+    config.add_argument("client", choices=CLIENTS)
+    config.add_argument("--name", default="pii", help="the server's name in the configuration (default pii)")
+    config.add_argument("--uvx", action="store_true", help="start it with 'uvx mcp-pii' (the package from PyPI)")
+
     types = sub.add_parser(
         "types",
         parents=[common],
@@ -474,12 +485,25 @@ def _proxy(args: argparse.Namespace) -> int:
     return _run_server(build_proxy(pii_filter, upstream, gate, rehydrate=vault), gate, token, args)
 
 
-_SERVERS = {"serve": _serve, "plugin": _plugin, "proxy": _proxy}
+def _client_config(args: argparse.Namespace) -> int:
+    found = client_config(args.client, args.name, server_command(args.uvx), args.serve_args)
+    print(json.dumps(found, indent=2))
+    print(f"mcp-pii: {WHERE[args.client]}", file=sys.stderr)
+    return 0
+
+
+_SERVERS = {"serve": _serve, "plugin": _plugin, "proxy": _proxy, "config": _client_config}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    serve_args: list[str] = []
+    if argv[:1] == ["config"] and "--" in argv:  # `mcp-pii config CLIENT -- SERVE-ARGS`
+        at = argv.index("--")
+        argv, serve_args = argv[:at], argv[at + 1 :]
     args = _parser().parse_args(argv)
+    args.serve_args = serve_args
     if args.command is None:
         _parser().print_help(sys.stderr)
         return 2

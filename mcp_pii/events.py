@@ -36,6 +36,15 @@ class SessionKey:
 # The session of the request being handled (set by the HTTP front for every MCP request).
 SESSION: ContextVar[SessionKey | None] = ContextVar("mcp_pii_session", default=None)
 
+# The first protocol version whose clients parse priming events (SEP-1699).
+PRIMING_VERSION = "2025-11-25"
+
+
+def primes(version: str) -> bool:
+    """Whether a client of protocol ``version`` gets priming events (dated versions compare as text)."""
+    return bool(version) and version >= PRIMING_VERSION
+
+
 # Milliseconds a client is asked to wait before it reconnects (the `retry` of priming events).
 RETRY_MS = 1000
 _OVERHEAD = 200  # bytes counted per event besides its message

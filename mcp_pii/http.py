@@ -42,11 +42,12 @@ import anyio
 import h11
 import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from mcp_pii import __version__
 from mcp_pii.auth import BearerToken
-from mcp_pii.events import RETRY_MS, SESSION, BoundedEventStore, SessionKey
+from mcp_pii.events import PRIMING_VERSION, RETRY_MS, SESSION, BoundedEventStore, SessionKey, primes
 from mcp_pii.exchange import SCOPE_KEY, Exchange
 from mcp_pii.limits import MIB, Busy, Gate
 from mcp_pii.logs import Throttled
@@ -63,6 +64,7 @@ Send = Callable[[Message], Awaitable[None]]
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 WILDCARD_BINDS = ("0.0.0.0", "::", "")
 SESSION_HEADER = b"mcp-session-id"
+PROTOCOL_HEADER = b"mcp-protocol-version"
 # A JSON-RPC error of the SDK whose text quotes the rejected input gets a fixed text instead.
 QUOTING_ERRORS = {
     -32700: "Parse error: the body is not valid JSON",
@@ -209,6 +211,32 @@ def _with_length(start: Message, length: int) -> Message:
     return {**start, "headers": [*headers, (b"content-length", str(length).encode())]}
 
 
+def _asked_version(request: bytes) -> str:
+    """The protocol version an initialize request asks for ("" when there is none)."""
+    try:
+        version = json.loads(request).get("params", {}).get("protocolVersion", "")
+    except (ValueError, AttributeError):
+        return ""
+    return version if isinstance(version, str) else ""
+
+
+def _primed(scope: Scope) -> Scope:
+    """A request of a session that negotiated 2025-11-25 or later, with its protocol header saying so.
+
+    The SDK starts a POST's SSE stream with a priming event (an id and ``retry``) only when the
+    request's ``MCP-Protocol-Version`` header is 2025-11-25 or later, since older clients cannot
+    parse its empty data. A client that negotiated a version with priming can parse it, whatever
+    an individual request's header says (the conformance suite sends 2025-03-26 on such a
+    session); the header of an older handshake version is raised to the first version that primes.
+    """
+    header = _header(scope, PROTOCOL_HEADER)
+    value = header.decode("latin-1") if header is not None else ""
+    if primes(value) or value not in HANDSHAKE_PROTOCOL_VERSIONS:
+        return scope
+    headers = [(k, v) for k, v in scope["headers"] if k.lower() != PROTOCOL_HEADER]
+    return {**scope, "headers": [*headers, (PROTOCOL_HEADER, PRIMING_VERSION.encode())]}
+
+
 def _error(message: str) -> bytes:
     return json.dumps({"error": message}).encode()
 
@@ -227,6 +255,7 @@ class Sessions:
     cap: int
     table: dict[str, _Session] = field(default_factory=dict)
     keys: dict[str, SessionKey] = field(default_factory=dict)  # for the event store (mcp_pii.events)
+    resumable: set[str] = field(default_factory=set)  # sessions that negotiated priming events
 
     def _live(self) -> dict[str, Any]:
         manager = self.manager()
@@ -243,11 +272,13 @@ class Sessions:
             entry.busy += delta
             entry.last = time.monotonic()
 
-    def opened(self, sid: str) -> None:
+    def opened(self, sid: str, request: bytes) -> None:
         self.table[sid] = _Session(time.monotonic())
         key = SESSION.get()
         if key is not None:
             self.keys[sid] = key
+        if primes(_asked_version(request)):
+            self.resumable.add(sid)
 
     def key(self, sid: str) -> SessionKey:
         """The event-store key of a session (a fresh one for a new or unknown session)."""
@@ -260,6 +291,7 @@ class Sessions:
             del self.table[sid]
         for sid in [s for s in self.keys if s not in live]:
             del self.keys[sid]
+        self.resumable &= set(live)
         while len(live) >= self.cap:
             idle = [(e.last, sid) for sid, e in self.table.items() if e.busy == 0 and sid in live]
             if not idle:
@@ -344,6 +376,8 @@ class Front:
         if self.sessions is not None and sid:
             self.sessions.touch(sid, +1)
         session = SESSION.set(self.sessions.key(sid) if self.sessions is not None else None)
+        if self.sessions is not None and sid in self.sessions.resumable:
+            scope = _primed(scope)
         try:
             if method == "POST":
                 await self._post(scope, receive, send, opening=not sid)
@@ -454,7 +488,7 @@ class Front:
                 if opening and self.sessions is not None:
                     for key, value in headers:
                         if key.lower() == SESSION_HEADER:
-                            self.sessions.opened(value.decode("latin-1"))
+                            self.sessions.opened(value.decode("latin-1"), body)
                 if status == 202 or status >= 400 or any(k.lower() == b"content-length" for k, _ in headers):
                     held = {**message, "headers": headers}
                     return
