@@ -15,10 +15,10 @@ from pathlib import Path
 try:
     from mcp import Client, StdioServerParameters
 except ImportError:
-    VENV_PYTHON = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"
-    if not VENV_PYTHON.exists() or Path(sys.executable).resolve() == VENV_PYTHON.resolve():
+    VENV = Path(__file__).resolve().parent.parent / ".venv"
+    if not (VENV / "bin" / "python").exists() or Path(sys.prefix).resolve() == VENV.resolve():
         sys.exit("client_stdio.py needs the mcp package: run `make setup` in the clone, or `pip install mcp-pii`")
-    os.execv(VENV_PYTHON, [str(VENV_PYTHON), *sys.argv])
+    os.execv(VENV / "bin" / "python", [str(VENV / "bin" / "python"), *sys.argv])
 
 TEXT = "Ticket from Jane Roe <jane.roe@example.com>, phone (555) 123-4567, SSN 123-45-6789."
 PAYLOAD = {

@@ -145,14 +145,12 @@ class Metrics:
 
     @contextmanager
     def engine_time(self, masks: bool) -> Iterator[Timer]:
-        """Time the engine work inside the block as masking (``masks``) or detection."""
+        """Time the engine work inside the block as masking (``masks``) or detection (calls that succeed)."""
         timer = Timer()
         start = time.perf_counter()
-        try:
-            yield timer
-        finally:
-            timer.seconds = time.perf_counter() - start
-            (self.masking if masks else self.detecting).observe(timer.seconds)
+        yield timer
+        timer.seconds = time.perf_counter() - start
+        (self.masking if masks else self.detecting).observe(timer.seconds)
 
     def found(self, tool: str, nbytes: int, types: Iterable[str]) -> None:
         """Count a call's scanned bytes and its detections (and note them for the call's log line)."""

@@ -94,7 +94,7 @@ class RunningServer:
                 raise RuntimeError(f"mcp-pii did not print its URL; exit code {self.process.poll()}:\n{self.stderr}")
             if match := URL_LINE.match(line.strip()):
                 self.url, self.kind = match["url"], match["kind"]
-        # The URL is printed once the socket is bound; uvicorn listens a moment later.
+        # The URL is printed once the socket listens (tests/test_operate.py connects on the line alone).
         while True:
             try:
                 if httpx2.get(self.base + "/healthz", timeout=2).status_code == 200:
