@@ -395,7 +395,9 @@ def _run_server(mcp: Any, gate: Gate, token: str | None, args: argparse.Namespac
             raise PIIError("--metrics-port: only 'mcp-pii serve' has metrics")
         port = mcp.metrics.serve(args.host, args.metrics_port)
         shown = f"[{args.host}]" if ":" in args.host else args.host
-        print(f"mcp-pii {__version__}: Prometheus metrics on http://{shown}:{port}/metrics", file=sys.stderr, flush=True)
+        print(
+            f"mcp-pii {__version__}: Prometheus metrics on http://{shown}:{port}/metrics", file=sys.stderr, flush=True
+        )
     if args.transport == "stdio":
         return serve_stdio(mcp, gate)
     from mcp_pii.http import HttpOptions, serve_http  # noqa: PLC0415

@@ -39,7 +39,9 @@ URL_LINE = re.compile(r"at (?P<url>http://\S+/mcp)$")
 def start_server() -> tuple[subprocess.Popen[str], str]:
     """Start ``mcp-pii serve`` on Streamable HTTP; return it and its URL once it listens."""
     cmd = [sys.executable, "-m", "mcp_pii", "serve", "--transport", "http", "--port", "0"]
-    server = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     assert server.stderr is not None
     deadline = time.monotonic() + 60
     for line in server.stderr:

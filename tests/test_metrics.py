@@ -62,7 +62,7 @@ async def mixed_calls(client: Client) -> None:
 
 
 def check_mixed(samples: dict[Any, float], implementation: str) -> None:
-    for name, (kind, labels) in ORIGIN.items():
+    for name, (_kind, labels) in ORIGIN.items():
         found = [key for key in samples if key[0].startswith(name)]
         assert found, name
         assert all({k for k, _ in key[1]} - {"le"} == labels for key in found), (name, found)
@@ -155,7 +155,9 @@ async def test_http_metrics_behind_the_token() -> None:
 
 async def test_stdio_metrics_only_on_a_port_when_asked() -> None:
     params = StdioServerParameters(
-        command=PYTHON, args=[*MCP_PII, "serve", "--metrics-port", "0"], env=server_env({"MCP_PII_MAX_TEXT_BYTES": "1000"})
+        command=PYTHON,
+        args=[*MCP_PII, "serve", "--metrics-port", "0"],
+        env=server_env({"MCP_PII_MAX_TEXT_BYTES": "1000"}),
     )
     with open_errlog() as errlog:
         async with Client(stdio_client(params, errlog=errlog)) as client:
@@ -169,7 +171,7 @@ async def test_stdio_metrics_only_on_a_port_when_asked() -> None:
 
 
 def open_errlog() -> Any:
-    import tempfile  # noqa: PLC0415
+    import tempfile
 
     return tempfile.TemporaryFile("w+", encoding="utf-8")
 
@@ -187,5 +189,7 @@ def test_metrics_port_that_cannot_be_bound_is_a_clear_error() -> None:
             check=False,
         )
     assert done.returncode == 2
-    assert done.stderr.strip().endswith(f"mcp-pii: error: cannot serve metrics on 127.0.0.1:{taken}: Address already in use")
+    assert done.stderr.strip().endswith(
+        f"mcp-pii: error: cannot serve metrics on 127.0.0.1:{taken}: Address already in use"
+    )
     assert time.monotonic() - started < 60

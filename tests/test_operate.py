@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -80,9 +80,10 @@ async def test_one_ready_line_per_process_however_many_sse_clients() -> None:
 def test_per_request_sdk_lines_are_debug_only() -> None:
     headers = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
     ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
-    with running_server("--transport", "http", "--stateless") as quiet, running_server(
-        "--transport", "http", "--stateless", "--log-level", "DEBUG"
-    ) as chatty:
+    with (
+        running_server("--transport", "http", "--stateless") as quiet,
+        running_server("--transport", "http", "--stateless", "--log-level", "DEBUG") as chatty,
+    ):
         for server in (quiet, chatty):
             for _ in range(3):
                 assert httpx2.post(server.url, json=ping, headers=headers).status_code == 200
@@ -99,7 +100,10 @@ async def test_json_logs_carry_the_call_and_never_a_value() -> None:
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     assert all({"time", "level", "logger", "message"} <= r.keys() for r in records)
     calls = [r for r in records if r["logger"] == "mcp_pii.calls"]
-    assert [(c["tool"], c["outcome"], c["level"]) for c in calls] == [("mask_pii", "ok", "INFO"), ("mask_pii", "error", "INFO")]
+    assert [(c["tool"], c["outcome"], c["level"]) for c in calls] == [
+        ("mask_pii", "ok", "INFO"),
+        ("mask_pii", "error", "INFO"),
+    ]
     first = calls[0]
     assert first["counts"] == {t: 1 for t in PII}
     assert first["bytes"] == len(PII_TEXT.encode())
@@ -117,7 +121,8 @@ async def test_only_tools_are_advertised() -> None:
         caps = client.server_capabilities
         assert caps is not None
         assert caps.tools is not None
-        assert caps.prompts is None and caps.resources is None
+        assert caps.prompts is None
+        assert caps.resources is None
     with running_server("--transport", "http", "--stateless", "--json-response") as server:
         headers = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
         for method in ("prompts/list", "prompts/get", "resources/list", "resources/templates/list"):
@@ -176,7 +181,9 @@ async def test_descriptions_say_what_needs_a_label_and_what_strategies_give() ->
 # --- offsets -------------------------------------------------------------------------------------------
 
 TEXT_PARTS = st.lists(
-    st.sampled_from(["😀", "é", "ß", "中文", " ", "a", "\U0001f469\u200d\U0001f467", "mail jane@example.com ", "SSN 123-45-6789 "]),
+    st.sampled_from(
+        ["😀", "é", "ß", "中文", " ", "a", "\U0001f469\u200d\U0001f467", "mail jane@example.com ", "SSN 123-45-6789 "]
+    ),
     max_size=12,
 ).map("".join)
 
@@ -234,12 +241,19 @@ def session(url: str, version: str = "2025-11-25") -> dict[str, str]:
 
 
 def test_a_lost_stream_resumes_with_its_answer() -> None:
-    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "mask_pii", "arguments": {"text": PII_TEXT}}}
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "mask_pii", "arguments": {"text": PII_TEXT}},
+    }
     with running_server("--transport", "http") as server:
         headers = session(server.url)
         events = sse_events(httpx2.post(server.url, json=call, headers=headers).text)
         priming, answer = events[0], events[-1]
-        assert priming["data"] == "" and priming["id"] and priming["retry"] == "1000"
+        assert priming["data"] == ""
+        assert priming["id"]
+        assert priming["retry"] == "1000"
         # The client lost the stream after the priming event: it resumes from there.
         resume = {**headers, "Last-Event-ID": priming["id"], "Accept": "text/event-stream"}
         with httpx2.stream("GET", server.url, headers=resume, timeout=10) as stream:
@@ -249,15 +263,16 @@ def test_a_lost_stream_resumes_with_its_answer() -> None:
                 if line.startswith("data: {"):
                     break
         replayed = sse_events("\n".join(lines))[-1]
-        assert replayed["id"] == answer["id"] and json.loads(replayed["data"]) == json.loads(answer["data"])
+        assert replayed["id"] == answer["id"]
+        assert json.loads(replayed["data"]) == json.loads(answer["data"])
         # Another session cannot replay it (stream ids are JSON-RPC ids, the same in every session).
         other = {**session(server.url), "Last-Event-ID": priming["id"], "Accept": "text/event-stream"}
         got: list[str] = []
-        with httpx2.stream("GET", server.url, headers=other, timeout=3) as stream:
-            try:
-                got.extend(stream.iter_lines())
-            except httpx2.ReadTimeout:
-                pass
+        with (
+            httpx2.stream("GET", server.url, headers=other, timeout=3) as stream,
+            contextlib.suppress(httpx2.ReadTimeout),
+        ):
+            got.extend(stream.iter_lines())
         assert not [line for line in got if line.startswith("data: {")], got
         # A client of a protocol before priming events gets none.
         old = session(server.url, "2025-06-18")
@@ -265,7 +280,7 @@ def test_a_lost_stream_resumes_with_its_answer() -> None:
 
 
 async def test_event_store_bounds_and_large_answers() -> None:
-    from mcp_types import JSONRPCResponse  # noqa: PLC0415
+    from mcp_types import JSONRPCResponse
 
     store = BoundedEventStore(max_events=3, max_bytes=10_000)
     ids = [await store.store_event("1", JSONRPCResponse(jsonrpc="2.0", id=i, result={"n": i})) for i in range(5)]
@@ -283,7 +298,9 @@ async def test_event_store_bounds_and_large_answers() -> None:
         await store.store_event("s", JSONRPCResponse(jsonrpc="2.0", id=i, result={"t": "x" * 200}))
     assert store.nbytes <= 2_000
     # An answer the front writes in place of a marker is not kept: an error asks to call again.
-    spliced = JSONRPCResponse(jsonrpc="2.0", id=9, result={"content": [{"type": "text", "text": "mcp-pii-splice-ab-t"}]})
+    spliced = JSONRPCResponse(
+        jsonrpc="2.0", id=9, result={"content": [{"type": "text", "text": "mcp-pii-splice-ab-t"}]}
+    )
     first = await store.store_event("9", None)
     await store.store_event("9", spliced)
     sent.clear()
@@ -295,7 +312,9 @@ async def test_event_store_bounds_and_large_answers() -> None:
 
 
 def mcp_pii_config(*args: str) -> dict[str, Any]:
-    done = subprocess.run([PYTHON, *MCP_PII, "config", *args], capture_output=True, text=True, check=True, env=server_env())
+    done = subprocess.run(
+        [PYTHON, *MCP_PII, "config", *args], capture_output=True, text=True, check=True, env=server_env()
+    )
     return json.loads(done.stdout)
 
 
@@ -327,9 +346,11 @@ def test_curl_example_against_the_server_it_documents(mode: tuple[str, ...]) -> 
         run = [str(script), "--url", server.url]
         ok = subprocess.run([*run, "--token", "s3cret"], capture_output=True, text=True, timeout=60, check=False)
         assert ok.returncode == 0, ok.stderr
-        assert "j***@example.com" in ok.stdout and "[IP_ADDRESS]" in ok.stdout
+        assert "j***@example.com" in ok.stdout
+        assert "[IP_ADDRESS]" in ok.stdout
         bad = subprocess.run([*run, "--token", "wrong"], capture_output=True, text=True, timeout=60, check=False)
-        assert bad.returncode == 1 and "initialize: HTTP 401" in bad.stderr
+        assert bad.returncode == 1
+        assert "initialize: HTTP 401" in bad.stderr
     assert server.process.poll() is not None
     gone = subprocess.run([*run, "--token", "s3cret"], capture_output=True, text=True, timeout=60, check=False)
     assert gone.returncode == 1  # the server has stopped: the first call fails, and so does the script
@@ -338,7 +359,11 @@ def test_curl_example_against_the_server_it_documents(mode: tuple[str, ...]) -> 
 def test_curl_example_fails_on_a_tool_error() -> None:
     with running_server("--transport", "http", env={"MCP_PII_MAX_TEXT_BYTES": "20"}) as server:
         done = subprocess.run(
-            [str(ROOT / "examples" / "curl_http.sh"), "--url", server.url], capture_output=True, text=True, timeout=60
+            [str(ROOT / "examples" / "curl_http.sh"), "--url", server.url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
     assert done.returncode == 1
     assert "tools/call mask_pii: failed" in done.stderr

@@ -61,7 +61,9 @@ def started(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
 
 
 def run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=node_env(), cwd=tempfile.gettempdir())
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=120, env=node_env(), cwd=tempfile.gettempdir(), check=False
+    )
 
 
 def inspector(*args: str) -> list[str]:
@@ -86,7 +88,7 @@ def test_client_started_within_10_ms_of_the_url_line(client: str) -> None:
                 CLIENTS[client](url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=node_env()
             )
             assert time.monotonic() - seen < 0.010
-            out, err = process.communicate(timeout=120)
+            _out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err[-3000:]
         assert "ECONNREFUSED" not in err
 
