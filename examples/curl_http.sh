@@ -4,9 +4,9 @@
 # (the default) or --json-response. It exits non-zero as soon as a call fails.
 #
 #   make run                                   # or: mcp-pii serve --transport http --port 8765
-#   examples/curl_stateless_http.sh            # URL=http://127.0.0.1:8765/mcp by default
+#   examples/curl_http.sh                      # URL=http://127.0.0.1:8765/mcp by default
 #   MCP_PII_AUTH_TOKEN=change-me mcp-pii serve --transport http    # with a bearer token:
-#   examples/curl_stateless_http.sh --token change-me    # or TOKEN=change-me, or --token-file FILE
+#   examples/curl_http.sh --token change-me    # or TOKEN=change-me, or --token-file FILE
 set -euo pipefail
 URL=${URL:-http://127.0.0.1:8765/mcp}
 TOKEN=${TOKEN:-}
