@@ -113,12 +113,15 @@ def log_call(tool: str, outcome: str, seconds: float, record: CallRecord) -> Non
 
     At INFO with ``--log-format json`` (a line per call is what log pipelines want), else at DEBUG.
     """
+    level = _configured["call_level"]
+    if not _calls.isEnabledFor(level):
+        return
     ms = round(seconds * 1000, 3)
     found = ", ".join(f"{t}={n}" for t, n in record.counts.items()) or "nothing found"
     fields = {"request_id": record.request_id, "tool": tool, "outcome": outcome, "duration_ms": ms}
     fields |= {"bytes": record.nbytes, "counts": record.counts}
     _calls.log(
-        _configured["call_level"],
+        level,
         "%s %s in %.3f ms, %d bytes, %s (request %s)",
         tool,
         outcome,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +84,7 @@ class Metrics:
         self.vault = vault
         self.profile = profiling() if profile is None else profile
         self.lifespans = 0  # clients connected through the SDK's lifespan (stdio, SSE, in memory)
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry = CollectorRegistry()
         impl = self.implementation
         self.detecting = Histogram(
@@ -152,17 +153,22 @@ class Metrics:
         timer.seconds = time.perf_counter() - start
         (self.masking if masks else self.detecting).observe(timer.seconds)
 
-    def found(self, tool: str, nbytes: int, types: Iterable[str]) -> None:
-        """Count a call's scanned bytes and its detections (and note them for the call's log line)."""
-        self.scanned.labels(tool).inc(nbytes)
-        counts: dict[str, int] = {}
-        for t in types:
-            counts[t] = counts.get(t, 0) + 1
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """A labelled child, cached: ``labels()`` takes a lock and checks its arguments every time."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+    def found(self, tool: str, nbytes: int, counts: dict[str, int]) -> None:
+        """Count a call's scanned bytes and its detections by type (and note them for the call's log line)."""
+        self._child(self.scanned, tool).inc(nbytes)
         record = CURRENT_CALL.get()
         if record is not None:
             record.nbytes, record.counts = nbytes, counts
         for t, n in counts.items():
-            self.by_type.labels(t).inc(n)
+            self._child(self.by_type, t).inc(n)
         if counts:
             self.detections.inc(sum(counts.values()))
 
@@ -174,12 +180,12 @@ class Metrics:
 
     def answered(self, tool: str, seconds: float, outcome: str) -> None:
         """Count a tool call and its latency; ``outcome`` is ``ok`` or ``error``."""
-        self.calls.labels(tool, outcome).inc()
-        self.latency.labels(tool).observe(seconds)
+        self._child(self.calls, tool, outcome).inc()
+        self._child(self.latency, tool).observe(seconds)
 
     def failed(self, kind: str) -> None:
         """Count a failed call by kind."""
-        self.errors.labels(kind).inc()
+        self._child(self.errors, kind).inc()
 
     # --- exposition --------------------------------------------------------------------------
 

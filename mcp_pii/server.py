@@ -538,12 +538,12 @@ def build_server(
                 hits = engine.detect(text, types)
             if call.cancelled:
                 raise Abandoned
-            metrics.found("detect_pii", utf8_len(text), (d.type for d in hits))
+            counts = _counts(d.type for d in hits)
+            metrics.found("detect_pii", utf8_len(text), counts)
             if metrics.profile:
                 metrics.stage_times(text_stages(engine, text, types, timer.seconds, masks=False))
             hits = offsets_.convert(text, hits, offsets)
             spans = _spans(hits, as_json, value=include_values)
-            counts = _counts(d.type for d in hits)
             if as_json:
                 whole = _object_json(detections=spans, counts=json.dumps(counts))
                 return Built(whole, structured_json=whole)
@@ -595,9 +595,9 @@ def build_server(
             if call.cancelled:
                 raise Abandoned
             found = result.detections
-            metrics.found("mask_pii", utf8_len(text), (d.type for d in found))
-            found = offsets_.convert(text, found, offsets)
-            spans, counts = _spans(found, as_json), _counts(d.type for d in found)
+            counts = _counts(d.type for d in found)
+            metrics.found("mask_pii", utf8_len(text), counts)
+            spans = _spans(offsets_.convert(text, found, offsets), as_json)
             scoped = {} if result.scope is None else {"scope": result.scope}
             if as_json:
                 masked = _json_string(result.text)
@@ -655,9 +655,9 @@ def build_server(
             if call.cancelled:
                 raise Abandoned
             found = result.detections
-            metrics.found("scan_nested", text_bytes(data), (d.type for d in found))
-            found = offsets_.convert_nested(data, found, offsets)
-            spans, counts = _spans(found, as_json, path=True), _counts(d.type for d in found)
+            counts = _counts(d.type for d in found)
+            metrics.found("scan_nested", text_bytes(data), counts)
+            spans = _spans(offsets_.convert_nested(data, found, offsets), as_json, path=True)
             scoped = {} if result.scope is None else {"scope": result.scope}
             if as_json:
                 report = _object_json(detections=spans, counts=json.dumps(counts))
