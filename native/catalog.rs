@@ -1106,7 +1106,8 @@ fn build_type(g: &Grammar, e: &TypeEntry, extra: &[RuleEntry], budget: &mut usiz
         let mut pattern = compile_search_pattern(source)?;
         pattern.name = e.id.clone();
         pattern.checks = checks.clone();
-        pattern.union_id = keywords.is_empty().then_some(0);
+        // The union holds patterns of bounded length only (its pass may split a text: scan.rs).
+        pattern.union_id = (keywords.is_empty() && pattern.max_len.is_some()).then_some(0);
         pattern.keywords = keywords;
         patterns.push(pattern);
     }
@@ -1117,14 +1118,15 @@ fn build_type(g: &Grammar, e: &TypeEntry, extra: &[RuleEntry], budget: &mut usiz
         pattern.checks = build_checks(&spec.id, &spec.checks, &checks)?;
         pattern.anchored = !keywords.is_empty() && !spec.custom && spec.anchor;
         pattern.evidence = if keywords.is_empty() { 2 } else { 0 };
-        pattern.union_id = if !keywords.is_empty() || (spec.custom && *budget == 0) {
-            None
-        } else {
-            if spec.custom {
-                *budget -= 1;
-            }
-            Some(0)
-        };
+        pattern.union_id =
+            if !keywords.is_empty() || pattern.max_len.is_none() || (spec.custom && *budget == 0) {
+                None
+            } else {
+                if spec.custom {
+                    *budget -= 1;
+                }
+                Some(0)
+            };
         pattern.keywords = keywords;
         patterns.push(pattern);
     }
@@ -1341,6 +1343,8 @@ pub struct Union {
     pub caches: Pool<hybrid::dfa::Cache, CacheMaker>,
     /// How many of the union ids are patterns (the rest are keywords).
     pub shapes: usize,
+    /// The longest match of a union pattern or keyword, in bytes (every union pattern is bounded).
+    pub reach: Option<usize>,
 }
 
 /// Makes a cache for the union's DFA.
@@ -1375,6 +1379,9 @@ fn union_regex(types: &mut [PiiType], keywords: Option<&KeywordIndex>) -> Option
         }
     }
     let shapes = sources.len();
+    let lengths = types.iter().flat_map(|t| &t.patterns).filter(|p| p.union_id.is_some()).map(|p| p.max_len);
+    let words = keywords.iter().flat_map(|k| &k.words).map(|w| Some(w.len()));
+    let reach = lengths.chain(words).try_fold(0, |most, len| len.map(|len| most.max(len)));
     if let Some(index) = keywords {
         sources.extend(index.words.iter().map(|w| format!("(?i-u:{})", regex_syntax::escape(w))));
     }
@@ -1400,7 +1407,7 @@ fn union_regex(types: &mut [PiiType], keywords: Option<&KeywordIndex>) -> Option
     };
     let maker = dfa.clone();
     let make: CacheMaker = Box::new(move || maker.create_cache());
-    Some(Arc::new(Union { dfa, caches: Pool::new(make), shapes }))
+    Some(Arc::new(Union { dfa, caches: Pool::new(make), shapes, reach }))
 }
 
 fn keyword_index(types: &mut [PiiType]) -> Result<Option<KeywordIndex>> {

@@ -4,12 +4,12 @@
 
 use std::ops::Range;
 
-use regex_automata::hybrid::dfa::OverlappingState;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
 use crate::catalog::{label_identifier, Checks, Compiled, Pattern, PiiType};
 use crate::prefilter::{markers, windows, Gate};
+use crate::scan::union_matches;
 use crate::validate;
 
 /// A detection: byte start, byte end, type index, pattern index within the type.
@@ -176,30 +176,23 @@ fn locate(c: &Compiled, text: &str) -> Located {
     let Some(union) = c.union.as_ref() else {
         return Located { ends: None, starts: keyword_starts(c, text) };
     };
-    let mut cache = union.caches.get();
-    let input = Input::new(text);
-    let mut state = OverlappingState::start();
     let mut ends: Vec<Vec<usize>> = vec![Vec::new(); union.shapes];
     let gated = c.keywords.as_ref().map_or(0, |k| k.gated);
-    loop {
-        if union.dfa.try_search_overlapping_fwd(&mut cache, &input, &mut state).is_err() {
-            return Located { ends: None, starts: keyword_starts(c, text) };
-        }
-        let Some(m) = state.get_match() else {
-            break;
-        };
-        let id = m.pattern().as_usize();
+    let mut found = |id: usize, end: usize| {
         if id < union.shapes {
-            if ends[id].last() != Some(&m.offset()) {
-                ends[id].push(m.offset());
+            if ends[id].last() != Some(&end) {
+                ends[id].push(end);
             }
         } else if let Some(index) = &c.keywords {
             if starts.is_empty() {
                 starts = vec![Vec::new(); gated];
             }
             let word = id - union.shapes;
-            note_keyword(&mut starts, &index.rules[word], m.offset() - index.words[word].len());
+            note_keyword(&mut starts, &index.rules[word], end - index.words[word].len());
         }
+    };
+    if union_matches(union, text, &mut found).is_err() {
+        return Located { ends: None, starts: keyword_starts(c, text) };
     }
     settle(&mut starts);
     Located { ends: Some(ends), starts }

@@ -26,6 +26,7 @@ pub mod engine;
 pub mod error;
 pub mod mask;
 pub mod prefilter;
+pub mod scan;
 pub mod traverse;
 pub mod validate;
 
