@@ -8,8 +8,8 @@
 //! step for step as in Python.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::panic::{RefUnwindSafe, UnwindSafe};
-use std::sync::Arc;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use aho_corasick::AhoCorasick;
 use regex::Regex;
@@ -17,7 +17,6 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::prefilter::{gate, need, ClusterFinder, Gate, Need};
-use regex_automata::util::pool::Pool;
 use regex_automata::{hybrid, meta};
 
 include!(concat!(env!("OUT_DIR"), "/catalog_files.rs"));
@@ -1339,16 +1338,76 @@ pub fn compile_config(cfg: &EngineConfig) -> Result<Compiled> {
 pub struct Union {
     /// The lazy DFA (all matches, overlapping).
     pub dfa: hybrid::dfa::DFA,
-    /// Caches of the DFA, one per thread searching at a time.
-    pub caches: Pool<hybrid::dfa::Cache, CacheMaker>,
+    /// Caches of the DFA for the searches running at a time.
+    pub caches: Caches,
     /// How many of the union ids are patterns (the rest are keywords).
     pub shapes: usize,
     /// The longest match of a union pattern or keyword, in bytes (every union pattern is bounded).
     pub reach: Option<usize>,
 }
 
-/// Makes a cache for the union's DFA.
-pub type CacheMaker = Box<dyn Fn() -> hybrid::dfa::Cache + Send + Sync + UnwindSafe + RefUnwindSafe>;
+/// The caches of the union's DFA: one per walk running now (a search runs one or two), and at
+/// most [`UNION_SPARE`] kept between searches, so that the memory kept is bounded whatever the
+/// number of threads that search (a library pool keeps one per thread that ever searched at the
+/// same time as another, for good).
+#[derive(Debug)]
+pub struct Caches {
+    dfa: hybrid::dfa::DFA,
+    spare: Mutex<Vec<hybrid::dfa::Cache>>,
+}
+
+impl Caches {
+    fn new(dfa: hybrid::dfa::DFA) -> Self {
+        Caches { dfa, spare: Mutex::new(Vec::new()) }
+    }
+
+    fn spare(&self) -> MutexGuard<'_, Vec<hybrid::dfa::Cache>> {
+        // A walk that panicked cannot leave the list half changed: push and pop are whole.
+        self.spare.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A cache for one walk: a kept one when there is one (warm: its states are built), else a new one.
+    pub fn get(&self) -> CacheGuard<'_> {
+        let cache = self.spare().pop().unwrap_or_else(|| self.dfa.create_cache());
+        CacheGuard { caches: self, cache: Some(cache) }
+    }
+
+    /// How many caches are kept now, and the bytes they hold.
+    pub fn kept(&self) -> (usize, usize) {
+        let spare = self.spare();
+        (spare.len(), spare.iter().map(hybrid::dfa::Cache::memory_usage).sum())
+    }
+}
+
+/// A cache lent to one walk; kept for the next one when dropped, unless [`UNION_SPARE`] are kept.
+#[derive(Debug)]
+pub struct CacheGuard<'a> {
+    caches: &'a Caches,
+    cache: Option<hybrid::dfa::Cache>,
+}
+
+impl Deref for CacheGuard<'_> {
+    type Target = hybrid::dfa::Cache;
+    fn deref(&self) -> &Self::Target {
+        self.cache.as_ref().expect("a lent cache is there until dropped")
+    }
+}
+
+impl DerefMut for CacheGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.cache.as_mut().expect("a lent cache is there until dropped")
+    }
+}
+
+impl Drop for CacheGuard<'_> {
+    fn drop(&mut self) {
+        let Some(cache) = self.cache.take() else { return };
+        let mut spare = self.caches.spare();
+        if spare.len() < UNION_SPARE {
+            spare.push(cache);
+        }
+    }
+}
 
 impl std::fmt::Debug for Union {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1359,10 +1418,13 @@ impl std::fmt::Debug for Union {
 /// The cache a union DFA may fill before it is cleared; past [`UNION_GIVE_UP`] clears that make
 /// little progress, a search gives up and the patterns are searched without the union's help.
 ///
-/// 16 MiB (per searching thread) instead of the default 2 MiB: on a megabyte of varied text the
-/// default cache filled and was rebuilt over and over (the profile was all determinisation), and
-/// throughput fell to a third of what it is at 100 KB.
-pub const UNION_CACHE: usize = 16 * 1024 * 1024;
+/// 8 MiB per walk (16 MiB for the two walks of a long text) instead of the default 2 MiB: on a
+/// megabyte of varied text the default cache filled and was rebuilt over and over (the profile was
+/// all determinisation), and throughput fell to a third of what it is at 100 KB.
+pub const UNION_CACHE: usize = 8 * 1024 * 1024;
+/// Union caches kept between searches: two searches of long texts at a time find warm caches;
+/// the memory they keep is at most this many times [`UNION_CACHE`], whatever the thread count.
+pub const UNION_SPARE: usize = 4;
 /// Cache clears a union search tolerates before it gives up (with fewer than 10 bytes searched
 /// per state built since).
 pub const UNION_GIVE_UP: usize = 8;
@@ -1405,9 +1467,8 @@ fn union_regex(types: &mut [PiiType], keywords: Option<&KeywordIndex>) -> Option
         }
         return None;
     };
-    let maker = dfa.clone();
-    let make: CacheMaker = Box::new(move || maker.create_cache());
-    Some(Arc::new(Union { dfa, caches: Pool::new(make), shapes, reach }))
+    let caches = Caches::new(dfa.clone());
+    Some(Arc::new(Union { dfa, caches, shapes, reach }))
 }
 
 fn keyword_index(types: &mut [PiiType]) -> Result<Option<KeywordIndex>> {
@@ -1451,6 +1512,29 @@ mod tests {
         let c = compile_config(&EngineConfig::default()).unwrap();
         assert_eq!(c.types.len(), builtin_type_ids().len());
         assert!(c.types.iter().all(|t| !t.patterns.is_empty()));
+    }
+
+    #[test]
+    fn union_keeps_a_bounded_number_of_warm_caches() {
+        let c = compile_config(&EngineConfig::default()).unwrap();
+        let caches = &c.union.as_ref().unwrap().caches;
+        // More walks at once than are kept: each gets a cache of its own.
+        let mut lent: Vec<CacheGuard<'_>> = (0..UNION_SPARE + 3).map(|_| caches.get()).collect();
+        assert_eq!(caches.kept().0, 0);
+        let text = "ssn 123-45-6789 and mail jane@example.com";
+        let input = regex_automata::Input::new(text);
+        for cache in &mut lent {
+            c.union.as_ref().unwrap().dfa.try_search_fwd(cache, &input).unwrap();
+        }
+        drop(lent);
+        let (kept, bytes) = caches.kept();
+        assert_eq!(kept, UNION_SPARE);
+        assert!(bytes > 0 && bytes <= UNION_SPARE * UNION_CACHE);
+        // A later walk takes a warm one.
+        let warm = caches.get();
+        assert_eq!(caches.kept().0, UNION_SPARE - 1);
+        drop(warm);
+        assert_eq!(caches.kept().0, UNION_SPARE);
     }
 
     #[test]
