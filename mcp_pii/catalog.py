@@ -322,9 +322,16 @@ def label_pattern(phrases: list[str], values: list[str]) -> str:
     return f"(?P<label>(?i:{alts}))(?P<tail>[A-Za-z0-9_-]{{0,{g.max_suffix}}}){g.connector()}(?P<value>{vals})"
 
 
+# What may join two words of a phrase in a label (as label_pattern writes ``[ _.-]?``).
+WORD_JOINS = ("", " ", "_", ".", "-")
+
+
 def phrase_keywords(phrases: list[str]) -> tuple[str, ...]:
-    """The keywords of a labelled type: the first word of each phrase, which every match starts with."""
-    return tuple(_longest_first(p.split(" ")[0].lower() for p in phrases))
+    """The keywords of a labelled type, which every match starts with: each phrase's first word, or
+    its first two words joined in each way a label may join them ("id token" is tried at far fewer
+    places than "id" alone, which "valid" holds)."""
+    words = [p.lower().split(" ")[:2] for p in phrases]
+    return tuple(_longest_first(w[0] if len(w) == 1 else join.join(w) for w in words for join in WORD_JOINS))
 
 
 def label_identifier(text: str, start: int) -> int:

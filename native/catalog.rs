@@ -461,9 +461,28 @@ pub fn label_pattern(g: &Grammar, phrases: &[String], values: &[String]) -> Stri
     )
 }
 
-/// The keywords of a labelled type: the first word of each phrase, which every match starts with.
+/// What may join two words of a phrase in a label (as [`label_pattern`] writes `[ _.-]?`).
+const WORD_JOINS: [&str; 5] = ["", " ", "_", ".", "-"];
+
+/// The keywords of a labelled type, which every match starts with: each phrase's first word, or
+/// its first two words joined in each way a label may join them. Two words are tried at far
+/// fewer places than a short first word alone ("id token" against every "id" of "valid").
+/// Mirrors `phrase_keywords` in `mcp_pii/catalog.py`.
+///
+/// # Example
+/// ```
+/// use _native::catalog::phrase_keywords;
+/// let words = phrase_keywords(&["id token".to_string(), "MRN".to_string()]);
+/// assert_eq!(words, ["id token", "id-token", "id.token", "id_token", "idtoken", "mrn"]);
+/// ```
 pub fn phrase_keywords(phrases: &[String]) -> Vec<String> {
-    longest_first(phrases.iter().map(|p| p.split(' ').next().unwrap_or("").to_ascii_lowercase()))
+    longest_first(phrases.iter().flat_map(|p| {
+        let words: Vec<String> = p.split(' ').take(2).map(str::to_ascii_lowercase).collect();
+        match words.as_slice() {
+            [first, second] => WORD_JOINS.iter().map(|j| format!("{first}{j}{second}")).collect(),
+            _ => words,
+        }
+    }))
 }
 
 /// Where the identifier holding a label that starts at byte `start` begins (at most

@@ -89,7 +89,7 @@ struct Found {
 }
 
 /// Search one pattern within `input`'s range.
-fn search(p: &Pattern, input: &mut Input<'_>, caps: &mut Captures) -> Option<Found> {
+fn search(p: &Pattern, input: &mut Input<'_>, caps: &mut Option<Captures>) -> Option<Found> {
     if p.value_group.is_none() {
         return p.regex.search(input).map(|m| Found {
             start: m.start(),
@@ -103,6 +103,8 @@ fn search(p: &Pattern, input: &mut Input<'_>, caps: &mut Captures) -> Option<Fou
     if input.get_anchored().is_anchored() && p.regex.search_half(input).is_none() {
         return None;
     }
+    // Made at the first labelled match only: most patterns searched in a text never match.
+    let caps = caps.get_or_insert_with(|| p.regex.create_captures());
     p.regex.search_captures(input, caps);
     let whole = caps.get_match()?;
     let (start, end) = p
@@ -120,7 +122,7 @@ fn each_match(
     text: &str,
     range: Range<usize>,
     starts: Option<&[usize]>,
-    caps: &mut Captures,
+    caps: &mut Option<Captures>,
     mut f: impl FnMut(&Found) -> Option<usize>,
 ) {
     let mut input = Input::new(text).range(range.clone());
@@ -315,7 +317,7 @@ pub fn candidates(
     let clusters = if clustered { c.clusters.find(text) } else { Vec::new() };
     for (ty, rule, p) in searched {
         let t = &c.types[ty];
-        let mut caps = p.regex.create_captures();
+        let mut caps = None;
         // Records a candidate; returns where to resume when the validator kept only a prefix.
         let mut push = |m: &Found| -> Option<usize> {
             let (start, end) = (m.start, m.end);

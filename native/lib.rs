@@ -402,8 +402,9 @@ mod binding {
             strategy: Option<&Bound<'_, PyAny>>,
             types: Option<&Bound<'_, PyAny>>,
             tokens: Option<&Bound<'_, PyAny>>,
-        ) -> PyResult<(String, Vec<HitTuple>)> {
+        ) -> PyResult<(Py<PyAny>, Vec<HitTuple>)> {
             let assigned = self.tokens_arg(tokens)?;
+            let original = text;
             let text = text_arg(text)?;
             let strategy = strategy_arg(strategy);
             let strategy = strategy.as_deref();
@@ -415,6 +416,12 @@ mod binding {
                     None => self.inner.mask(text, strategy, types.as_deref()),
                 })
             })?;
+            // Nothing found, nothing changed: the caller's own string comes back (no copy).
+            let masked = if hits.is_empty() {
+                original.clone().unbind()
+            } else {
+                PyString::new(py, &masked).into_any().unbind()
+            };
             Ok((masked, self.hit_tuples(py, &hits)))
         }
 
