@@ -1,6 +1,7 @@
 //! The engine: a compiled configuration with `detect`, `mask` and `scan`. Mirrors `mcp_pii/pyengine.py`.
 
 use std::collections::BTreeSet;
+use std::sync::Mutex;
 
 use serde_json::Value;
 
@@ -8,7 +9,7 @@ use crate::catalog::{compile_config, Compiled, EngineConfig, STRATEGIES};
 use crate::detect::{self, char_offsets};
 use crate::error::{Error, Result};
 use crate::mask::{Assigned, Masker};
-use crate::traverse::{self, Found, Walker};
+use crate::traverse::{self, Budget, Change, Found, KeyNames, Tape, Walker};
 
 /// A detection in a text: type index and code-point offsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,15 +34,23 @@ pub struct Hit {
 /// assert_eq!(masked, "mail [EMAIL]");
 /// assert_eq!((hits[0].start, hits[0].end), (5, 21));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Engine {
     c: Compiled,
+    /// What key names read as, kept from one scan to the next (taken by a scan while it runs).
+    names: Mutex<KeyNames>,
+}
+
+impl Clone for Engine {
+    fn clone(&self) -> Self {
+        Engine { c: self.c.clone(), names: Mutex::default() }
+    }
 }
 
 impl Engine {
     /// Build an engine from a resolved configuration.
     pub fn new(cfg: &EngineConfig) -> Result<Self> {
-        Ok(Engine { c: compile_config(cfg)? })
+        Ok(Engine { c: compile_config(cfg)?, names: Mutex::default() })
     }
 
     /// Build an engine from the JSON form of the configuration (`Config.to_engine_json()`).
@@ -243,52 +252,64 @@ impl Engine {
     /// ```
     pub fn scan(
         &self,
-        data: Value,
+        mut data: Value,
         strategy: Option<&str>,
         types: Option<&[&str]>,
         mask: bool,
     ) -> Result<(Value, Vec<Found>)> {
         self.check_strategy(strategy)?;
         let selected = self.select(types)?;
-        let nodes = traverse::check(&self.c, &data)?;
-        self.scan_checked(data, nodes, strategy, &selected, mask)
+        let mut budget = Budget::new(&self.c);
+        let tape = Tape::read(&data, 0, &mut budget, true)?;
+        let (changes, found) = self.scan_tape(&tape, budget.nodes, strategy, &selected, mask)?;
+        traverse::apply(&mut data, &changes);
+        Ok((data, found))
     }
 
-    /// Pass 2 of [`Engine::scan`], for a value whose limits were already checked (`nodes` counted).
-    pub fn scan_checked(
+    /// Pass 2 of [`Engine::scan`], over a payload read into `tape` (its limits checked, `nodes`
+    /// counted): what changed (nothing unless `mask`) and the detections.
+    pub fn scan_tape<T: AsRef<str>>(
         &self,
-        data: Value,
+        tape: &Tape<T>,
         nodes: usize,
         strategy: Option<&str>,
         selected: &[usize],
         mask: bool,
-    ) -> Result<(Value, Vec<Found>)> {
-        self.walk(data, nodes, selected, mask.then(|| Masker::new(&self.c, strategy)))
+    ) -> Result<(Vec<Change>, Vec<Found>)> {
+        self.walk(tape, nodes, selected, mask.then(|| Masker::new(&self.c, strategy)))
     }
 
-    /// Like [`Engine::scan_checked`] with masking, replacing every detection by its token in `assigned`.
-    pub fn scan_assigned_checked(
+    /// Like [`Engine::scan_tape`] with masking, replacing every detection by its token in `assigned`.
+    pub fn scan_tape_assigned<T: AsRef<str>>(
         &self,
-        data: Value,
+        tape: &Tape<T>,
         nodes: usize,
         selected: &[usize],
         assigned: &Assigned,
-    ) -> Result<(Value, Vec<Found>)> {
-        let out = self.walk(data, nodes, selected, Some(Masker::with_tokens(&self.c, assigned)))?;
+    ) -> Result<(Vec<Change>, Vec<Found>)> {
+        let out = self.walk(tape, nodes, selected, Some(Masker::with_tokens(&self.c, assigned)))?;
         assigned.check(&self.c)?;
         Ok(out)
     }
 
-    fn walk(
+    fn walk<T: AsRef<str>>(
         &self,
-        mut data: Value,
+        tape: &Tape<T>,
         nodes: usize,
         selected: &[usize],
         masker: Option<Masker<'_>>,
-    ) -> Result<(Value, Vec<Found>)> {
-        let mut walker = Walker::new(&self.c, selected, masker, nodes);
-        walker.walk(&mut data, 0, &mut String::new())?;
-        Ok((data, walker.found))
+    ) -> Result<(Vec<Change>, Vec<Found>)> {
+        // Concurrent scans each take what is there (the first one all of it); the one that knows
+        // the most names puts them back.
+        let names = self.names.lock().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default();
+        let mut walker = Walker::new(&self.c, selected, masker, nodes, names);
+        let changes = walker.walk(tape);
+        if let Ok(mut kept) = self.names.lock() {
+            if walker.names.len() >= kept.len() {
+                *kept = std::mem::take(&mut walker.names);
+            }
+        }
+        Ok((changes?, walker.found))
     }
 }
 
@@ -341,10 +362,12 @@ mod tests {
         let (masked, hits) = e.mask_assigned(text, None, &tokens).unwrap();
         assert_eq!(masked, "[EMAIL_3#aaaaaa], [SSN_1#aaaaaa] and [EMAIL_3#aaaaaa]");
         assert_eq!(hits.len(), 3);
-        let data = serde_json::json!({"a": ["x 123-45-6789"], "b": "{\"c\": \"jane@example.com\"}"});
+        let mut out = serde_json::json!({"a": ["x 123-45-6789"], "b": "{\"c\": \"jane@example.com\"}"});
         let all: Vec<usize> = (0..e.type_ids().len()).collect();
-        let (out, found) = e.scan_assigned_checked(data, 5, &all, &tokens).unwrap();
+        let tape = Tape::read(&out, 0, &mut Budget::new(e.compiled()), true).unwrap();
+        let (changes, found) = e.scan_tape_assigned(&tape, 5, &all, &tokens).unwrap();
         assert_eq!(found.len(), 2);
+        traverse::apply(&mut out, &changes);
         assert_eq!(out, serde_json::json!({"a": ["x [SSN_1#aaaaaa]"], "b": "{\"c\":\"[EMAIL_3#aaaaaa]\"}"}));
     }
 

@@ -25,6 +25,8 @@ pub mod detect;
 pub mod engine;
 pub mod error;
 pub mod mask;
+#[cfg(feature = "python")]
+mod payload;
 pub mod prefilter;
 pub mod scan;
 pub mod traverse;
@@ -36,15 +38,15 @@ mod binding {
     use std::panic::{self, AssertUnwindSafe};
     use std::sync::Once;
 
-    use pyo3::exceptions::PyTypeError;
     use pyo3::prelude::*;
-    use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
-    use serde_json::{Map, Number, Value};
+    use pyo3::types::{PyDict, PyList, PyString};
 
     use crate::engine;
     use crate::error::Error;
     use crate::mask::Assigned;
-    use crate::traverse::{push_token, Budget};
+    use crate::traverse::Budget;
+
+    use crate::payload;
 
     pyo3::import_exception!(mcp_pii.errors, InputError);
     pyo3::import_exception!(mcp_pii.errors, LimitError);
@@ -52,7 +54,7 @@ mod binding {
     pyo3::import_exception!(mcp_pii.errors, InternalError);
 
     /// Map a core error to the Python exception of the same meaning.
-    fn map_error(e: Error) -> PyErr {
+    pub(crate) fn map_error(e: Error) -> PyErr {
         match e {
             Error::Input(m) => InputError::new_err(m),
             Error::Limit(m) => LimitError::new_err(m),
@@ -94,12 +96,12 @@ mod binding {
         }
     }
 
-    fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
         obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "object".to_owned())
     }
 
     /// The index of the first lone surrogate, as Python's UTF-8 encoder reports it.
-    fn surrogate_index(s: &Bound<'_, PyString>) -> usize {
+    pub(crate) fn surrogate_index(s: &Bound<'_, PyString>) -> usize {
         match s.call_method1("encode", ("utf-8",)) {
             Err(e) => e.value(s.py()).getattr("start").and_then(|v| v.extract()).unwrap_or(0),
             Ok(_) => 0,
@@ -150,149 +152,6 @@ mod binding {
 
     fn as_refs(types: &Option<Vec<String>>) -> Option<Vec<&str>> {
         types.as_ref().map(|v| v.iter().map(String::as_str).collect())
-    }
-
-    /// Python ints beyond 64 bits, set aside while the core scans a payload and put back after.
-    ///
-    /// The core never changes a number, so such an int needs no decimal form: CPython refuses one
-    /// past `sys.get_int_max_str_digits()` digits (4300 by default), and would take quadratic time.
-    /// Each stands in the payload as `-0.0e-N` (N its index here), a number `to_value` never
-    /// makes otherwise (floats are written by `Number::from_f64`, without an exponent for zero).
-    #[derive(Default)]
-    struct SetAside(Vec<Py<PyAny>>);
-
-    const SET_ASIDE: &str = "-0.0e-";
-
-    impl SetAside {
-        fn keep(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
-            let n: Number = format!("{SET_ASIDE}{}", self.0.len()).parse().map_err(|_| {
-                InternalError::new_err("internal error in the Rust engine: a set-aside number")
-            })?;
-            self.0.push(obj.clone().unbind());
-            Ok(Value::Number(n))
-        }
-
-        fn get(&self, py: Python<'_>, n: &Number) -> Option<Py<PyAny>> {
-            let index: usize = n.as_str().strip_prefix(SET_ASIDE)?.parse().ok()?;
-            self.0.get(index).map(|obj| obj.clone_ref(py))
-        }
-    }
-
-    /// Convert a Python value to JSON, checking limits as pass 1 of the scan does.
-    fn to_value(
-        obj: &Bound<'_, PyAny>,
-        depth: usize,
-        ptr: &mut String,
-        b: &mut Budget<'_>,
-        aside: &mut SetAside,
-    ) -> PyResult<Value> {
-        b.enter(depth).map_err(map_error)?;
-        if let Ok(s) = obj.cast::<PyString>() {
-            let text = s.to_str().map_err(|_| {
-                InputError::new_err(format!(
-                    "string at '{ptr}' has a lone surrogate at index {}; send valid Unicode",
-                    surrogate_index(s)
-                ))
-            })?;
-            b.string(text.len()).map_err(map_error)?;
-            return Ok(Value::String(text.to_owned()));
-        }
-        if let Ok(d) = obj.cast::<PyDict>() {
-            let mut map = Map::with_capacity(d.len());
-            for (k, v) in d.iter() {
-                let key = k.cast::<PyString>().map_err(|_| {
-                    InputError::new_err(format!(
-                        "object at '{ptr}' has a key of type '{}'; keys must be strings",
-                        type_name(&k)
-                    ))
-                })?;
-                let key = key.to_str().map_err(|_| {
-                    InputError::new_err(format!(
-                        "object at '{ptr}' has a key with a lone surrogate; send valid Unicode"
-                    ))
-                })?;
-                let len = ptr.len();
-                push_token(ptr, key);
-                let item = to_value(&v, depth + 1, ptr, b, aside)?;
-                ptr.truncate(len);
-                map.insert(key.to_owned(), item);
-            }
-            return Ok(Value::Object(map));
-        }
-        if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
-            let mut items = Vec::new();
-            for (i, v) in obj.try_iter()?.enumerate() {
-                let len = ptr.len();
-                push_token(ptr, &i.to_string());
-                items.push(to_value(&v?, depth + 1, ptr, b, aside)?);
-                ptr.truncate(len);
-            }
-            return Ok(Value::Array(items));
-        }
-        if obj.is_none() {
-            return Ok(Value::Null);
-        }
-        if let Ok(flag) = obj.cast::<PyBool>() {
-            return Ok(Value::Bool(flag.is_true()));
-        }
-        if obj.is_instance_of::<PyInt>() {
-            if let Ok(v) = obj.extract::<i64>() {
-                return Ok(Value::Number(v.into()));
-            }
-            if let Ok(v) = obj.extract::<u64>() {
-                return Ok(Value::Number(v.into()));
-            }
-            return aside.keep(obj);
-        }
-        if let Ok(f) = obj.cast::<PyFloat>() {
-            return Number::from_f64(f.value()).map(Value::Number).ok_or_else(|| {
-                InputError::new_err(format!("number at '{ptr}' is not finite; JSON has no NaN or Infinity"))
-            });
-        }
-        Err(InputError::new_err(format!(
-            "value at '{ptr}' has type '{}'; send JSON values only (objects, arrays, strings, numbers, booleans, null)",
-            type_name(obj)
-        )))
-    }
-
-    /// Convert JSON back to Python values.
-    fn to_python(py: Python<'_>, v: Value, aside: &SetAside) -> PyResult<Py<PyAny>> {
-        Ok(match v {
-            Value::Null => py.None(),
-            Value::Bool(b) => PyBool::new(py, b).to_owned().into_any().unbind(),
-            Value::Number(n) => {
-                if let Some(obj) = aside.get(py, &n) {
-                    obj
-                } else if let Some(i) = n.as_i64() {
-                    i.into_pyobject(py)?.into_any().unbind()
-                } else if let Some(u) = n.as_u64() {
-                    u.into_pyobject(py)?.into_any().unbind()
-                } else {
-                    let text = n.to_string();
-                    if text.contains(['.', 'e', 'E']) {
-                        let f: f64 = text.parse().map_err(|_| PyTypeError::new_err("bad number"))?;
-                        f.into_pyobject(py)?.into_any().unbind()
-                    } else {
-                        py.get_type::<PyInt>().call1((text,))?.unbind()
-                    }
-                }
-            }
-            Value::String(s) => PyString::new(py, &s).into_any().unbind(),
-            Value::Array(items) => {
-                let list = PyList::empty(py);
-                for x in items {
-                    list.append(to_python(py, x, aside)?)?;
-                }
-                list.into_any().unbind()
-            }
-            Value::Object(map) => {
-                let dict = PyDict::new(py);
-                for (k, x) in map {
-                    dict.set_item(k, to_python(py, x, aside)?)?;
-                }
-                dict.into_any().unbind()
-            }
-        })
     }
 
     /// Texts shorter than this are scanned without letting go of the interpreter: releasing it
@@ -445,17 +304,15 @@ mod binding {
             }
             let selected = guarded(|| self.inner.select(as_refs(&types).as_deref()))?;
             let mut budget = Budget::new(self.inner.compiled());
-            let mut aside = SetAside::default();
-            let value = to_value(data, 0, &mut String::new(), &mut budget, &mut aside)?;
-            let nodes = budget.nodes;
-            let selected = &selected;
-            let (out, found) = py.detach(move || {
+            let read = payload::read(data, &mut budget, mask)?;
+            let (nodes, tape, selected) = (budget.nodes, &read.tape, &selected);
+            let (changes, found) = detached(py, budget.bytes(), move || {
                 guarded(|| match &assigned {
-                    Some(assigned) => self.inner.scan_assigned_checked(value, nodes, selected, assigned),
-                    None => self.inner.scan_checked(value, nodes, strategy, selected, mask),
+                    Some(assigned) => self.inner.scan_tape_assigned(tape, nodes, selected, assigned),
+                    None => self.inner.scan_tape(tape, nodes, strategy, selected, mask),
                 })
             })?;
-            let data_out = if mask { to_python(py, out, &aside)? } else { data.clone().unbind() };
+            let data_out = if mask { read.write(py, &changes)?.unbind() } else { data.clone().unbind() };
             let found = found
                 .into_iter()
                 .map(|f| {

@@ -1,15 +1,21 @@
 //! Scanning nested JSON values. Mirrors `mcp_pii/traverse.py`.
 //!
-//! Two passes, in the same order in both engines so that the same limit trips first:
-//! [`check`] (or the binding's conversion, through [`Budget`]) validates the value as given, and
-//! [`Walker`] scans every string, parsing strings that hold JSON objects or arrays and writing
-//! them back compactly when something inside was masked. An object member's key is the label of
-//! its value (the nearest key, else that key joined to the one above it): a whole string, or an
-//! integer's decimal text, under a labelled key is tried against the type's value shapes.
+//! Two passes, in the same order in both engines so that the same limit trips first: reading
+//! the value into a [`Tape`] (here from a serde `Value`, in the binding from Python objects)
+//! validates it against the limits through [`Budget`], and [`Walker`] scans every string of the
+//! tape, parsing strings that hold JSON objects or arrays and writing them back compactly when
+//! something inside was masked. An object member's key is the label of its value (the nearest
+//! key, else that key joined to the one above it): a whole string, or an integer's decimal
+//! text, under a labelled key is tried against the type's value shapes.
+//!
+//! The walk does not build the output: it returns the [`Change`]s (new text for a node), and
+//! whoever read the tape writes them into its own representation ([`apply`] for a `Value`), so
+//! that unchanged parts need not be copied.
 
 use serde_json::Value;
 
 use std::collections::HashMap;
+use std::fmt::Write;
 
 use crate::catalog::Compiled;
 use crate::detect::{self, char_offsets, Span};
@@ -97,6 +103,11 @@ impl<'c> Budget<'c> {
         Ok(())
     }
 
+    /// UTF-8 bytes of the strings counted so far.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Count a string of `len` UTF-8 bytes; fail past `max_text_bytes`.
     pub fn string(&mut self, len: usize) -> Result<()> {
         self.bytes = self.bytes.saturating_add(len);
@@ -107,20 +118,152 @@ impl<'c> Budget<'c> {
     }
 }
 
-/// Pass 1: check the limits of `data`; return the number of nodes.
-pub fn check(c: &Compiled, data: &Value) -> Result<usize> {
-    fn visit(v: &Value, depth: usize, b: &mut Budget<'_>) -> Result<()> {
+/// One value of a [`Tape`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Node {
+    /// For an object member, the index of its key in [`Tape::texts`].
+    pub key: Option<usize>,
+    /// What the value is.
+    pub kind: Kind,
+}
+
+/// What a [`Node`] is, as far as the walk cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A string: the index of its text in [`Tape::texts`].
+    Text(usize),
+    /// An integer that fits in an `i64`.
+    Int(i64),
+    /// An integer past `i64::MAX` that fits in a `u64`.
+    UInt(u64),
+    /// Any other number, a boolean or null: left as it is.
+    Scalar,
+    /// An array of this many items: the nodes that follow, each with its own subtree.
+    Array(usize),
+    /// An object of this many members: the nodes that follow, each with its key and subtree.
+    Object(usize),
+}
+
+/// A payload flattened in pre-order (object members in order), with its strings and keys as texts.
+///
+/// Nodes are numbered by their position, which is how [`Change`]s name them.
+#[derive(Debug, Clone, Default)]
+pub struct Tape<T> {
+    /// The values, root first.
+    pub nodes: Vec<Node>,
+    /// The strings and keys the nodes refer to.
+    pub texts: Vec<T>,
+}
+
+/// New text for the node at an index (a masked string, or a masked integer written as a string).
+pub type Change = (usize, String);
+
+impl<T> Tape<T> {
+    /// An empty tape.
+    pub fn new() -> Self {
+        Tape { nodes: Vec::new(), texts: Vec::new() }
+    }
+
+    /// Add a text; return its index.
+    pub fn text(&mut self, t: T) -> usize {
+        self.texts.push(t);
+        self.texts.len() - 1
+    }
+
+    /// Add a node; return its index.
+    pub fn push(&mut self, key: Option<usize>, kind: Kind) -> usize {
+        self.nodes.push(Node { key, kind });
+        self.nodes.len() - 1
+    }
+}
+
+impl<'a> Tape<&'a str> {
+    /// Flatten `v` (sitting at `depth`), counting its nodes in `budget` and, with `bytes`, the
+    /// sizes of its strings: the first pass of a scan (and the count of JSON held in a string).
+    ///
+    /// # Example
+    /// ```
+    /// use _native::catalog::{compile_config, EngineConfig};
+    /// use _native::traverse::{Budget, Kind, Tape};
+    ///
+    /// let c = compile_config(&EngineConfig::default()).unwrap();
+    /// let v = serde_json::json!({"a": ["x", 1]});
+    /// let tape = Tape::read(&v, 0, &mut Budget::new(&c), true).unwrap();
+    /// let kinds: Vec<Kind> = tape.nodes.iter().map(|n| n.kind).collect();
+    /// assert_eq!(kinds, [Kind::Object(1), Kind::Array(2), Kind::Text(1), Kind::Int(1)]);
+    /// assert_eq!(tape.texts, ["a", "x"]);
+    /// ```
+    pub fn read(v: &'a Value, depth: usize, budget: &mut Budget<'_>, bytes: bool) -> Result<Self> {
+        let mut tape = Tape::new();
+        tape.add(v, None, depth, budget, bytes)?;
+        Ok(tape)
+    }
+
+    fn add(
+        &mut self,
+        v: &'a Value,
+        key: Option<usize>,
+        depth: usize,
+        b: &mut Budget<'_>,
+        bytes: bool,
+    ) -> Result<()> {
         b.enter(depth)?;
         match v {
-            Value::String(s) => b.string(s.len()),
-            Value::Array(items) => items.iter().try_for_each(|x| visit(x, depth + 1, b)),
-            Value::Object(map) => map.values().try_for_each(|x| visit(x, depth + 1, b)),
-            _ => Ok(()),
+            Value::String(s) => {
+                if bytes {
+                    b.string(s.len())?;
+                }
+                let t = self.text(s.as_str());
+                self.push(key, Kind::Text(t));
+            }
+            Value::Number(n) => {
+                let kind = match (n.as_i64(), n.as_u64()) {
+                    (Some(i), _) => Kind::Int(i),
+                    (None, Some(u)) => Kind::UInt(u),
+                    _ => Kind::Scalar,
+                };
+                self.push(key, kind);
+            }
+            Value::Array(items) => {
+                self.push(key, Kind::Array(items.len()));
+                for x in items {
+                    self.add(x, None, depth + 1, b, bytes)?;
+                }
+            }
+            Value::Object(map) => {
+                self.push(key, Kind::Object(map.len()));
+                for (k, x) in map {
+                    let k = self.text(k.as_str());
+                    self.add(x, Some(k), depth + 1, b, bytes)?;
+                }
+            }
+            Value::Bool(_) | Value::Null => {
+                self.push(key, Kind::Scalar);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Write the changes of a walk over [`Tape::read`]`(v, ..)` into `v` (a masked integer becomes a string).
+pub fn apply(v: &mut Value, changes: &[Change]) {
+    fn visit(v: &mut Value, at: &mut usize, changes: &mut std::iter::Peekable<std::slice::Iter<'_, Change>>) {
+        if changes.peek().is_none() {
+            return;
+        }
+        let here = *at;
+        *at += 1;
+        match v {
+            Value::Array(items) => items.iter_mut().for_each(|x| visit(x, at, changes)),
+            Value::Object(map) => map.values_mut().for_each(|x| visit(x, at, changes)),
+            _ => {
+                if let Some((_, text)) = changes.next_if(|(i, _)| *i == here) {
+                    *v = Value::String(text.clone());
+                }
+            }
         }
     }
-    let mut b = Budget::new(c);
-    visit(data, 0, &mut b)?;
-    Ok(b.nodes)
+    visit(v, &mut 0, &mut changes.iter().peekable());
 }
 
 /// What a scan of JSON text finds outside its strings.
@@ -314,14 +457,96 @@ fn entries(v: &Value) -> usize {
 /// The keys above a value: the one above the nearest, and the nearest.
 type Keys<'k> = (Option<&'k str>, Option<&'k str>);
 
+/// A step of a JSON Pointer: an object member's key or an array index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step<'t> {
+    /// An object member.
+    Key(&'t str),
+    /// An array item.
+    Index(usize),
+}
+
+/// The RFC 6901 pointer of a path.
+///
+/// # Example
+/// ```
+/// use _native::traverse::{pointer, Step};
+/// assert_eq!(pointer(&[Step::Key("a/b"), Step::Index(0)]), "/a~1b/0");
+/// ```
+pub fn pointer(path: &[Step<'_>]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) => push_token(&mut out, k),
+            Step::Index(i) => {
+                let _ = write!(out, "/{i}");
+            }
+        }
+    }
+    out
+}
+
+/// The labelled types that key names (a key, or a key joined to the one above it) read as.
+///
+/// Matching a name against every type's label vocabulary costs far more than looking it up, and
+/// the payloads of one API repeat the same keys, so the engine keeps this from one scan to the
+/// next. It holds at most [`KeyNames::MAX_BYTES`] (names plus a fixed cost per entry) and starts
+/// over when full, so keys a client makes up cannot grow it without bound.
+#[derive(Debug, Default)]
+pub struct KeyNames {
+    types: HashMap<Box<str>, Box<[usize]>>,
+    bytes: usize,
+}
+
+impl KeyNames {
+    /// The most memory the names take, counted as their UTF-8 length plus 64 bytes each.
+    pub const MAX_BYTES: usize = 1 << 20;
+
+    /// The number of names held.
+    pub fn len(&self) -> usize {
+        self.types.len()
+    }
+
+    /// Whether no name is held.
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+
+    /// The types (catalog order) whose key labels `name` matches, among those `keep` accepts.
+    fn types(&mut self, c: &Compiled, name: &str, keep: impl Fn(usize) -> bool) -> Vec<usize> {
+        if let Some(all) = self.types.get(name) {
+            return all.iter().copied().filter(|&ti| keep(ti)).collect();
+        }
+        let all: Box<[usize]> = (0..c.types.len())
+            .filter(|&ti| c.types[ti].labels.as_ref().is_some_and(|l| l.matches(name, true)))
+            .collect();
+        let got = all.iter().copied().filter(|&ti| keep(ti)).collect();
+        let cost = name.len() + 64;
+        if self.bytes + cost > Self::MAX_BYTES {
+            self.types.clear();
+            self.bytes = 0;
+        }
+        self.bytes += cost;
+        self.types.insert(name.into(), all);
+        got
+    }
+}
+
 /// Pass 2: scan (and optionally mask) every string of a checked value.
 pub struct Walker<'c, 's> {
     c: &'c Compiled,
     selected: &'s [usize],
-    labelled: Vec<usize>,
+    /// Per type: selected, with key labels, and keys are read as labels (`key_labels`).
+    labelled: Vec<bool>,
+    /// Whether any type is `labelled`.
+    any_labelled: bool,
     masker: Option<Masker<'c>>,
-    nodes: usize,
-    key_types: HashMap<(Option<String>, String), Vec<usize>>,
+    /// Counts the nodes of JSON held in strings, after those of the payload.
+    budget: Budget<'c>,
+    /// What key names read as (the engine keeps it from one scan to the next).
+    pub names: KeyNames,
+    /// Room for a key joined to the one above it.
+    joined: String,
     /// The pointers of the strings holding JSON that the walk is inside, outermost first.
     outer: Vec<String>,
     /// The detections, in traversal order.
@@ -330,91 +555,129 @@ pub struct Walker<'c, 's> {
 
 const BLANK: [char; 4] = [' ', '\t', '\n', '\r'];
 
-/// The decimal text of an integer that fits in 64 bits (signed or unsigned), as JSON numbers go.
-fn integer_text(n: &serde_json::Number) -> Option<String> {
-    n.as_i64().map(|i| i.to_string()).or_else(|| n.as_u64().map(|u| u.to_string()))
-}
-
 impl<'c, 's> Walker<'c, 's> {
-    /// A walker that has already counted `nodes` nodes in pass 1.
-    pub fn new(c: &'c Compiled, selected: &'s [usize], masker: Option<Masker<'c>>, nodes: usize) -> Self {
-        let labelled = if c.key_labels {
-            selected.iter().copied().filter(|&ti| c.types[ti].labels.is_some()).collect()
-        } else {
-            Vec::new()
-        };
+    /// A walker that has already counted `nodes` nodes in pass 1 (`names`: what earlier scans
+    /// learnt of key names, or a new [`KeyNames`]).
+    pub fn new(
+        c: &'c Compiled,
+        selected: &'s [usize],
+        masker: Option<Masker<'c>>,
+        nodes: usize,
+        names: KeyNames,
+    ) -> Self {
+        let mut labelled = vec![false; c.types.len()];
+        if c.key_labels {
+            for &ti in selected.iter().filter(|&&ti| c.types[ti].labels.is_some()) {
+                labelled[ti] = true;
+            }
+        }
+        let any_labelled = labelled.contains(&true);
         Walker {
             c,
             selected,
             labelled,
+            any_labelled,
             masker,
-            nodes,
-            key_types: HashMap::new(),
+            budget: Budget { c, nodes, bytes: 0 },
+            names,
+            joined: String::new(),
             outer: Vec::new(),
             found: Vec::new(),
         }
     }
 
-    /// Scan `v` in place, masking its strings when the walker has a masker.
-    pub fn walk(&mut self, v: &mut Value, depth: usize, ptr: &mut String) -> Result<()> {
-        self.walk_keyed(v, depth, ptr, (None, None))
+    /// Scan every string of `tape` (masking when the walker has a masker); return what changed.
+    ///
+    /// # Example
+    /// ```
+    /// use _native::catalog::{compile_config, EngineConfig};
+    /// use _native::mask::Masker;
+    /// use _native::traverse::{apply, Budget, KeyNames, Tape, Walker};
+    ///
+    /// let c = compile_config(&EngineConfig::default()).unwrap();
+    /// let mut v = serde_json::json!({"to": ["jane@example.com", "hello"]});
+    /// let mut budget = Budget::new(&c);
+    /// let tape = Tape::read(&v, 0, &mut budget, true).unwrap();
+    /// let selected: Vec<usize> = (0..c.types.len()).collect();
+    /// let mut walker = Walker::new(&c, &selected, Some(Masker::new(&c, None)), budget.nodes, KeyNames::default());
+    /// let changes = walker.walk(&tape).unwrap();
+    /// assert_eq!(changes, [(2, "[EMAIL]".to_owned())]);
+    /// assert_eq!(walker.found[0].path, "/to/0");
+    /// apply(&mut v, &changes);
+    /// assert_eq!(v, serde_json::json!({"to": ["[EMAIL]", "hello"]}));
+    /// ```
+    pub fn walk<T: AsRef<str>>(&mut self, tape: &Tape<T>) -> Result<Vec<Change>> {
+        self.walk_at(tape, 0, (None, None))
     }
 
-    fn walk_keyed(&mut self, v: &mut Value, depth: usize, ptr: &mut String, keys: Keys<'_>) -> Result<()> {
-        match v {
-            Value::String(s) => self.string(s, depth, ptr, keys),
-            Value::Array(items) => {
-                for (i, x) in items.iter_mut().enumerate() {
-                    let len = ptr.len();
-                    push_token(ptr, &i.to_string());
-                    self.walk_keyed(x, depth + 1, ptr, keys)?;
-                    ptr.truncate(len);
-                }
-                Ok(())
-            }
-            Value::Object(map) => {
-                for (k, x) in map.iter_mut() {
-                    let len = ptr.len();
-                    push_token(ptr, k);
-                    self.walk_keyed(x, depth + 1, ptr, (keys.1, Some(k.as_str())))?;
-                    ptr.truncate(len);
-                }
-                Ok(())
-            }
-            Value::Number(n) if keys.1.is_some() && self.c.scan_numbers => {
-                let Some(text) = integer_text(n) else {
-                    return Ok(());
-                };
-                let keyed = self.keyed(&text, keys);
-                if keyed.is_empty() {
-                    return Ok(());
-                }
-                let spans = detect::detect_with(self.c, &text, &[], keyed);
-                if spans.is_empty() {
-                    return Ok(());
-                }
-                let masked = self.record(&text, &spans, ptr);
-                if let Some(masked) = masked {
-                    *v = Value::String(masked);
-                }
-                Ok(())
-            }
-            _ => Ok(()),
+    fn walk_at<T: AsRef<str>>(
+        &mut self,
+        tape: &Tape<T>,
+        depth: usize,
+        keys: Keys<'_>,
+    ) -> Result<Vec<Change>> {
+        let mut changes = Vec::new();
+        if !tape.nodes.is_empty() {
+            self.node(tape, 0, depth, keys, &mut Vec::new(), &mut changes)?;
         }
+        Ok(changes)
     }
 
-    fn count(&mut self, v: &Value, depth: usize) -> Result<()> {
-        if depth > self.c.max_depth {
-            return Err(depth_error(self.c));
+    /// Walk the node at `i` and its subtree; return the index after it.
+    fn node<'t, T: AsRef<str>>(
+        &mut self,
+        tape: &'t Tape<T>,
+        i: usize,
+        depth: usize,
+        keys: Keys<'_>,
+        path: &mut Vec<Step<'t>>,
+        changes: &mut Vec<Change>,
+    ) -> Result<usize> {
+        let mut next = i + 1;
+        match tape.nodes[i].kind {
+            Kind::Text(t) => {
+                if let Some(new) = self.string(tape.texts[t].as_ref(), depth, path, keys)? {
+                    changes.push((i, new));
+                }
+            }
+            Kind::Array(items) => {
+                for k in 0..items {
+                    path.push(Step::Index(k));
+                    next = self.node(tape, next, depth + 1, keys, path, changes)?;
+                    path.pop();
+                }
+            }
+            Kind::Object(members) => {
+                for _ in 0..members {
+                    let key = tape.nodes[next].key.map_or("", |k| tape.texts[k].as_ref());
+                    path.push(Step::Key(key));
+                    next = self.node(tape, next, depth + 1, (keys.1, Some(key)), path, changes)?;
+                    path.pop();
+                }
+            }
+            Kind::Int(n) => self.number(i, n.into(), path, keys, changes),
+            Kind::UInt(n) => self.number(i, n.into(), path, keys, changes),
+            Kind::Scalar => {}
         }
-        self.nodes += 1;
-        if self.nodes > self.c.max_nodes {
-            return Err(nodes_error(self.c));
+        Ok(next)
+    }
+
+    /// An integer under a labelled key is tried as its decimal text (`scan_numbers`).
+    fn number(&mut self, i: usize, n: i128, path: &[Step<'_>], keys: Keys<'_>, changes: &mut Vec<Change>) {
+        if keys.1.is_none() || !self.c.scan_numbers {
+            return;
         }
-        match v {
-            Value::Array(items) => items.iter().try_for_each(|x| self.count(x, depth + 1)),
-            Value::Object(map) => map.values().try_for_each(|x| self.count(x, depth + 1)),
-            _ => Ok(()),
+        let text = n.to_string();
+        let keyed = self.keyed(&text, keys);
+        if keyed.is_empty() {
+            return;
+        }
+        let spans = detect::detect_with(self.c, &text, &[], keyed);
+        if spans.is_empty() {
+            return;
+        }
+        if let Some(masked) = self.record(&text, &spans, path) {
+            changes.push((i, masked));
         }
     }
 
@@ -423,28 +686,21 @@ impl<'c, 's> Walker<'c, 's> {
         let Some(key) = keys.1 else {
             return Vec::new();
         };
-        if self.labelled.is_empty() {
+        if !self.any_labelled {
             return Vec::new();
         }
-        let cache_key = (keys.0.map(str::to_owned), key.to_owned());
-        if let Some(got) = self.key_types.get(&cache_key) {
-            return got.clone();
-        }
-        let types = &self.c.types;
-        let matching = |name: &str| -> Vec<usize> {
-            self.labelled
-                .iter()
-                .copied()
-                .filter(|&ti| types[ti].labels.as_ref().is_some_and(|l| l.matches(name, true)))
-                .collect()
+        let labelled = &self.labelled;
+        let got = self.names.types(self.c, key, |ti| labelled[ti]);
+        let Some(parent) = keys.0.filter(|_| got.is_empty()) else {
+            return got;
         };
-        let mut got = matching(key);
-        if got.is_empty() {
-            if let Some(parent) = keys.0 {
-                got = matching(&format!("{parent} {key}"));
-            }
-        }
-        self.key_types.insert(cache_key, got.clone());
+        let mut joined = std::mem::take(&mut self.joined);
+        joined.clear();
+        joined.push_str(parent);
+        joined.push(' ');
+        joined.push_str(key);
+        let got = self.names.types(self.c, &joined, |ti| labelled[ti]);
+        self.joined = joined;
         got
     }
 
@@ -468,11 +724,12 @@ impl<'c, 's> Walker<'c, 's> {
         out
     }
 
-    /// Record the detections of a string; return its masked text when masking.
-    fn record(&mut self, s: &str, spans: &[Span], ptr: &str) -> Option<String> {
-        let (path, embedded) = match self.outer.split_first() {
-            Some((first, rest)) => (first.as_str(), rest.iter().map(String::as_str).chain([ptr]).collect()),
-            None => (ptr, Vec::new()),
+    /// Record the detections of a string at `path`; return its masked text when masking.
+    fn record(&mut self, s: &str, spans: &[Span], path: &[Step<'_>]) -> Option<String> {
+        let ptr = pointer(path);
+        let (path, embedded): (&str, Vec<&str>) = match self.outer.split_first() {
+            Some((first, rest)) => (first, rest.iter().map(String::as_str).chain([ptr.as_str()]).collect()),
+            None => (&ptr, Vec::new()),
         };
         for (span, (start, end)) in spans.iter().zip(char_offsets(s, spans)) {
             self.found.push(Found {
@@ -488,7 +745,8 @@ impl<'c, 's> Walker<'c, 's> {
         self.masker.as_mut().map(|m| m.apply(s, spans))
     }
 
-    fn string(&mut self, s: &mut String, depth: usize, ptr: &mut String, keys: Keys<'_>) -> Result<()> {
+    /// Scan a string at `path`; return its new text when it changed.
+    fn string(&mut self, s: &str, depth: usize, path: &[Step<'_>], keys: Keys<'_>) -> Result<Option<String>> {
         if s.trim_start_matches(BLANK).starts_with(['{', '[']) {
             let shape = shape(s);
             let too_deep = depth + shape.depth > self.c.max_depth + 1;
@@ -497,26 +755,25 @@ impl<'c, 's> Walker<'c, 's> {
             }
             // Text that only starts like JSON (any number of brackets) is scanned as text.
             if let Some(mut inner) = parse_embedded(s, shape).filter(|_| !too_deep) {
-                self.count(&inner, depth)?;
                 let before = self.found.len();
-                self.outer.push(std::mem::take(ptr));
-                self.walk_keyed(&mut inner, depth, ptr, keys)?;
-                *ptr = self.outer.pop().unwrap_or_default();
-                if self.masker.is_some() && self.found.len() > before {
-                    *s = serde_json::to_string(&inner).unwrap_or_else(|_| s.clone());
+                let tape = Tape::read(&inner, depth, &mut self.budget, false)?;
+                self.outer.push(pointer(path));
+                let changes = self.walk_at(&tape, depth, keys)?;
+                self.outer.pop();
+                if self.masker.is_none() || self.found.len() == before {
+                    return Ok(None);
                 }
-                return Ok(());
+                drop(tape);
+                apply(&mut inner, &changes);
+                return Ok(Some(serde_json::to_string(&inner).unwrap_or_else(|_| s.to_owned())));
             }
         }
         let keyed = self.keyed(s, keys);
         let spans = detect::detect_with(self.c, s, self.selected, keyed);
         if spans.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        if let Some(masked) = self.record(s, &spans, ptr) {
-            *s = masked;
-        }
-        Ok(())
+        Ok(self.record(s, &spans, path))
     }
 }
 
@@ -585,8 +842,9 @@ mod tests {
     fn limits_trip() {
         let cfg = EngineConfig { max_nodes: 3, ..Default::default() };
         let c = compile_config(&cfg).unwrap();
-        assert!(check(&c, &json!([1, 2])).is_ok());
-        assert!(matches!(check(&c, &json!([1, 2, 3])), Err(Error::Limit(_))));
+        let read = |v: &Value| Tape::read(v, 0, &mut Budget::new(&c), true).map(|t| t.nodes.len());
+        assert_eq!(read(&json!([1, 2])).unwrap(), 3);
+        assert!(matches!(read(&json!([1, 2, 3])), Err(Error::Limit(_))));
     }
 
     #[test]
@@ -594,8 +852,10 @@ mod tests {
         let c = compile_config(&EngineConfig::default()).unwrap();
         let selected: Vec<usize> = (0..c.types.len()).collect();
         let mut v = json!({"a": "{\"n\": 1.50e3, \"e\": \"x a@example.com\"}", "b": "[1, 2]"});
-        let mut w = Walker::new(&c, &selected, Some(Masker::new(&c, None)), 3);
-        w.walk(&mut v, 0, &mut String::new()).unwrap();
+        let mut w = Walker::new(&c, &selected, Some(Masker::new(&c, None)), 3, KeyNames::default());
+        let changes = w.walk(&Tape::read(&v, 0, &mut Budget::new(&c), true).unwrap()).unwrap();
+        assert_eq!(changes.len(), 1);
+        apply(&mut v, &changes);
         assert_eq!(v, json!({"a": "{\"n\":1.50e+3,\"e\":\"x [EMAIL]\"}", "b": "[1, 2]"}));
         assert_eq!(
             (w.found[0].path.as_str(), w.found[0].embedded.as_slice()),

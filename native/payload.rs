@@ -1,0 +1,254 @@
+//! Python payloads of `Engine.scan`: read into a [`Tape`], and written back with the walk's changes.
+//!
+//! Reading is pass 1 of a scan (types and limits, in the order and with the messages of
+//! `mcp_pii/traverse.py`'s `check`). It borrows each string's UTF-8 text from its Python object
+//! (no copy) and holds a reference to every value, so the walk can run with the interpreter
+//! released, and the result is made of what was read even if another thread changes the
+//! payload meanwhile.
+//!
+//! Writing copies only what changed: a masked string is a new `str`, a container is a new
+//! `dict` or `list` only when something inside it changed, and every other value is the input's
+//! own object. So the result shares unchanged sub-objects with the input (as the Python twin's
+//! does). What JSON has no type for is written as the JSON type even when unchanged, as a
+//! serialisation round trip would give it: a tuple becomes a list, and subclasses of `dict`,
+//! `list`, `str`, `int` (up to 64 bits) and `float` become the plain types.
+
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use crate::binding::{map_error, surrogate_index, type_name, InputError};
+use crate::traverse::{pointer, Budget, Change, Kind, Step, Tape};
+
+/// One value as read: the object, the index after its subtree, and whether the subtree may be
+/// returned as it is when nothing in it changed.
+struct Held<'py> {
+    obj: Bound<'py, PyAny>,
+    end: usize,
+    as_is: bool,
+}
+
+/// A payload read for a scan: the tape the walk reads and, when the result is written, the values.
+pub struct Payload<'py> {
+    /// The flattened payload; its texts borrow from the Python strings.
+    pub tape: Tape<PyBackedStr>,
+    held: Vec<Held<'py>>,
+}
+
+/// A step of the path being read, for error messages: a key (by text index) or an array index.
+#[derive(Clone, Copy)]
+enum At {
+    Key(usize),
+    Index(usize),
+}
+
+struct Reader<'b, 'c, 'py> {
+    p: Payload<'py>,
+    budget: &'b mut Budget<'c>,
+    /// Whether the values are kept for writing the result.
+    hold: bool,
+    path: Vec<At>,
+}
+
+/// Read `data` for a scan, counting it in `budget`; keep the values when the result will be
+/// written (`hold`).
+///
+/// Errors are those of pass 1: a limit (`LimitError`), or a value JSON has no place for, a
+/// non-string key, a lone surrogate or a non-finite float (`InputError`, naming the pointer).
+pub fn read<'py>(data: &Bound<'py, PyAny>, budget: &mut Budget<'_>, hold: bool) -> PyResult<Payload<'py>> {
+    let mut r = Reader { p: Payload { tape: Tape::new(), held: Vec::new() }, budget, hold, path: Vec::new() };
+    r.value(data, None, 0)?;
+    Ok(r.p)
+}
+
+impl<'py> Reader<'_, '_, 'py> {
+    /// The pointer of the value being read.
+    fn pointer(&self) -> String {
+        let texts = &self.p.tape.texts;
+        let steps: Vec<Step<'_>> = self
+            .path
+            .iter()
+            .map(|at| match *at {
+                At::Key(t) => Step::Key(&texts[t]),
+                At::Index(i) => Step::Index(i),
+            })
+            .collect();
+        pointer(&steps)
+    }
+
+    /// Read one value (pre-order: the node, then its items or members); return whether it may
+    /// be returned as it is.
+    fn value(&mut self, obj: &Bound<'py, PyAny>, key: Option<usize>, depth: usize) -> PyResult<bool> {
+        self.budget.enter(depth).map_err(map_error)?;
+        let i = self.p.tape.push(key, Kind::Scalar);
+        if self.hold {
+            self.p.held.push(Held { obj: obj.clone(), end: 0, as_is: true });
+        }
+        let (kind, as_is) = self.kind(obj, depth)?;
+        self.p.tape.nodes[i].kind = kind;
+        if self.hold {
+            let end = self.p.tape.nodes.len();
+            let held = &mut self.p.held[i];
+            held.end = end;
+            held.as_is = as_is;
+        }
+        Ok(as_is)
+    }
+
+    /// What `obj` is (reading its items or members), and whether it may be returned as it is.
+    fn kind(&mut self, obj: &Bound<'py, PyAny>, depth: usize) -> PyResult<(Kind, bool)> {
+        if let Ok(s) = obj.cast::<PyString>() {
+            let text = PyBackedStr::try_from(s.clone()).map_err(|_| {
+                InputError::new_err(format!(
+                    "string at '{}' has a lone surrogate at index {}; send valid Unicode",
+                    self.pointer(),
+                    surrogate_index(s)
+                ))
+            })?;
+            self.budget.string(text.len()).map_err(map_error)?;
+            return Ok((Kind::Text(self.p.tape.text(text)), s.is_exact_instance_of::<PyString>()));
+        }
+        if let Ok(d) = obj.cast::<PyDict>() {
+            let mut as_is = d.is_exact_instance_of::<PyDict>();
+            for (k, v) in d.iter() {
+                let k = k.cast_into::<PyString>().map_err(|e| {
+                    InputError::new_err(format!(
+                        "object at '{}' has a key of type '{}'; keys must be strings",
+                        self.pointer(),
+                        type_name(&e.into_inner())
+                    ))
+                })?;
+                as_is &= k.is_exact_instance_of::<PyString>();
+                let Ok(k) = PyBackedStr::try_from(k) else {
+                    return Err(InputError::new_err(format!(
+                        "object at '{}' has a key with a lone surrogate; send valid Unicode",
+                        self.pointer()
+                    )));
+                };
+                let k = self.p.tape.text(k);
+                self.path.push(At::Key(k));
+                as_is &= self.value(&v, Some(k), depth + 1)?;
+                self.path.pop();
+            }
+            return Ok((Kind::Object(d.len()), as_is));
+        }
+        if let Ok(list) = obj.cast_exact::<PyList>() {
+            let mut as_is = true;
+            for (n, v) in list.iter().enumerate() {
+                self.path.push(At::Index(n));
+                as_is &= self.value(&v, None, depth + 1)?;
+                self.path.pop();
+            }
+            return Ok((Kind::Array(list.len()), as_is));
+        }
+        if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+            let mut n = 0;
+            for v in obj.try_iter()? {
+                self.path.push(At::Index(n));
+                self.value(&v?, None, depth + 1)?;
+                self.path.pop();
+                n += 1;
+            }
+            return Ok((Kind::Array(n), false));
+        }
+        if obj.is_none() || obj.is_instance_of::<PyBool>() {
+            return Ok((Kind::Scalar, true));
+        }
+        if obj.is_instance_of::<PyInt>() {
+            let exact = obj.is_exact_instance_of::<PyInt>();
+            if let Ok(n) = obj.extract::<i64>() {
+                return Ok((Kind::Int(n), exact));
+            }
+            if let Ok(n) = obj.extract::<u64>() {
+                return Ok((Kind::UInt(n), exact));
+            }
+            // Past 64 bits: never scanned, always returned as it is (no decimal form needed).
+            return Ok((Kind::Scalar, true));
+        }
+        if let Ok(f) = obj.cast::<PyFloat>() {
+            if !f.value().is_finite() {
+                return Err(InputError::new_err(format!(
+                    "number at '{}' is not finite; JSON has no NaN or Infinity",
+                    self.pointer()
+                )));
+            }
+            return Ok((Kind::Scalar, f.is_exact_instance_of::<PyFloat>()));
+        }
+        Err(InputError::new_err(format!(
+            "value at '{}' has type '{}'; send JSON values only (objects, arrays, strings, numbers, booleans, null)",
+            self.pointer(),
+            type_name(obj)
+        )))
+    }
+}
+
+impl<'py> Payload<'py> {
+    /// The scanned payload: the input with `changes` (ascending, from the walk) written in.
+    ///
+    /// Needs a payload read with `hold`.
+    pub fn write(&self, py: Python<'py>, changes: &[Change]) -> PyResult<Bound<'py, PyAny>> {
+        let mut w = Writer { p: self, changes, next: 0 };
+        Ok(w.node(py, 0)?.0)
+    }
+}
+
+struct Writer<'a, 'py> {
+    p: &'a Payload<'py>,
+    changes: &'a [Change],
+    /// The first change not written yet.
+    next: usize,
+}
+
+impl<'py> Writer<'_, 'py> {
+    /// The value of the node at `i`, and the index after its subtree.
+    fn node(&mut self, py: Python<'py>, i: usize) -> PyResult<(Bound<'py, PyAny>, usize)> {
+        let held = &self.p.held[i];
+        let changed = self.changes.get(self.next).filter(|(at, _)| *at < held.end);
+        if held.as_is && changed.is_none() {
+            return Ok((held.obj.clone(), held.end));
+        }
+        let texts = &self.p.tape.texts;
+        if let Some((_, text)) = changed.filter(|(at, _)| *at == i) {
+            self.next += 1;
+            return Ok((PyString::new(py, text).into_any(), held.end));
+        }
+        let out = match self.p.tape.nodes[i].kind {
+            Kind::Text(t) => PyString::new(py, &texts[t]).into_any(),
+            Kind::Int(n) => n.into_pyobject(py)?.into_any(),
+            Kind::UInt(n) => n.into_pyobject(py)?.into_any(),
+            Kind::Scalar => match held.obj.cast::<PyFloat>() {
+                Ok(f) => PyFloat::new(py, f.value()).into_any(),
+                Err(_) => held.obj.clone(),
+            },
+            Kind::Array(n) => {
+                let mut items = Vec::with_capacity(n);
+                let mut j = i + 1;
+                for _ in 0..n {
+                    let (item, next) = self.node(py, j)?;
+                    items.push(item);
+                    j = next;
+                }
+                PyList::new(py, items)?.into_any()
+            }
+            Kind::Object(n) => {
+                let dict = PyDict::new(py);
+                let mut j = i + 1;
+                for _ in 0..n {
+                    let key = self.p.tape.nodes[j].key.map(|k| &texts[k]);
+                    let key = match key {
+                        Some(k) if k.as_py_str().bind(py).is_exact_instance_of::<PyString>() => {
+                            k.as_py_str().bind(py).clone()
+                        }
+                        Some(k) => PyString::new(py, k),
+                        None => PyString::new(py, ""),
+                    };
+                    let (value, next) = self.node(py, j)?;
+                    dict.set_item(key, value)?;
+                    j = next;
+                }
+                dict.into_any()
+            }
+        };
+        Ok((out, held.end))
+    }
+}
