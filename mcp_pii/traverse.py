@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from mcp_pii import detect
@@ -285,13 +287,19 @@ class Walker:
         self._key_types: dict[Keys, list[int]] = {}
 
     def walk(self, v: Any, depth: int, path: Path, keys: Keys = (None, None)) -> Any:
-        """Return ``v`` with its strings masked (or ``v`` itself when not masking)."""
+        """Return ``v`` with its strings masked (``v`` itself where nothing changed).
+
+        A dict or list comes back as the same object when nothing in it changed; a tuple, or a
+        subclass of dict or list, always as a new list or dict (what JSON has).
+        """
         if isinstance(v, str) and not isinstance(v, RawNumber):
             return self._string(v, depth, path, keys)
         if isinstance(v, dict):
-            return {k: self.walk(x, depth + 1, (*path, k), (keys[1], k)) for k, x in v.items()}
+            out = {k: self.walk(x, depth + 1, (*path, k), (keys[1], k)) for k, x in v.items()}
+            return v if type(v) is dict and len(out) == len(v) and _same(out.values(), v.values()) else out
         if isinstance(v, (list, tuple)):
-            return [self.walk(x, depth + 1, (*path, i), keys) for i, x in enumerate(v)]
+            items = [self.walk(x, depth + 1, (*path, i), keys) for i, x in enumerate(v)]
+            return v if type(v) is list and _same(items, v) else items
         if keys[1] is not None and self.c.scan_numbers and _is_int(v):
             return self._number(v, path, keys)
         return v
@@ -376,6 +384,11 @@ class Walker:
         if not spans:
             return s
         return self._record(s, spans, path)
+
+
+def _same(a: Iterable[Any], b: Iterable[Any]) -> bool:
+    """Return True if ``a`` and ``b`` hold the same objects, in order (``a`` no longer than ``b``)."""
+    return all(map(operator.is_, a, b))
 
 
 def _is_int(v: Any) -> bool:

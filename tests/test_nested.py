@@ -121,6 +121,121 @@ def test_tuples_are_arrays(engine: Engine) -> None:
     assert where(result) == [("/0", "email", "jane@example.com")]
 
 
+# --- what the result is made of -----------------------------------------------------------------
+
+
+def test_unchanged_parts_are_shared_and_changed_paths_are_new(engine: Engine) -> None:
+    data = {"kept": {"a": ["x", 1, None]}, "hit": {"b": ["ok", "mail a@example.com"]}, "n": 2.5, "s": "plain"}
+    before = copy.deepcopy(data)
+    out = engine.scan(data).data
+    assert out == {"kept": {"a": ["x", 1, None]}, "hit": {"b": ["ok", "mail [EMAIL]"]}, "n": 2.5, "s": "plain"}
+    assert data == before
+    # Containers on the path to a change are new; everything else is the input's own object.
+    assert out is not data and out["hit"] is not data["hit"] and out["hit"]["b"] is not data["hit"]["b"]
+    assert out["kept"] is data["kept"]
+    for key in ("n", "s"):
+        assert out[key] is data[key]
+    assert out["hit"]["b"][0] is data["hit"]["b"][0]
+
+
+def test_a_payload_without_detections_comes_back_as_it_is(engine: Engine) -> None:
+    data = {"a": [{"b": "nothing here"}, 3], "c": '{"d": "json, no PII"}'}
+    assert engine.scan(data).data is data
+    assert engine.scan(data, mask=False).data is data
+
+
+def test_tuples_and_subclasses_come_back_as_json_types(engine: Engine) -> None:
+    class Mapping(dict):  # type: ignore[type-arg]
+        pass
+
+    class Items(list):  # type: ignore[type-arg]
+        pass
+
+    data = {"t": ("x", ("y",)), "m": Mapping(a="b"), "l": Items(["c"]), "deep": [[("z",)]]}
+    out = engine.scan(data).data
+    assert out == {"t": ["x", ["y"]], "m": {"a": "b"}, "l": ["c"], "deep": [[["z"]]]}
+    assert type(out["m"]) is dict and type(out["l"]) is list and type(out["deep"][0][0]) is list
+    assert out is not data and out["deep"] is not data["deep"]
+
+
+def test_keys_that_are_str_subclasses(engine: Engine) -> None:
+    class Key(str):
+        __slots__ = ()
+
+    result = engine.scan({Key("mail"): "a@example.com", "k": {Key("x"): "y"}})
+    assert result.data == {"mail": "[EMAIL]", "k": {"x": "y"}}
+    assert where(result) == [("/mail", "email", "a@example.com")]
+
+
+def test_numbers_keep_their_values(engine: Engine) -> None:
+    data = [-0.0, 5e-324, 1.7976931348623157e308, 0.1, 2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1]
+    out = engine.scan([*data, "a@example.com"]).data
+    assert out[:-1] == data
+    assert [type(x) for x in out[:-1]] == [type(x) for x in data]
+    assert math.copysign(1, out[0]) == -1
+
+
+def test_integers_past_64_bits_are_not_scanned_under_labelled_keys(engine: Engine) -> None:
+    big = 123456789 * 10**40
+    result = engine.scan({"ssn": 123456789, "account": big, "flag": {"ssn": True}})
+    assert [d.path for d in result.detections] == ["/ssn"]
+    assert result.data["account"] is big
+    assert result.data["flag"] == {"ssn": True}
+
+
+def test_a_shared_sub_object_is_scanned_at_each_place(engine: Engine) -> None:
+    inner = {"mail": "a@example.com", "note": "hi"}
+    result = engine.scan({"x": inner, "y": [inner]})
+    assert result.data == {"x": {"mail": "[EMAIL]", "note": "hi"}, "y": [{"mail": "[EMAIL]", "note": "hi"}]}
+    assert where(result) == [("/x/mail", "email", "a@example.com"), ("/y/0/mail", "email", "a@example.com")]
+    assert inner == {"mail": "a@example.com", "note": "hi"}
+
+
+@pytest.mark.parametrize("kind", ["list", "dict"])
+def test_a_cycle_is_too_deep(engine: Engine, kind: str) -> None:
+    cycle: Any = []
+    if kind == "list":
+        cycle.append(cycle)
+    else:
+        cycle = {"me": None}
+        cycle["me"] = cycle
+    with pytest.raises(LimitError, match="max_depth"):
+        engine.scan(cycle)
+    with pytest.raises(LimitError, match="max_depth"):
+        engine.scan(["a@example.com", cycle], mask=False)
+
+
+def test_errors_of_the_payload_come_before_errors_inside_embedded_json(make_engine: EngineFactory) -> None:
+    # Pass 1 (types and limits of the payload as given) finishes before anything is scanned, so
+    # a later bad value wins over JSON in an earlier string that is over a limit.
+    engine = make_engine(max_nodes=8, max_depth=3)
+    with pytest.raises(InputError, match="'/1'"):
+        engine.scan(["[1, 2, 3, 4, 5, 6, 7, 8]", {1: "x"}])
+    with pytest.raises(InputError, match="'/1/a'"):
+        engine.scan(["[[[[1]]]]", {"a": math.nan}])
+    with pytest.raises(LimitError, match="max_nodes"):
+        engine.scan(["[1, 2, 3, 4, 5, 6, 7, 8]", {"a": "x"}])
+    # Within the walk, the first limit met in document order is the one reported.
+    with pytest.raises(LimitError, match="max_depth"):
+        engine.scan(["[[[[1]]]]", "[1, 2, 3, 4, 5, 6, 7, 8]"])
+    with pytest.raises(LimitError, match="max_nodes"):
+        engine.scan(["[1, 2, 3, 4, 5, 6, 7, 8]", "[[[[1]]]]"])
+
+
+def test_key_labels_follow_the_types_asked_for_from_call_to_call(engine: Engine) -> None:
+    # Which types a key names is remembered from one scan to the next; the types a call asks
+    # for still decide: "phone" alone names phone, so the value is tried as a phone number
+    # unless the call leaves phone out, when "token phone" (with the key above) names api_key.
+    value = "Zx9fQ2mN7pL4rT8vK3wB5yH1"
+    data = {"token": {"phone": value}}
+    for _ in range(2):
+        assert engine.scan(data).data == data
+        masked = engine.scan(data, types=["api_key"])
+        assert masked.data == {"token": {"phone": "[API_KEY]"}}
+        assert [d.rule for d in masked.detections] == ["api_key-key"]
+        assert engine.scan({"phone": value}, types=["api_key"]).detections == []
+
+
 def test_scan_takes_strategy_and_types(engine: Engine) -> None:
     data = {"a": "SSN 123-45-6789, jane@example.com", "b": ['["123-45-6789"]']}
     assert engine.scan(data, strategy="partial", types=["ssn"]).data == {
