@@ -97,88 +97,136 @@ impl<'py> Reader<'_, '_, 'py> {
 
     /// What `obj` is (reading its items or members), and whether it may be returned as it is.
     fn kind(&mut self, obj: &Bound<'py, PyAny>, depth: usize) -> PyResult<(Kind, bool)> {
-        if let Ok(s) = obj.cast::<PyString>() {
-            let text = PyBackedStr::try_from(s.clone()).map_err(|_| {
-                InputError::new_err(format!(
-                    "string at '{}' has a lone surrogate at index {}; send valid Unicode",
-                    self.pointer(),
-                    surrogate_index(s)
-                ))
-            })?;
-            self.budget.string(text.len()).map_err(map_error)?;
-            return Ok((Kind::Text(self.p.tape.text(text)), s.is_exact_instance_of::<PyString>()));
-        }
-        if let Ok(d) = obj.cast::<PyDict>() {
-            let mut as_is = d.is_exact_instance_of::<PyDict>();
-            for (k, v) in d.iter() {
-                let k = k.cast_into::<PyString>().map_err(|e| {
+        let (json, plain) = json_type(obj);
+        Ok(match json {
+            Json::String => {
+                let s = obj.cast::<PyString>()?;
+                let text = PyBackedStr::try_from(s.clone()).map_err(|_| {
                     InputError::new_err(format!(
-                        "object at '{}' has a key of type '{}'; keys must be strings",
+                        "string at '{}' has a lone surrogate at index {}; send valid Unicode",
                         self.pointer(),
-                        type_name(&e.into_inner())
+                        surrogate_index(s)
                     ))
                 })?;
-                as_is &= k.is_exact_instance_of::<PyString>();
-                let Ok(k) = PyBackedStr::try_from(k) else {
+                self.budget.string(text.len()).map_err(map_error)?;
+                (Kind::Text(self.p.tape.text(text)), plain)
+            }
+            Json::Object => {
+                let d = obj.cast::<PyDict>()?;
+                let mut as_is = plain;
+                for (k, v) in d.iter() {
+                    let k = k.cast_into::<PyString>().map_err(|e| {
+                        InputError::new_err(format!(
+                            "object at '{}' has a key of type '{}'; keys must be strings",
+                            self.pointer(),
+                            type_name(&e.into_inner())
+                        ))
+                    })?;
+                    as_is &= k.is_exact_instance_of::<PyString>();
+                    let Ok(k) = PyBackedStr::try_from(k) else {
+                        return Err(InputError::new_err(format!(
+                            "object at '{}' has a key with a lone surrogate; send valid Unicode",
+                            self.pointer()
+                        )));
+                    };
+                    let k = self.p.tape.text(k);
+                    self.path.push(At::Key(k));
+                    as_is &= self.value(&v, Some(k), depth + 1)?;
+                    self.path.pop();
+                }
+                (Kind::Object(d.len()), as_is)
+            }
+            Json::Array if plain => {
+                let list = obj.cast::<PyList>()?;
+                let mut as_is = true;
+                for (n, v) in list.iter().enumerate() {
+                    self.path.push(At::Index(n));
+                    as_is &= self.value(&v, None, depth + 1)?;
+                    self.path.pop();
+                }
+                (Kind::Array(list.len()), as_is)
+            }
+            Json::Array => {
+                let mut n = 0;
+                for v in obj.try_iter()? {
+                    self.path.push(At::Index(n));
+                    self.value(&v?, None, depth + 1)?;
+                    self.path.pop();
+                    n += 1;
+                }
+                (Kind::Array(n), false)
+            }
+            Json::Literal => (Kind::Scalar, true),
+            Json::Integer => match obj.extract::<i64>() {
+                Ok(n) => (Kind::Int(n), plain),
+                Err(_) => match obj.extract::<u64>() {
+                    Ok(n) => (Kind::UInt(n), plain),
+                    // Past 64 bits: never scanned, returned as it is (no decimal form needed).
+                    Err(_) => (Kind::Scalar, true),
+                },
+            },
+            Json::Float => {
+                if !obj.cast::<PyFloat>()?.value().is_finite() {
                     return Err(InputError::new_err(format!(
-                        "object at '{}' has a key with a lone surrogate; send valid Unicode",
+                        "number at '{}' is not finite; JSON has no NaN or Infinity",
                         self.pointer()
                     )));
-                };
-                let k = self.p.tape.text(k);
-                self.path.push(At::Key(k));
-                as_is &= self.value(&v, Some(k), depth + 1)?;
-                self.path.pop();
+                }
+                (Kind::Scalar, plain)
             }
-            return Ok((Kind::Object(d.len()), as_is));
-        }
-        if let Ok(list) = obj.cast_exact::<PyList>() {
-            let mut as_is = true;
-            for (n, v) in list.iter().enumerate() {
-                self.path.push(At::Index(n));
-                as_is &= self.value(&v, None, depth + 1)?;
-                self.path.pop();
-            }
-            return Ok((Kind::Array(list.len()), as_is));
-        }
-        if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
-            let mut n = 0;
-            for v in obj.try_iter()? {
-                self.path.push(At::Index(n));
-                self.value(&v?, None, depth + 1)?;
-                self.path.pop();
-                n += 1;
-            }
-            return Ok((Kind::Array(n), false));
-        }
-        if obj.is_none() || obj.is_instance_of::<PyBool>() {
-            return Ok((Kind::Scalar, true));
-        }
-        if obj.is_instance_of::<PyInt>() {
-            let exact = obj.is_exact_instance_of::<PyInt>();
-            if let Ok(n) = obj.extract::<i64>() {
-                return Ok((Kind::Int(n), exact));
-            }
-            if let Ok(n) = obj.extract::<u64>() {
-                return Ok((Kind::UInt(n), exact));
-            }
-            // Past 64 bits: never scanned, always returned as it is (no decimal form needed).
-            return Ok((Kind::Scalar, true));
-        }
-        if let Ok(f) = obj.cast::<PyFloat>() {
-            if !f.value().is_finite() {
+            Json::Other => {
                 return Err(InputError::new_err(format!(
-                    "number at '{}' is not finite; JSON has no NaN or Infinity",
-                    self.pointer()
-                )));
+                    "value at '{}' has type '{}'; send JSON values only (objects, arrays, strings, numbers, booleans, null)",
+                    self.pointer(),
+                    type_name(obj)
+                )))
             }
-            return Ok((Kind::Scalar, f.is_exact_instance_of::<PyFloat>()));
-        }
-        Err(InputError::new_err(format!(
-            "value at '{}' has type '{}'; send JSON values only (objects, arrays, strings, numbers, booleans, null)",
-            self.pointer(),
-            type_name(obj)
-        )))
+        })
+    }
+}
+
+/// The JSON type of a Python value.
+enum Json {
+    String,
+    Object,
+    /// A list or tuple.
+    Array,
+    /// None, True or False.
+    Literal,
+    Integer,
+    Float,
+    /// Anything else.
+    Other,
+}
+
+/// The JSON type of `obj`, and whether `obj` is of the plain Python type for it (`str`, `dict`,
+/// `list`, `int`, `float`; None and booleans are): not a subclass, nor a tuple.
+fn json_type(obj: &Bound<'_, PyAny>) -> (Json, bool) {
+    // The plain types first: nearly every value is one, and their test is a pointer comparison.
+    if obj.is_exact_instance_of::<PyString>() {
+        (Json::String, true)
+    } else if obj.is_exact_instance_of::<PyDict>() {
+        (Json::Object, true)
+    } else if obj.is_exact_instance_of::<PyList>() {
+        (Json::Array, true)
+    } else if obj.is_none() || obj.is_exact_instance_of::<PyBool>() {
+        (Json::Literal, true)
+    } else if obj.is_exact_instance_of::<PyInt>() {
+        (Json::Integer, true)
+    } else if obj.is_exact_instance_of::<PyFloat>() {
+        (Json::Float, true)
+    } else if obj.is_instance_of::<PyString>() {
+        (Json::String, false)
+    } else if obj.is_instance_of::<PyDict>() {
+        (Json::Object, false)
+    } else if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        (Json::Array, false)
+    } else if obj.is_instance_of::<PyInt>() {
+        (Json::Integer, false)
+    } else if obj.is_instance_of::<PyFloat>() {
+        (Json::Float, false)
+    } else {
+        (Json::Other, false)
     }
 }
 

@@ -15,7 +15,6 @@
 use serde_json::Value;
 
 use std::collections::HashMap;
-use std::fmt::Write;
 
 use crate::catalog::Compiled;
 use crate::detect::{self, char_offsets, Span};
@@ -70,7 +69,7 @@ pub fn text_total_error(c: &Compiled) -> Error {
 /// Append one RFC 6901 reference token (`~` as `~0`, `/` as `~1`) to a pointer.
 pub fn push_token(ptr: &mut String, token: &str) {
     ptr.push('/');
-    if token.contains(['~', '/']) {
+    if token.bytes().any(|b| b == b'~' || b == b'/') {
         ptr.push_str(&token.replace('~', "~0").replace('/', "~1"));
     } else {
         ptr.push_str(token);
@@ -474,12 +473,24 @@ pub enum Step<'t> {
 /// assert_eq!(pointer(&[Step::Key("a/b"), Step::Index(0)]), "/a~1b/0");
 /// ```
 pub fn pointer(path: &[Step<'_>]) -> String {
-    let mut out = String::new();
+    let room = path.iter().map(|step| 1 + if let Step::Key(k) = step { k.len() } else { 4 }).sum();
+    let mut out = String::with_capacity(room);
     for step in path {
-        match step {
+        match *step {
             Step::Key(k) => push_token(&mut out, k),
-            Step::Index(i) => {
-                let _ = write!(out, "/{i}");
+            Step::Index(mut i) => {
+                out.push('/');
+                let mut digits = [0u8; 20];
+                let mut at = digits.len();
+                loop {
+                    at -= 1;
+                    digits[at] = b'0' + (i % 10) as u8;
+                    i /= 10;
+                    if i == 0 {
+                        break;
+                    }
+                }
+                out.extend(digits[at..].iter().map(|&d| char::from(d)));
             }
         }
     }
@@ -547,6 +558,8 @@ pub struct Walker<'c, 's> {
     pub names: KeyNames,
     /// Room for a key joined to the one above it.
     joined: String,
+    /// The types of pairs of the payload's own keys met lately, by their addresses and lengths.
+    recent: Vec<([usize; 4], Vec<usize>)>,
     /// The pointers of the strings holding JSON that the walk is inside, outermost first.
     outer: Vec<String>,
     /// The detections, in traversal order.
@@ -554,6 +567,9 @@ pub struct Walker<'c, 's> {
 }
 
 const BLANK: [char; 4] = [' ', '\t', '\n', '\r'];
+/// Slots of `Walker::recent`, and the address of none.
+const RECENT: usize = 64;
+const NOWHERE: [usize; 4] = [usize::MAX; 4];
 
 impl<'c, 's> Walker<'c, 's> {
     /// A walker that has already counted `nodes` nodes in pass 1 (`names`: what earlier scans
@@ -581,6 +597,7 @@ impl<'c, 's> Walker<'c, 's> {
             budget: Budget { c, nodes, bytes: 0 },
             names,
             joined: String::new(),
+            recent: vec![(NOWHERE, Vec::new()); RECENT],
             outer: Vec::new(),
             found: Vec::new(),
         }
@@ -607,6 +624,7 @@ impl<'c, 's> Walker<'c, 's> {
     /// assert_eq!(v, serde_json::json!({"to": ["[EMAIL]", "hello"]}));
     /// ```
     pub fn walk<T: AsRef<str>>(&mut self, tape: &Tape<T>) -> Result<Vec<Change>> {
+        self.recent.iter_mut().for_each(|r| r.0 = NOWHERE);
         self.walk_at(tape, 0, (None, None))
     }
 
@@ -689,18 +707,34 @@ impl<'c, 's> Walker<'c, 's> {
         if !self.any_labelled {
             return Vec::new();
         }
+        // The payload's own keys (not those of JSON held in its strings) stay put while it is
+        // walked, so the same address and length is the same text; and a payload repeats the
+        // same key objects (a JSON parser's, a program's literals).
+        let own = self.outer.is_empty().then(|| {
+            let (parent_at, parent_len) = keys.0.map_or((0, 0), |p| (p.as_ptr() as usize, p.len()));
+            let at = [parent_at, parent_len, key.as_ptr() as usize, key.len()];
+            let mix = (at[0] ^ at[1] ^ at[2].rotate_left(29) ^ at[3]).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            (at, (mix >> 58) % RECENT)
+        });
+        if let Some((at, slot)) = own {
+            if self.recent[slot].0 == at {
+                return self.recent[slot].1.clone();
+            }
+        }
         let labelled = &self.labelled;
-        let got = self.names.types(self.c, key, |ti| labelled[ti]);
-        let Some(parent) = keys.0.filter(|_| got.is_empty()) else {
-            return got;
-        };
-        let mut joined = std::mem::take(&mut self.joined);
-        joined.clear();
-        joined.push_str(parent);
-        joined.push(' ');
-        joined.push_str(key);
-        let got = self.names.types(self.c, &joined, |ti| labelled[ti]);
-        self.joined = joined;
+        let mut got = self.names.types(self.c, key, |ti| labelled[ti]);
+        if let Some(parent) = keys.0.filter(|_| got.is_empty()) {
+            let mut joined = std::mem::take(&mut self.joined);
+            joined.clear();
+            joined.push_str(parent);
+            joined.push(' ');
+            joined.push_str(key);
+            got = self.names.types(self.c, &joined, |ti| labelled[ti]);
+            self.joined = joined;
+        }
+        if let Some((at, slot)) = own {
+            self.recent[slot] = (at, got.clone());
+        }
         got
     }
 
