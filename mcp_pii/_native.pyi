@@ -60,14 +60,22 @@ class Engine:
         types: list[str] | None = None,
         mask: bool | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[Any, list[tuple[str, str, int, int, str, str, list[str]]]]:
+    ) -> tuple[Any, list[tuple[str, str, int, int, str, str, tuple[str, ...]]]]:
         """Return the data and ``(pointer, type id, start, end, value, rule, embedded)`` per detection.
 
         ``pointer`` is the RFC 6901 pointer of the string in ``data``; for a detection inside JSON
         held in a string it is that string's, and ``embedded`` holds the pointers within the
         embedded documents, outermost first (empty otherwise).
 
-        The data comes back masked unless ``mask`` is false (None means True).
+        The data comes back masked unless ``mask`` is false (None means True). The masked data
+        shares what did not change with ``data``: a masked string is a new ``str``, a dict or list
+        is new only when something inside it changed, and ``data`` itself comes back when nothing
+        did. Tuples and subclasses of the JSON types come back as the plain types. Without
+        masking, ``data`` itself comes back.
+
+        The payload is read first (types and limits), then scanned with the interpreter released
+        (for payloads whose strings hold 4 KiB or more), then the result is built from what was
+        read.
 
         With ``tokens`` (as for :meth:`mask`), the data is masked and every detection is replaced
         by its token.

@@ -171,7 +171,7 @@ def _fallback_message() -> str:
 
 def _nested(found: list[Found]) -> list[NestedDetection]:
     """The engines' detection tuples as :class:`NestedDetection`."""
-    return [NestedDetection(p, t, a, b, v, r, tuple(e)) for p, t, a, b, v, r, e in found]
+    return [NestedDetection(p, t, a, b, v, r, e) for p, t, a, b, v, r, e in found]
 
 
 def native_available() -> bool:

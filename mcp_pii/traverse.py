@@ -34,7 +34,7 @@ from mcp_pii.mask import Masker
 
 Path = tuple[str | int, ...]
 # (pointer, type id, start, end, value, rule, pointers inside embedded JSON)
-Found = tuple[str, str, int, int, str, str, list[str]]
+Found = tuple[str, str, int, int, str, str, tuple[str, ...]]
 Keys = tuple[str | None, str | None]  # (the key above the nearest, the nearest key) of a value
 _BLANK = " \t\n\r"
 
@@ -348,12 +348,12 @@ class Walker:
     def _record(self, s: str, spans: list[detect.Span], path: Path) -> str:
         ptr = pointer(path)
         if self._outer:
-            ptr, embedded = self._outer[0], [*self._outer[1:], ptr]
+            ptr, embedded = self._outer[0], (*self._outer[1:], ptr)
         else:
-            embedded = []
+            embedded = ()
         types = self.c.types
         self.found.extend(
-            (ptr, types[ti].id, a, b, s[a:b], types[ti].rule_name(ri), list(embedded)) for a, b, ti, ri in spans
+            (ptr, types[ti].id, a, b, s[a:b], types[ti].rule_name(ri), embedded) for a, b, ti, ri in spans
         )
         return self.masker.apply(s, spans) if self.masker is not None else s
 

@@ -39,12 +39,12 @@ mod binding {
     use std::sync::Once;
 
     use pyo3::prelude::*;
-    use pyo3::types::{PyDict, PyList, PyString};
+    use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
     use crate::engine;
     use crate::error::Error;
     use crate::mask::Assigned;
-    use crate::traverse::Budget;
+    use crate::traverse::{Budget, Found};
 
     use crate::payload;
 
@@ -168,7 +168,6 @@ mod binding {
     }
 
     type HitTuple = (Py<PyString>, usize, usize, Py<PyString>);
-    type FoundTuple = (String, Py<PyString>, usize, usize, String, Py<PyString>, Vec<String>);
 
     /// A compiled configuration (the Rust twin of `mcp_pii.pyengine.PyEngine`).
     #[pyclass(frozen, module = "mcp_pii._native", name = "Engine")]
@@ -189,6 +188,36 @@ mod binding {
             hits.iter()
                 .map(|h| (self.ids[h.ty].clone_ref(py), h.start, h.end, self.rule(py, h.ty, h.rule)))
                 .collect()
+        }
+
+        /// Detections in a payload as tuples (pointer, type id, start, end, value, rule, embedded
+        /// pointers); one `str` for the pointer of detections in the same string.
+        fn found_list<'py>(&self, py: Python<'py>, found: Vec<Found>) -> PyResult<Bound<'py, PyList>> {
+            let mut last: Option<(String, Bound<'py, PyString>)> = None;
+            let mut items = Vec::with_capacity(found.len());
+            for f in found {
+                let path = match &last {
+                    Some((text, obj)) if *text == f.path => obj.clone(),
+                    _ => {
+                        let obj = PyString::new(py, &f.path);
+                        last = Some((f.path, obj.clone()));
+                        obj
+                    }
+                };
+                let embedded =
+                    if f.embedded.is_empty() { PyTuple::empty(py) } else { PyTuple::new(py, f.embedded)? };
+                let item = (
+                    path,
+                    self.ids[f.ty].bind(py),
+                    f.start,
+                    f.end,
+                    f.value,
+                    self.rule(py, f.ty, f.rule),
+                    embedded,
+                );
+                items.push(item.into_pyobject(py)?);
+            }
+            PyList::new(py, items)
         }
 
         /// Pre-assigned tokens: a dict of type id to a dict of value to token text.
@@ -293,7 +322,7 @@ mod binding {
             types: Option<&Bound<'_, PyAny>>,
             mask: Option<&Bound<'_, PyAny>>,
             tokens: Option<&Bound<'_, PyAny>>,
-        ) -> PyResult<(Py<PyAny>, Vec<FoundTuple>)> {
+        ) -> PyResult<(Py<PyAny>, Py<PyList>)> {
             let assigned = self.tokens_arg(tokens)?;
             let mask = assigned.is_some() || mask.map_or(Ok(true), |m| m.is_truthy())?;
             let strategy = strategy_arg(strategy);
@@ -313,13 +342,7 @@ mod binding {
                 })
             })?;
             let data_out = if mask { read.write(py, &changes)?.unbind() } else { data.clone().unbind() };
-            let found = found
-                .into_iter()
-                .map(|f| {
-                    let rule = self.rule(py, f.ty, f.rule);
-                    (f.path, self.ids[f.ty].clone_ref(py), f.start, f.end, f.value, rule, f.embedded)
-                })
-                .collect();
+            let found = self.found_list(py, found)?.unbind();
             Ok((data_out, found))
         }
     }

@@ -18,7 +18,7 @@ use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use crate::binding::{map_error, surrogate_index, type_name, InputError};
-use crate::traverse::{pointer, Budget, Change, Kind, Step, Tape};
+use crate::traverse::{pointer, Budget, Change, Kind, Step, Tape, TAPE_ROOM};
 
 /// One value as read: the object, the index after its subtree, and whether the subtree may be
 /// returned as it is when nothing in it changed.
@@ -56,7 +56,11 @@ struct Reader<'b, 'c, 'py> {
 /// Errors are those of pass 1: a limit (`LimitError`), or a value JSON has no place for, a
 /// non-string key, a lone surrogate or a non-finite float (`InputError`, naming the pointer).
 pub fn read<'py>(data: &Bound<'py, PyAny>, budget: &mut Budget<'_>, hold: bool) -> PyResult<Payload<'py>> {
-    let mut r = Reader { p: Payload { tape: Tape::new(), held: Vec::new() }, budget, hold, path: Vec::new() };
+    let p = Payload {
+        tape: Tape::with_capacity(TAPE_ROOM),
+        held: Vec::with_capacity(if hold { TAPE_ROOM } else { 0 }),
+    };
+    let mut r = Reader { p, budget, hold, path: Vec::new() };
     r.value(data, None, 0)?;
     Ok(r.p)
 }

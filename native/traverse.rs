@@ -154,13 +154,21 @@ pub struct Tape<T> {
     pub texts: Vec<T>,
 }
 
+/// The room a tape starts with: most payloads need no more, and growing costs more than this.
+pub const TAPE_ROOM: usize = 32;
+
 /// New text for the node at an index (a masked string, or a masked integer written as a string).
 pub type Change = (usize, String);
 
 impl<T> Tape<T> {
     /// An empty tape.
     pub fn new() -> Self {
-        Tape { nodes: Vec::new(), texts: Vec::new() }
+        Self::with_capacity(0)
+    }
+
+    /// An empty tape with room for `n` nodes and texts.
+    pub fn with_capacity(n: usize) -> Self {
+        Tape { nodes: Vec::with_capacity(n), texts: Vec::with_capacity(n) }
     }
 
     /// Add a text; return its index.
@@ -193,7 +201,7 @@ impl<'a> Tape<&'a str> {
     /// assert_eq!(tape.texts, ["a", "x"]);
     /// ```
     pub fn read(v: &'a Value, depth: usize, budget: &mut Budget<'_>, bytes: bool) -> Result<Self> {
-        let mut tape = Tape::new();
+        let mut tape = Tape::with_capacity(TAPE_ROOM);
         tape.add(v, None, depth, budget, bytes)?;
         Ok(tape)
     }
