@@ -131,7 +131,9 @@ def test_unchanged_parts_are_shared_and_changed_paths_are_new(engine: Engine) ->
     assert out == {"kept": {"a": ["x", 1, None]}, "hit": {"b": ["ok", "mail [EMAIL]"]}, "n": 2.5, "s": "plain"}
     assert data == before
     # Containers on the path to a change are new; everything else is the input's own object.
-    assert out is not data and out["hit"] is not data["hit"] and out["hit"]["b"] is not data["hit"]["b"]
+    assert out is not data
+    assert out["hit"] is not data["hit"]
+    assert out["hit"]["b"] is not data["hit"]["b"]
     assert out["kept"] is data["kept"]
     for key in ("n", "s"):
         assert out[key] is data[key]
@@ -154,8 +156,11 @@ def test_tuples_and_subclasses_come_back_as_json_types(engine: Engine) -> None:
     data = {"t": ("x", ("y",)), "m": Mapping(a="b"), "l": Items(["c"]), "deep": [[("z",)]]}
     out = engine.scan(data).data
     assert out == {"t": ["x", ["y"]], "m": {"a": "b"}, "l": ["c"], "deep": [[["z"]]]}
-    assert type(out["m"]) is dict and type(out["l"]) is list and type(out["deep"][0][0]) is list
-    assert out is not data and out["deep"] is not data["deep"]
+    assert type(out["m"]) is dict
+    assert type(out["l"]) is list
+    assert type(out["deep"][0][0]) is list
+    assert out is not data
+    assert out["deep"] is not data["deep"]
 
 
 def test_keys_that_are_str_subclasses(engine: Engine) -> None:
