@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -31,9 +31,9 @@ from mcp.types import (
     TextContent,
     ToolAnnotations,
 )
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from mcp_pii import __version__, describe, jsonout
+from mcp_pii import __version__, describe, jsonout, results, stdio
 from mcp_pii import offsets as offsets_
 from mcp_pii.config import Config, Strategy
 from mcp_pii.engine import Engine, MaskResult, ScanResult, UnmaskNestedResult, UnmaskResult
@@ -43,11 +43,11 @@ from mcp_pii.limits import Busy, Gate
 from mcp_pii.logs import CURRENT_CALL, CallRecord, describe_validation_error, log_call
 from mcp_pii.metrics import Metrics, scan_stages, text_bytes, text_stages
 from mcp_pii.offload import INLINE_LIMIT, payload_size
-from mcp_pii.schema import AnyJson
+from mcp_pii.results import Detail, DetectOutput, MaskOutput, ScanOutput, detail_doc
+from mcp_pii.schema import AnyJson, output_schema
 from mcp_pii.server_vault import (
     FORGET,
     FORGET_DOC,
-    SCOPE_FIELD,
     UNMASK,
     UNMASK_NESTED_DOC,
     UNMASK_PII_DOC,
@@ -68,7 +68,11 @@ T = TypeVar("T")
 
 # Payloads up to INLINE_LIMIT characters (mcp_pii.offload, with the measurement behind it) are
 # scanned on the event loop; larger ones in a worker thread (the Rust engine releases the GIL),
-# so one big payload cannot stall other clients of an HTTP server.
+# so one big payload cannot stall other clients of an HTTP server. A stdio process has one client,
+# and the hop to a thread and back (two wake-ups) cost more than the stall it avoids there: 100 KB
+# calls took 15% longer with the hop on a loaded 2-core machine. Over stdio, payloads up to
+# STDIO_INLINE_LIMIT characters (a few milliseconds of engine work) are scanned on the loop.
+STDIO_INLINE_LIMIT = 256 * 1024
 # Most entries a `types` argument may have. pydantic checks the length before the items, so a
 # list of 100,000 unknown ids costs one error, not 100,000 (each listing every type id, formatted
 # by the SDK on the event loop: seconds of stall and a message of some 30 MB).
@@ -110,67 +114,6 @@ OffsetsArg = Annotated[offsets_.Unit, Field(description=offsets_.DOC)]
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=True, destructive_hint=False)
 
 
-class Span(BaseModel):
-    """A detection in a text: type id and offsets into the input (code points unless asked otherwise)."""
-
-    type: str = Field(description="PII type id, e.g. 'email'.")
-    start: int = Field(description="Offset of the first character (in the unit asked for: code points by default).")
-    end: int = Field(description="Offset just past the last character.")
-    rule: str = Field(
-        description="What found it: the type id (its own shape), '<type>-label' (after a label), "
-        "'<type>-key' (under a labelled key) or a vendor rule such as 'gitlab-pat'."
-    )
-
-
-class DetectedSpan(Span):
-    """A detection, with its value when the caller asked for values."""
-
-    value: str | None = Field(
-        None, description="The detected text (only with include_values=true).", exclude_if=lambda v: v is None
-    )
-
-
-class NestedSpan(Span):
-    """A detection inside a JSON payload."""
-
-    path: str = Field(
-        description="RFC 6901 JSON Pointer of the string the detection is in; inside JSON held in a "
-        "string, the pointer of that string."
-    )
-    embedded: list[str] | None = Field(
-        None,
-        description="Only inside JSON held in a string: the RFC 6901 pointer within that embedded "
-        "document (parse the string at 'path', then resolve it), and one more per further level of "
-        "JSON held in a string, outermost first.",
-        exclude_if=lambda v: v is None,
-    )
-
-
-class DetectOutput(BaseModel):
-    """Result of detect_pii."""
-
-    detections: list[DetectedSpan]
-    counts: dict[str, int] = Field(description="Detections per type id.")
-
-
-class MaskOutput(BaseModel):
-    """Result of mask_pii."""
-
-    text: str = Field(description="The text with every detection masked.")
-    detections: list[Span] = Field(description="What was masked; spans refer to the input text.")
-    counts: dict[str, int] = Field(description="Detections per type id.")
-    scope: str | None = SCOPE_FIELD
-
-
-class ScanOutput(BaseModel):
-    """Result of scan_nested."""
-
-    data: AnyJson = Field(description="The payload, masked unless mask=false.")
-    detections: list[NestedSpan]
-    counts: dict[str, int] = Field(description="Detections per type id.")
-    scope: str | None = SCOPE_FIELD
-
-
 @dataclass(frozen=True)
 class AppState:
     """What the lifespan hands to every tool call."""
@@ -179,6 +122,7 @@ class AppState:
     gate: Gate
     engine_slots: anyio.CapacityLimiter
     metrics: Metrics | None = None  # the proxy and plugin servers have none
+    inline_limit: int = INLINE_LIMIT  # payloads up to this many characters are scanned on the event loop
 
 
 class Abandoned(Exception):
@@ -204,46 +148,9 @@ def _json_string(text: str) -> str:
     return '"' + "".join(parts) + '"'
 
 
-def _spans(found: Sequence[Any], as_json: bool, *, path: bool = False, value: bool = False) -> Any:
-    """Detections as a list of dicts, or as the JSON text of that list.
-
-    The JSON text is written directly, without a dict per detection: a large result holds
-    hundreds of thousands, and so many new containers set off garbage collections that hold
-    the GIL for tens of milliseconds.
-    """
-    if not as_json:
-        return [
-            {"path": d.path, "type": d.type, "start": d.start, "end": d.end, "rule": d.rule}
-            | ({"embedded": list(d.embedded)} if d.embedded else {})
-            if path
-            else {"type": d.type, "start": d.start, "end": d.end, "rule": d.rule, "value": d.value}
-            if value
-            else {"type": d.type, "start": d.start, "end": d.end, "rule": d.rule}
-            for d in found
-        ]
-    names: dict[str, str] = {}
-    parts = []
-    for d in found:
-        kind = names.get(d.type) or names.setdefault(d.type, json.dumps(d.type))
-        rule = names.get("\0" + d.rule) or names.setdefault("\0" + d.rule, json.dumps(d.rule))
-        head = f'{{"path":{json.dumps(d.path, ensure_ascii=False)},' if path else "{"
-        tail = f',"value":{json.dumps(d.value, ensure_ascii=False)}}}' if value else "}"
-        if path and d.embedded:
-            tail = f',"embedded":{json.dumps(list(d.embedded), ensure_ascii=False)}{tail}'
-        parts.append(f'{head}"type":{kind},"start":{d.start},"end":{d.end},"rule":{rule}{tail}')
-    return "[" + ",".join(parts) + "]"
-
-
 def _object_json(**members: str) -> str:
     """A JSON object from members given as JSON text."""
     return "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in members.items()) + "}"
-
-
-def _counts(types: Iterable[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for t in types:
-        out[t] = out.get(t, 0) + 1
-    return out
 
 
 def _state(ctx: Context[Any, Any]) -> AppState:
@@ -258,7 +165,7 @@ def _failed(state: AppState, kind: str) -> None:
 
 async def _engine_work(state: AppState, size: int, work: Callable[[], T]) -> T:
     """Run engine work inline when small, else in an engine thread (at most ``engine_threads`` at once)."""
-    if size <= INLINE_LIMIT:
+    if size <= state.inline_limit:
         return work()
     async with state.engine_slots:
         return await anyio.to_thread.run_sync(work)
@@ -381,6 +288,14 @@ def _tools_only(mcp: MCPServer[Any]) -> None:
         handlers.pop(method, None)
 
 
+def _plain_output_schemas(mcp: MCPServer[Any]) -> None:
+    """Publish every tool's output schema without ``$ref`` or null branches (see ``schema.output_schema``)."""
+    for tool in mcp._tool_manager.list_tools():
+        meta = tool.fn_metadata
+        if meta.output_schema is not None:
+            meta.output_schema = output_schema(meta.output_schema)
+
+
 # JSON-RPC errors are answered with a fixed text per code: the SDK's own texts and data can
 # quote what the client sent (an unknown method's name, a resource URI, pydantic's input).
 ERROR_TEXT = {
@@ -418,6 +333,7 @@ class PiiServer(MCPServer[AppState]):
 
     engine_implementation = ""
     metrics: Metrics | None = None  # set by build_server; the proxy and plugin servers have none
+    inline_limit = INLINE_LIMIT  # serve_stdio raises it to STDIO_INLINE_LIMIT
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -495,7 +411,8 @@ def build_server(
         sessions += 1
         metrics.lifespans = sessions
         try:
-            yield AppState(engine, gate, anyio.CapacityLimiter(gate.limits.engine_threads), metrics)
+            slots = anyio.CapacityLimiter(gate.limits.engine_threads)
+            yield AppState(engine, gate, slots, metrics, cast(PiiServer, server).inline_limit)
         finally:
             sessions -= 1
             metrics.lifespans = sessions
@@ -517,8 +434,8 @@ def build_server(
         annotations=READ_ONLY,
         description=(
             "Find personal data and secrets in a text without changing it. Returns each detection's type "
-            "and character offsets, and counts per type; values only when include_values is true. Use it "
-            "to decide whether text is safe to store or forward."
+            "and character offsets (detections='spans'), and counts per type; values only with "
+            "detections='values'. Use it to decide whether text is safe to store or forward."
         )
         + note,
     )
@@ -526,29 +443,31 @@ def build_server(
         text: Annotated[str, Field(description="The text to examine.")],
         types: TypesArg = None,
         include_values: Annotated[
-            bool, Field(description="Also return the detected values (they are PII: only ask when needed).")
+            bool, Field(description="The same as detections='values' (kept for older callers).")
         ] = False,
+        *,
         offsets: OffsetsArg = "codepoint",
+        detections: Annotated[Detail, Field(description=detail_doc("spans"))] = "spans",
         ctx: Context[AppState, Any] | None = None,
     ) -> DetectOutput:
         assert ctx is not None
+        detail: Detail = "values" if include_values else detections
 
         def build(call: Call, as_json: bool) -> Built:
             with metrics.engine_time(masks=False) as timer:
                 hits = engine.detect(text, types)
             if call.cancelled:
                 raise Abandoned
-            counts = _counts(d.type for d in hits)
+            counts = results.counts(hits)
             metrics.found("detect_pii", utf8_len(text), counts)
             if metrics.profile:
                 metrics.stage_times(text_stages(engine, text, types, timer.seconds, masks=False))
-            hits = offsets_.convert(text, hits, offsets)
-            spans = _spans(hits, as_json, value=include_values)
+            found = hits if detail == "none" else offsets_.convert(text, hits, offsets)
+            answer = results.members(found, counts, detail, as_json)
             if as_json:
-                whole = _object_json(detections=spans, counts=json.dumps(counts))
+                whole = _object_json(**answer)
                 return Built(whole, structured_json=whole)
-            structured = {"detections": spans, "counts": counts}
-            return Built(jsonout.dumps(structured), structured)
+            return Built(jsonout.dumps(answer), answer)
 
         return cast(DetectOutput, await _answer(ctx, "detect_pii", len(text), build))
 
@@ -560,7 +479,7 @@ def build_server(
             "Mask personal data and secrets in a text before it is stored, logged or sent on. Strategies: "
             "label ([EMAIL]), redact ([REDACTED]), partial (***-**-6789), hash ([HASH:...]), tokenize "
             "([EMAIL_1], same value same token) or remove. Returns the masked text (as the text content "
-            "too) and what was masked."
+            "too) and the counts per type; where each value was, only with detections='spans'."
         )
         + note,
     )
@@ -572,6 +491,7 @@ def build_server(
         reversible: ReversibleArg = False,
         scope: ScopeArg = None,
         offsets: OffsetsArg = "codepoint",
+        detections: Annotated[Detail, Field(description=detail_doc("none"))] = "none",
         ctx: Context[AppState, Any] | None = None,
     ) -> MaskOutput:
         assert ctx is not None
@@ -595,16 +515,18 @@ def build_server(
             if call.cancelled:
                 raise Abandoned
             found = result.detections
-            counts = _counts(d.type for d in found)
+            counts = results.counts(found)
             metrics.found("mask_pii", utf8_len(text), counts)
-            spans = _spans(offsets_.convert(text, found, offsets), as_json)
+            if detections != "none":
+                found = offsets_.convert(text, found, offsets)
+            answer = results.members(found, counts, detections, as_json)
             scoped = {} if result.scope is None else {"scope": result.scope}
             if as_json:
                 masked = _json_string(result.text)
                 extra = {k: json.dumps(v) for k, v in scoped.items()}
-                whole = _object_json(text=masked, detections=spans, counts=json.dumps(counts), **extra)
+                whole = _object_json(text=masked, **answer, **extra)
                 return Built(result.text, structured_json=whole, text_json=masked)
-            return Built(result.text, {"text": result.text, "detections": spans, "counts": counts, **scoped})
+            return Built(result.text, {"text": result.text, **answer, **scoped})
 
         work = prepare if reversible else None
         return cast(MaskOutput, await _answer(ctx, "mask_pii", len(text), build, work))
@@ -617,9 +539,9 @@ def build_server(
             "Find and mask personal data and secrets in every string of a JSON value (objects, arrays, "
             'strings holding JSON). A member\'s key is the label of its value: {"mrn": "00472918"} is a '
             "medical record number, and an integer under such a key is reported and masked as a string. "
-            "Keys, booleans, null and other numbers are left as they are. Each detection names its string "
-            "by JSON Pointer. With mask=false it only reports. The text "
-            "content is the masked payload as JSON (with mask=false: the detections)."
+            "Keys, booleans, null and other numbers are left as they are. Returns the counts per type; with "
+            "detections='spans' also each detection, naming its string by JSON Pointer. With mask=false it "
+            "only reports. The text content is the masked payload as JSON (with mask=false: the report)."
         )
         + note,
     )
@@ -632,6 +554,9 @@ def build_server(
         reversible: ReversibleArg = False,
         scope: ScopeArg = None,
         offsets: OffsetsArg = "codepoint",
+        detections: Annotated[
+            Detail, Field(description=detail_doc("none", ", and the JSON Pointer of the string"))
+        ] = "none",
         ctx: Context[AppState, Any] | None = None,
     ) -> ScanOutput:
         assert ctx is not None
@@ -655,19 +580,19 @@ def build_server(
             if call.cancelled:
                 raise Abandoned
             found = result.detections
-            counts = _counts(d.type for d in found)
+            counts = results.counts(found)
             metrics.found("scan_nested", text_bytes(data), counts)
-            spans = _spans(offsets_.convert_nested(data, found, offsets), as_json, path=True)
+            if detections != "none":
+                found = offsets_.convert_nested(data, found, offsets)
+            answer = results.members(found, counts, detections, as_json, nested=True)
             scoped = {} if result.scope is None else {"scope": result.scope}
             if as_json:
-                report = _object_json(detections=spans, counts=json.dumps(counts))
                 payload = jsonout.dumps(result.data)
                 extra = {k: json.dumps(v) for k, v in scoped.items()}
-                whole = _object_json(data=payload, detections=spans, counts=json.dumps(counts), **extra)
-                return Built(payload if mask else report, structured_json=whole)
-            report_dict = {"detections": spans, "counts": counts}
-            structured = {"data": result.data, **report_dict, **scoped}
-            return Built(jsonout.dumps(result.data if mask else report_dict), structured)
+                whole = _object_json(data=payload, **answer, **extra)
+                return Built(payload if mask else _object_json(**answer), structured_json=whole)
+            structured = {"data": result.data, **answer, **scoped}
+            return Built(jsonout.dumps(result.data if mask else answer), structured)
 
         budget = gate.limits.max_inflight_bytes + 1
         work = prepare if reversible else None
@@ -683,6 +608,7 @@ def build_server(
         answer = CallToolResult(content=[TextContent(type="text", text='{"ok":true}')], structured_content={"ok": True})
         return cast(dict[str, bool], answer)
 
+    _plain_output_schemas(mcp)
     return mcp
 
 
@@ -757,10 +683,13 @@ def _add_unmask_tools(mcp: PiiServer, engine: Engine, vault: Vault, gate: Gate) 
 def serve_stdio(mcp: PiiServer, gate: Gate, grace: float = 3.0) -> int:
     """Serve over stdio until stdin closes, or SIGINT or SIGTERM arrives (with stdin open or not).
 
+    stdin and stdout are served on non-blocking pipes (``mcp_pii.stdio``), and payloads up to
+    STDIO_INLINE_LIMIT characters are scanned on the event loop (one client, no thread hop).
     On a signal, calls in flight are cancelled (their callers get an error answer), given up to
-    ``grace`` seconds to write it, and the process exits: the SDK reads stdin in a worker thread
-    that only a new line or end of file would wake, so it cannot be waited for.
+    ``grace`` seconds to write it, and the process exits: where stdin is not a pipe, the SDK's
+    transport reads it in a worker thread that only a new line or end of file would wake.
     """
+    mcp.inline_limit = STDIO_INLINE_LIMIT
 
     async def run() -> None:
         async with anyio.create_task_group() as tg:
@@ -780,7 +709,7 @@ def serve_stdio(mcp: PiiServer, gate: Gate, grace: float = 3.0) -> int:
                         os._exit(128 + signum)
 
             tg.start_soon(on_signal)
-            await mcp.run_stdio_async()
+            await stdio.serve_session(mcp)
             tg.cancel_scope.cancel()
 
     anyio.run(run)

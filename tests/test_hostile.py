@@ -8,14 +8,17 @@ Then the configuration's guard against catastrophic patterns, and Rust panics.
 
 Every input carries the ``MARKERS`` below; each test checks that none of them appears in an error
 message or a log record (captured at DEBUG, the server's loggers set up as ``mcp-pii serve
---log-level DEBUG`` sets them up). Cases marked ``heavy`` take seconds each (most of it in the
-client, which checks the structured result of 50,000+ detections against the output schema).
+--log-level DEBUG`` sets them up). mask_pii and scan_nested are asked for their detections
+(``detections='spans'``), so that large results carry them. Cases marked ``heavy`` take seconds
+each (most of it in the client, which checks the structured result of 50,000+ detections against
+the output schema).
 
 What the SDK does before our code runs, pinned here so that a change shows:
 - the client will not encode a value nested deeper than ~254 levels (pydantic's serialiser);
 - the JSON parser of the stdio and HTTP transports stops at 200 levels: over HTTP that is a
   JSON-RPC parse error (-32700, status 400); over stdio the line is dropped without an answer
-  (``mcp.server.stdio`` hands the parse error to the session, which only logs it at DEBUG), so a
+  (``mcp_pii.stdio``, like ``mcp.server.stdio``, hands the parse error to the session, which only
+  logs it at DEBUG), so a
   client waits for that id until its own timeout; the same goes for any line that is not JSON;
 - stdio reads UTF-8 with ``errors="replace"``: invalid bytes arrive as U+FFFD;
 - a body over ``--max-body-bytes`` (16 MiB by default) is answered 413 before it is parsed; the
@@ -528,7 +531,10 @@ def server_for(impl: str, config: str = "default") -> PiiServer:
 
 async def run_case(client: Client, case: Case, watch: Watch) -> None:
     """Call, check the outcome, then check that the same client still gets a normal answer."""
-    result = await client.call_tool(case.tool, case.args())
+    args = case.args()
+    if case.tool in ("mask_pii", "scan_nested"):
+        args.setdefault("detections", "spans")
+    result = await client.call_tool(case.tool, args)
     if isinstance(case.expect, str):
         assert result.is_error, f"{case.id}: expected an error, got {str(result.structured_content)[:300]}"
         message = result.content[0].text  # type: ignore[union-attr]

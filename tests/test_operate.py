@@ -20,10 +20,12 @@ from jsonschema import Draft202012Validator
 from mcp import Client, StdioServerParameters
 from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
+from pydantic import BaseModel
 from servers import INITIALIZE, MCP_PII, PII, PII_TEXT, PYTHON, URL_LINE, running_server, server_env
 
 from mcp_pii import Engine, offsets
 from mcp_pii.events import BoundedEventStore
+from mcp_pii.schema import output_schema
 from mcp_pii.server import build_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
@@ -166,6 +168,37 @@ async def test_schemas_are_typed_and_lint_clean() -> None:
         assert validator.is_valid(value)
 
 
+class _Leaf(BaseModel):
+    name: str
+    note: str | None = None
+
+
+class _Tree(BaseModel):
+    leaves: list[_Leaf]
+    top: _Leaf | None = None
+
+
+class _Loop(BaseModel):
+    next: _Loop | None = None
+
+
+def test_output_schema_inlines_references_and_drops_null_branches() -> None:
+    schema = output_schema(_Tree.model_json_schema())
+    assert "$ref" not in json.dumps(schema)
+    assert "$defs" not in schema
+    leaf = schema["properties"]["leaves"]["items"]
+    assert leaf["properties"]["note"] == {"type": "string", "title": "Note"}  # absent or a string, never null
+    assert schema["properties"]["top"]["properties"] == leaf["properties"]
+    assert schema["required"] == ["leaves"]
+    Draft202012Validator.check_schema(schema)
+    validator = Draft202012Validator(schema)
+    assert validator.is_valid({"leaves": [{"name": "a"}, {"name": "b", "note": "x"}]})
+    assert not validator.is_valid({"leaves": [{"name": "a", "note": None}]})
+    assert not validator.is_valid({"leaves": [{"note": "x"}]})
+    with pytest.raises(ValueError, match="refers to _Loop within itself"):
+        output_schema(_Loop.model_json_schema())
+
+
 async def test_descriptions_say_what_needs_a_label_and_what_strategies_give() -> None:
     async with Client(build_server()) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
@@ -208,7 +241,8 @@ async def test_offsets_option_over_mcp() -> None:
             result = await client.call_tool("detect_pii", {"text": text, "offsets": unit})
             d = result.structured_content["detections"][0]  # type: ignore[index]
             spans[unit] = (d["start"], d["end"])
-        nested = await client.call_tool("scan_nested", {"data": {"m": [json.dumps({"t": text})]}, "offsets": "utf16"})
+        payload = {"m": [json.dumps({"t": text})]}
+        nested = await client.call_tool("scan_nested", {"data": payload, "offsets": "utf16", "detections": "spans"})
     assert spans == {"codepoint": (8, 24), "utf16": (10, 26), "utf8": (14, 30)}
     assert [(d["start"], d["end"]) for d in nested.structured_content["detections"]] == [(10, 26)]  # type: ignore[index]
 

@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 import pytest
 from conftest import require_impl
+from jsonschema import Draft202012Validator
 from mcp import Client
 from mcp.types import CallToolResult
 from servers import PII, PII_PAYLOAD, PII_TEXT
@@ -91,7 +92,7 @@ def assert_text_content(tool: str, args: dict[str, Any], text: str, structured: 
     """The text content is what a client reading only text needs, never an indented copy of the result.
 
     mask_pii: the masked text; scan_nested: the masked payload as compact JSON (with mask=false:
-    the detections and counts); detect_pii and ping: the result as compact JSON.
+    the report: detections when asked for, and counts); detect_pii and ping: the result as compact JSON.
     """
     assert "\n  " not in text or tool == "mask_pii", text[:200]
     if tool == "mask_pii":
@@ -99,7 +100,7 @@ def assert_text_content(tool: str, args: dict[str, Any], text: str, structured: 
     elif tool == "scan_nested" and args.get("mask", True):
         assert json.loads(text) == structured["data"]
     elif tool == "scan_nested":
-        assert json.loads(text) == {"detections": structured["detections"], "counts": structured["counts"]}
+        assert json.loads(text) == {k: v for k, v in structured.items() if k in ("detections", "counts")}
     else:
         assert json.loads(text) == structured
 
@@ -239,7 +240,7 @@ async def test_offsets_are_code_points(client: Client) -> None:
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 async def test_mask_strategies(client: Client, strategy: str) -> None:
-    out = await ok(client, "mask_pii", {"text": TEXT, "strategy": strategy})
+    out = await ok(client, "mask_pii", {"text": TEXT, "strategy": strategy, "detections": "spans"})
     if strategy == "hash":
         match = HASH_TEXT.fullmatch(out["text"])
         assert match, out["text"]
@@ -297,10 +298,10 @@ async def test_large_text_runs_in_a_worker_thread(client: Client) -> None:
     filler = "lorem ipsum é " * (INLINE_LIMIT // 10)
     text = filler + TEXT + " " + filler
     assert len(text) > INLINE_LIMIT
-    out = await ok(client, "mask_pii", {"text": text, "strategy": "label"})
+    out = await ok(client, "mask_pii", {"text": text, "strategy": "label", "detections": "spans"})
     assert out["text"] == filler + MASKED["label"] + " " + filler
     assert [(d["type"], text[d["start"] : d["end"]]) for d in out["detections"]] == TEXT_VALUES
-    scanned = await ok(client, "scan_nested", {"data": {"big": [text]}, "strategy": "label"})
+    scanned = await ok(client, "scan_nested", {"data": {"big": [text]}, "strategy": "label", "detections": "spans"})
     assert scanned["data"] == {"big": [filler + MASKED["label"] + " " + filler]}
     assert {d["path"] for d in scanned["detections"]} == {"/big/0"}
 
@@ -319,11 +320,80 @@ async def test_concurrent_calls_on_one_client(client: Client) -> None:
     assert len(results) == 40
 
 
+# --- detections: what a result says about each one -------------------------------------------------
+
+
+async def test_mask_answers_counts_unless_asked(client: Client) -> None:
+    out = await ok(client, "mask_pii", {"text": TEXT})
+    assert out == {"text": MASKED["label"], "counts": {"email": 2, "ssn": 1, "credit_card": 1}}
+    assert await ok(client, "mask_pii", {"text": TEXT, "detections": "none"}) == out
+    scanned = await ok(client, "scan_nested", {"data": PII_PAYLOAD})
+    assert set(scanned) == {"data", "counts"}
+    report = await ok(client, "scan_nested", {"data": PII_PAYLOAD, "mask": False})
+    assert report == {"data": PII_PAYLOAD, "counts": scanned["counts"]}
+
+
+async def test_detections_spans_and_values(client: Client) -> None:
+    spans = await ok(client, "mask_pii", {"text": TEXT, "detections": "spans"})
+    values = await ok(client, "mask_pii", {"text": TEXT, "detections": "values"})
+    assert spans["text"] == values["text"] == MASKED["label"]
+    assert [set(d) for d in spans["detections"]] == [{"type", "start", "end", "rule"}] * 4
+    assert [(d["type"], d["value"]) for d in values["detections"]] == TEXT_VALUES
+    assert [{k: d[k] for k in ("type", "start", "end", "rule")} for d in values["detections"]] == spans["detections"]
+    assert spans["counts"] == values["counts"] == dict(Counter(d["type"] for d in spans["detections"]))
+
+
+async def test_nested_detections_values(client: Client) -> None:
+    out = await ok(client, "scan_nested", {"data": PII_PAYLOAD, "detections": "values"})
+    assert {d["type"]: d["value"] for d in out["detections"]} == {t: PII[t] for t in out["counts"]}
+    for d in out["detections"]:  # each value is where its pointers and offsets say, in the input
+        assert resolve(PII_PAYLOAD, d["path"], d.get("embedded", []))[d["start"] : d["end"]] == d["value"]
+
+
+async def test_detect_detections_option(client: Client) -> None:
+    assert await ok(client, "detect_pii", {"text": TEXT, "detections": "none"}) == {
+        "counts": {"email": 2, "ssn": 1, "credit_card": 1}
+    }
+    values = await ok(client, "detect_pii", {"text": TEXT, "detections": "values"})
+    assert values == await ok(client, "detect_pii", {"text": TEXT, "include_values": True})
+    assert [(d["type"], d["value"]) for d in values["detections"]] == TEXT_VALUES
+
+
+async def test_reversible_masking_with_and_without_detections(client: Client) -> None:
+    bare = await ok(client, "mask_pii", {"text": TEXT, "reversible": True})
+    assert set(bare) == {"text", "counts", "scope"}
+    spans = await ok(
+        client, "mask_pii", {"text": TEXT, "reversible": True, "scope": bare["scope"], "detections": "spans"}
+    )
+    assert spans["text"] == bare["text"]  # same scope, same tokens
+    assert [(d["type"], TEXT[d["start"] : d["end"]]) for d in spans["detections"]] == TEXT_VALUES
+
+
+async def test_output_schemas_have_no_references_and_fit_every_shape(client: Client) -> None:
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    for tool in tools.values():
+        assert "$ref" not in json.dumps(tool.output_schema), tool.name
+        assert "$defs" not in (tool.output_schema or {}), tool.name
+    mask = tools["mask_pii"].output_schema
+    assert mask is not None
+    assert mask["required"] == ["text", "counts"]
+    assert mask["properties"]["detections"]["items"]["properties"]["value"] == {
+        "type": "string",
+        "description": "The detected text (only with detections='values').",
+        "title": "Value",
+    }
+    assert mask["properties"]["scope"]["type"] == "string"  # absent when not reversible, never null
+    for detail in ("none", "spans", "values"):  # the client checks each result against the schema
+        result = await client.call_tool("scan_nested", {"data": PII_PAYLOAD, "detections": detail})
+        assert not result.is_error
+        Draft202012Validator(tools["scan_nested"].output_schema).validate(result.structured_content)
+
+
 # --- scan_nested ---------------------------------------------------------------------------------
 
 
 async def test_scan_nested(client: Client) -> None:
-    out = await ok(client, "scan_nested", {"data": PII_PAYLOAD})
+    out = await ok(client, "scan_nested", {"data": PII_PAYLOAD, "detections": "spans"})
     assert out["data"] == {
         "user": {"name": "Zoë", "contact": ["[EMAIL]", {"phone": "[PHONE]"}], "age": 41, "vip": True, "x": None},
         "body": '{"ssn":"[SSN]","card":"[CREDIT_CARD]"}',  # embedded JSON, written back compactly
@@ -342,7 +412,7 @@ async def test_scan_nested(client: Client) -> None:
 
 
 async def test_scan_nested_report_only(client: Client) -> None:
-    out = await ok(client, "scan_nested", {"data": PII_PAYLOAD, "mask": False})
+    out = await ok(client, "scan_nested", {"data": PII_PAYLOAD, "mask": False, "detections": "spans"})
     assert out["data"] == PII_PAYLOAD
     assert out["counts"] == {"email": 1, "phone": 1, "ssn": 1, "credit_card": 1, "aws_access_key": 1}
     ssn = next(d for d in out["detections"] if d["type"] == "ssn")
@@ -365,7 +435,7 @@ async def test_scan_nested_types_filter(client: Client) -> None:
 
 async def test_scan_nested_leaves_keys_and_scalars(client: Client) -> None:
     data = {PII["email"]: 123456789, "a/b": {"c~d": [PII["ssn"], None, True, 1.5]}, "": ""}
-    out = await ok(client, "scan_nested", {"data": data})
+    out = await ok(client, "scan_nested", {"data": data, "detections": "spans"})
     assert out["data"] == {PII["email"]: 123456789, "a/b": {"c~d": ["[SSN]", None, True, 1.5]}, "": ""}
     assert [d["path"] for d in out["detections"]] == ["/a~1b/c~0d/0"]  # RFC 6901 escapes
 
@@ -377,7 +447,7 @@ async def test_scan_nested_any_json_value(client: Client, data: Any) -> None:
 
 
 async def test_scan_nested_top_level_text(client: Client) -> None:
-    out = await ok(client, "scan_nested", {"data": "mail " + PII["email"]})
+    out = await ok(client, "scan_nested", {"data": "mail " + PII["email"], "detections": "spans"})
     assert out["data"] == "mail [EMAIL]"
     assert [(d["path"], d["start"], d["end"]) for d in out["detections"]] == [("", 5, 25)]
 
@@ -429,6 +499,8 @@ ERRORS: list[tuple[str, dict[str, Any], str]] = [
     ("detect_pii", {"text": PII_TEXT, "types": PII["email"]}, "types: Input should be a valid list"),
     ("detect_pii", {"text": PII_TEXT, "include_values": PII["email"]}, "include_values: Input should be a valid bool"),
     ("scan_nested", {"data": PII_PAYLOAD, "mask": {"a": PII["ssn"]}}, "mask: Input should be a valid boolean"),
+    ("mask_pii", {"text": PII_TEXT, "detections": "all"}, "detections: Input should be 'none', 'spans' or 'values'"),
+    ("scan_nested", {"data": PII_PAYLOAD, "detections": PII["ssn"]}, "detections: Input should be 'none', 'spans'"),
     ("mask_pii", {}, "text: Field required"),
     ("scan_nested", {"strategy": "label"}, "data: Field required"),
     ("mask_pii", {"text": "a\ud800 " + PII["email"]}, "lone surrogate at index 1; send valid Unicode"),
@@ -512,10 +584,12 @@ PARITY_CALLS: list[tuple[str, dict[str, Any]]] = [
     ("detect_pii", {"text": PII_TEXT, "types": ["email", "iban", "github_token"]}),
     ("detect_pii", {"text": "😀 naïve — " + PII_TEXT + " ünïcödé"}),
     *[("mask_pii", {"text": PII_TEXT, "strategy": s}) for s in STRATEGIES],
+    *[("mask_pii", {"text": PII_TEXT, "strategy": s, "detections": "values"}) for s in STRATEGIES],
     ("mask_pii", {"text": PII_TEXT, "types": ["ssn"], "strategy": "partial"}),
     ("mask_pii", {"text": TEXT + " " + TEXT, "strategy": "tokenize"}),
-    *[("scan_nested", {"data": PII_PAYLOAD, "strategy": s}) for s in STRATEGIES],
+    *[("scan_nested", {"data": PII_PAYLOAD, "strategy": s, "detections": "spans"}) for s in STRATEGIES],
     ("scan_nested", {"data": PII_PAYLOAD, "mask": False}),
+    ("scan_nested", {"data": PII_PAYLOAD, "mask": False, "detections": "values", "offsets": "utf16"}),
     ("scan_nested", {"data": PII_PAYLOAD, "types": ["phone"]}),
     ("scan_nested", {"data": [PII_TEXT, {"a/b~": [PII_TEXT, 1, None]}]}),
     ("ping", {}),

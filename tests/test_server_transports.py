@@ -130,7 +130,7 @@ async def exercise(client: Client) -> dict[str, Any]:
     reference = Engine(implementation="python")
     out: dict[str, Any] = {}
     for strategy in ("label", "partial", "tokenize"):
-        result = await client.call_tool("mask_pii", {"text": PII_TEXT, "strategy": strategy})
+        result = await client.call_tool("mask_pii", {"text": PII_TEXT, "strategy": strategy, "detections": "spans"})
         assert not result.is_error, result.content
         masked = result.structured_content
         assert masked is not None
@@ -147,7 +147,8 @@ async def exercise(client: Client) -> dict[str, Any]:
     assert scanned["counts"] == {"email": 1, "phone": 1, "ssn": 1, "credit_card": 1, "aws_access_key": 1}
     out["scan_nested"] = scanned
 
-    result = await client.call_tool("scan_nested", {"data": PII_PAYLOAD, "mask": False, "types": ["email"]})
+    args = {"data": PII_PAYLOAD, "mask": False, "types": ["email"], "detections": "spans"}
+    result = await client.call_tool("scan_nested", args)
     assert result.structured_content == {
         "data": PII_PAYLOAD,
         "detections": [{"type": "email", "start": 0, "end": 20, "rule": "email", "path": "/user/contact/0"}],

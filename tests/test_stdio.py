@@ -1,0 +1,103 @@
+"""The stdio transport (``mcp_pii.stdio``): pipes read and written by the event loop, the SDK's way otherwise.
+
+Each test starts ``mcp-pii serve`` (or a server script) in a subprocess, as a client would.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from servers import INITIALIZE, MCP_PII, PII, PYTHON, server_env
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
+
+# A server with one more tool, which writes to fd 1 the ways stray code does.
+NOISY_SERVER = """
+import os, sys
+from mcp_pii.limits import Gate
+from mcp_pii.server import build_server, serve_stdio
+
+gate = Gate()
+mcp = build_server(gate=gate)
+
+@mcp.tool(name="shout")
+def shout() -> str:
+    print("stray print", flush=True)
+    os.write(1, b"stray write\\n")
+    return "ok"
+
+sys.exit(serve_stdio(mcp, gate))
+"""
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def params(*args: str) -> StdioServerParameters:
+    return StdioServerParameters(command=PYTHON, args=list(args), env=server_env())
+
+
+async def test_stray_output_goes_to_stderr_not_the_wire() -> None:
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as errlog:
+        noisy = params("-c", "import logging; logging.basicConfig(level=logging.DEBUG)\n" + NOISY_SERVER)
+        async with Client(stdio_client(noisy, errlog=errlog)) as client:
+            shout = await client.call_tool("shout", {})
+            masked = await client.call_tool("mask_pii", {"text": "mail " + PII["email"]})
+        errlog.seek(0)
+        stderr = errlog.read()
+    assert not shout.is_error
+    assert masked.structured_content == {"text": "mail [EMAIL]", "counts": {"email": 1}}
+    assert "stray print" in stderr
+    assert "stray write" in stderr
+    assert "stdio: served on non-blocking pipes" in stderr
+
+
+async def test_large_messages_cross_many_reads() -> None:
+    # 3 MB each way: the request arrives in several reads, the answer goes out in several writes,
+    # and the engine works in a thread (over the stdio inline limit).
+    text = ("mail " + PII["email"] + " or call " + PII["phone"] + ". ") * 50_000
+    async with Client(stdio_client(params(*MCP_PII, "serve"))) as client:
+        result = await client.call_tool("mask_pii", {"text": text, "detections": "spans"})
+        small = await client.call_tool("mask_pii", {"text": PII["ssn"]})
+    assert not result.is_error
+    assert result.structured_content is not None
+    assert result.structured_content["text"] == "mail [EMAIL] or call [PHONE]. " * 50_000
+    assert len(result.structured_content["detections"]) == 100_000
+    assert small.structured_content == {"text": "[SSN]", "counts": {"ssn": 1}}
+
+
+def test_output_to_a_file_is_served_the_sdks_way(tmp_path: Path) -> None:
+    # stdout is a regular file, which asyncio cannot watch: the SDK's transport serves it.
+    out = tmp_path / "out.jsonl"
+    call = {"name": "mask_pii", "arguments": {"text": "mail " + PII["email"]}}
+    lines = [
+        INITIALIZE,
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call},
+    ]
+    with out.open("w") as sink:
+        cmd = [PYTHON, *MCP_PII, "serve", "--log-level", "DEBUG"]
+        server = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=sink, stderr=subprocess.PIPE, env=server_env())
+        assert server.stdin is not None
+        server.stdin.write(b"".join(json.dumps(m).encode() + b"\n" for m in lines))
+        server.stdin.flush()
+        answers: dict[Any, Any] = {}
+        deadline = time.monotonic() + 30
+        while 2 not in answers and time.monotonic() < deadline and server.poll() is None:
+            time.sleep(0.05)
+            answers = {m.get("id"): m for m in map(json.loads, out.read_text().splitlines())}
+        server.stdin.close()
+        assert server.wait(30) == 0
+        assert server.stderr is not None
+        assert "stdio: stdin or stdout is not a pipe" in server.stderr.read().decode()
+    assert answers[2]["result"]["structuredContent"] == {"text": "mail [EMAIL]", "counts": {"email": 1}}
