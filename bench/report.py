@@ -135,15 +135,17 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
                     "met": None if x is None else x <= 1.5,
                 }
             )
-        if r["case"] == "mask_pii 100KB" and r["transport"] == "stdio" and r.get("engine_ms"):
+        if r["case"] == "mask_pii 100KB" and r.get("engine_ms"):
             x = r["p50_ms"] / r["engine_ms"] if r["p50_ms"] else None
+            stdio = r["transport"] == "stdio"  # the target; HTTP is reported beside it
             out.append(
                 {
-                    "target": f"MCP stdio: mask_pii 100 KB p50 {X_LE} 4{X} the engine's own time",
+                    "target": f"MCP {r['transport']}: mask_pii 100 KB p50 {X_LE} 4{X} the engine's own time"
+                    + ("" if stdio else " (reported)"),
                     "measured": x,
                     "where": f"{r['p50_ms']:.2f} ms vs {r['engine_ms']:.2f} ms" if x else r["error"],
-                    "goal": f"{X_LE} 4{X}",
-                    "met": None if x is None else x <= 4,
+                    "goal": f"{X_LE} 4{X}" if stdio else "reported",
+                    "met": None if x is None or not stdio else x <= 4,
                 }
             )
     path = result.get("path", {})
@@ -280,15 +282,17 @@ def mcp_md(section: dict[str, Any]) -> list[str]:
     lines = [
         f"Server `{section['server']}` ({section['engine']} engine{', stand-in' if section['standin'] else ''}), "
         f"client {section['client']}; protocol {', '.join(f'{k}: {v}' for k, v in section['protocols'].items())}. "
-        "Latency seen by the client, calls round-robin over the cases; the last column is the case's p50 over "
-        "the no-op `ping` p50 on the same server and transport. `client check` is the part of a call the SDK "
-        "client spends validating the result against the tool's output schema (`jsonschema`), measured apart.",
+        "Latency seen by the client, calls round-robin over the cases; `p50 ÷ ping` is the case's p50 over "
+        "the no-op `ping` p50 on the same server and transport, `p50 ÷ engine` over `Engine.mask` on the same "
+        "text in the benchmark's process. `client check` is the part of a call the SDK "
+        "client spends validating the result against the tool's output schema (`jsonschema`), measured apart. "
+        "`spans` asks for every detection's span (`detections='spans'`); the other calls use the tools' defaults.",
         "",
     ]
     rows = []
     for r in section["rows"]:
         if r["error"]:
-            rows.append([r["transport"], r["case"], "error", "", "", "", "", r["error"][:120]])
+            rows.append([r["transport"], r["case"], "error", "", "", "", "", r["error"][:120], ""])
             continue
         rows.append(
             [
@@ -300,10 +304,11 @@ def mcp_md(section: dict[str, Any]) -> list[str]:
                 str(r["n"]),
                 "n/a" if r.get("client_check_ms") is None else f"{r['client_check_ms']:.2f}",
                 fmt_ratio(r["ratio_p50"]),
+                fmt_ratio(r["p50_ms"] / r["engine_ms"]) if r.get("engine_ms") else "",
             ]
         )
-    head = ["transport", "call", "p50 ms", "p95 ms", "p99 ms", "calls", "client check ms", "p50 ÷ ping"]
-    lines += _table(head, rows, "llrrrrrr")
+    head = ["transport", "call", "p50 ms", "p95 ms", "p99 ms", "calls", "client check ms", "p50 ÷ ping", "p50 ÷ engine"]
+    lines += _table(head, rows, "llrrrrrrr")
     pings = {r["transport"]: r["p50_ms"] for r in section["rows"] if r["case"] == "ping" and r["p50_ms"]}
     if pings.get("http", 0) >= 30 and pings.get("stdio", 99) < 10:
         lines += [

@@ -12,6 +12,11 @@ from pydantic import JsonValue, WithJsonSchema
 # such as Gemini's OpenAPI subset) than one branch per type.
 ANY_JSON_SCHEMA = {"anyOf": [{"type": t} for t in ("object", "array", "string", "number", "boolean", "null")]}
 AnyJson = Annotated[JsonValue, WithJsonSchema(ANY_JSON_SCHEMA)]
+# A payload argument (scan_nested, unmask_nested): any JSON value, published with the same schema,
+# but handed to the tool as the client sent it. pydantic's JsonValue validator copies the whole
+# value (20 ms for a 1 MB payload, as long as the scan); the engine checks every value as it walks
+# it anyway, with an error that names the offending one.
+JsonArg = Annotated[Any, WithJsonSchema(ANY_JSON_SCHEMA)]
 DEFS = "#/$defs/"
 
 

@@ -44,7 +44,7 @@ from mcp_pii.logs import CURRENT_CALL, CallRecord, describe_validation_error, lo
 from mcp_pii.metrics import Metrics, scan_stages, text_bytes, text_stages
 from mcp_pii.offload import INLINE_LIMIT, payload_size
 from mcp_pii.results import Detail, DetectOutput, MaskOutput, ScanOutput, detail_doc
-from mcp_pii.schema import AnyJson, output_schema
+from mcp_pii.schema import JsonArg, output_schema
 from mcp_pii.server_vault import (
     FORGET,
     FORGET_DOC,
@@ -546,7 +546,7 @@ def build_server(
         + note,
     )
     async def scan_nested(
-        data: Annotated[AnyJson, Field(description="Any JSON value.")],
+        data: Annotated[JsonArg, Field(description="Any JSON value.")],
         strategy: StrategyArg = None,
         types: TypesArg = None,
         mask: Annotated[bool, Field(description="Mask the payload (true) or only report (false).")] = True,
@@ -642,7 +642,7 @@ def _add_unmask_tools(mcp: PiiServer, engine: Engine, vault: Vault, gate: Gate) 
         description=UNMASK_NESTED_DOC,
     )
     async def unmask_nested(
-        data: Annotated[AnyJson, Field(description="Any JSON value holding tokens.")],
+        data: Annotated[JsonArg, Field(description="Any JSON value holding tokens.")],
         scope: Annotated[ScopeId, Field(description=scope_doc)],
         ctx: Context[AppState, Any] | None = None,
     ) -> UnmaskNestedOutput:

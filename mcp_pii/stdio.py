@@ -8,7 +8,8 @@ transports: lines are split as bytes arrive, and an answer is written once, with
 As in the SDK, the wire is served from private duplicates of fds 0 and 1 while fd 0 reads the
 null device and fd 1 points at stderr, so that a stray ``print`` cannot tear a frame; both are
 restored on exit. Lines are JSON-RPC messages, decoded as UTF-8 with replacement characters (as
-the SDK does); a line that is not a message reaches the server as the error, as in the SDK.
+the SDK does); a line that is not a message reaches the server as an error (which it logs at
+DEBUG and does not answer), as in the SDK.
 
 :func:`pipe_streams` raises :class:`NotAPipe` when stdin or stdout is something asyncio cannot
 watch (a regular file, or a console on Windows); the caller then uses the SDK's transport.
@@ -28,6 +29,7 @@ from typing import Any
 
 import anyio
 import mcp_types as types
+import pydantic_core
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.message import SessionMessage
@@ -129,14 +131,8 @@ async def pipe_streams() -> AsyncIterator[
                     line = buffer[:end].decode("utf-8", "replace")
                     del buffer[: end + 1]
                     scanned = 0
-                    if not line.strip():
-                        continue
-                    try:
-                        message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
-                    except Exception as exc:  # the server answers or logs it, as with the SDK's transport
-                        await incoming_writer.send(exc)
-                        continue
-                    await incoming_writer.send(SessionMessage(message))
+                    if line.strip():
+                        await incoming_writer.send(_message(line))
 
     async def write_messages() -> None:
         async with outgoing_reader:
@@ -165,6 +161,22 @@ async def pipe_streams() -> AsyncIterator[
                 os.set_blocking(private, True)  # the flag belongs to the pipe, which others may share
                 os.dup2(private, fd)
             os.close(private)
+
+
+def _message(line: str) -> SessionMessage | Exception:
+    """A line as a JSON-RPC message, or the error the session gets for a line that is none.
+
+    The line is parsed by pydantic-core's JSON parser (as the SDK's ``validate_json`` does, with the
+    same limits: 200 levels, no lone surrogates, NaN accepted), then validated as Python values:
+    4-5 times faster than ``validate_json`` on a payload of many small values (7 against 35 ms
+    for 1 MB of nested JSON), whose union of message types makes it walk the payload repeatedly.
+    The error names no input (the session logs it).
+    """
+    try:
+        value = pydantic_core.from_json(line, allow_inf_nan=True)
+        return SessionMessage(types.jsonrpc_message_adapter.validate_python(value, by_name=False))
+    except ValueError:  # pydantic's ValidationError too
+        return ValueError("stdin: a line that is not a JSON-RPC message")
 
 
 async def _read(reader: asyncio.StreamReader) -> bytes:

@@ -12,10 +12,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import mcp_types as types
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.shared.message import SessionMessage
 from servers import INITIALIZE, MCP_PII, PII, PYTHON, server_env
+
+from mcp_pii.stdio import _message
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
@@ -101,3 +105,37 @@ def test_output_to_a_file_is_served_the_sdks_way(tmp_path: Path) -> None:
         assert server.stderr is not None
         assert "stdio: stdin or stdout is not a pipe" in server.stderr.read().decode()
     assert answers[2]["result"]["structuredContent"] == {"text": "mail [EMAIL]", "counts": {"email": 1}}
+
+
+# Lines a client may send, valid or not; each must parse as the SDK's transport parses it.
+LINES = [
+    json.dumps(INITIALIZE),
+    json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    json.dumps({"jsonrpc": "2.0", "id": "a", "method": "tools/call", "params": {"name": "x", "arguments": {}}}),
+    json.dumps({"jsonrpc": "2.0", "id": 3, "result": {"ok": True}}),
+    json.dumps({"jsonrpc": "2.0", "id": 4, "error": {"code": -32601, "message": "no"}}),
+    '{"jsonrpc":"2.0","id":5,"method":"m","params":{"a":1,"a":2,"n":NaN,"e":1e999,"big":123456789012345678901}}',
+    '{"jsonrpc":"2.0","id":6,"method":"m","params":{"s":"\\ud83d\\ude00 é \\u0000"}}',
+    '{"jsonrpc":"2.0","id":7,"method":"m","params":{"s":"\\ud800"}}',  # a lone surrogate
+    '{"jsonrpc":"2.0","id":8,"method":"m","params":{"d":' + "[" * 250 + "]" * 250 + "}}",  # past 200 levels
+    '{"jsonrpc":"2.0","id":9,"method":"m","params":{"n":1' + "0" * 5000 + "}}",
+    '{"jsonrpc":"2.0","id":10,"method":"m","params":[1,]}',
+    "not json " + PII["email"],
+    json.dumps({"id": 6, "text": PII["ssn"]}),
+    json.dumps({"jsonrpc": "2.0", "id": {"x": 1}, "method": "m"}),
+]
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_lines_parse_as_the_sdk_parses_them(line: str) -> None:
+    try:
+        expected: Any = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+    except ValueError:
+        expected = None
+    got = _message(line)
+    if expected is None:
+        assert isinstance(got, ValueError)
+        assert str(got) == "stdin: a line that is not a JSON-RPC message"  # names nothing the client sent
+    else:
+        assert isinstance(got, SessionMessage)
+        assert repr(got.message) == repr(expected)  # repr: NaN is not equal to itself
