@@ -11,7 +11,10 @@ sees the same conditions,
 and reports p50/p95/p99 of the client-side latency and each case's ratio to ``ping``: the cost
 the PII work adds on top of the protocol.
 
-Run on its own: ``python bench/mcp_latency.py [--quick] [--standin]``.
+Run on its own: ``python bench/mcp_latency.py [--quick] [--standin]``. With ``--against DIR`` (another
+checkout of mcp-pii, built, e.g. a ``git worktree`` of an older commit), the same calls go to that
+checkout's server and to this one, interleaved on one client machine, and both tables are printed:
+the side-by-side comparison a shared, noisy machine needs.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -60,6 +63,7 @@ class Latency:
     case: str
     tool: str
     nbytes: int
+    server: str = ""  # which checkout's server, with --against ("" in the benchmark)
     n: int = 0
     p50_ms: float | None = None
     p95_ms: float | None = None
@@ -124,10 +128,10 @@ def server_command(transport: str, port: int | None, standin: bool) -> list[str]
     return [*cmd, "--port", str(port)] if port is not None else cmd
 
 
-def server_env() -> dict[str, str]:
+def server_env(root: Path = REPO) -> dict[str, str]:
     """What the server process needs on top of a clean environment: the source tree and MCP_PII_*."""
     env = {k: v for k, v in os.environ.items() if k.startswith("MCP_PII_")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)
     return env
 
 
@@ -171,18 +175,19 @@ def _tail(path: Path, lines: int = 5) -> str:
 
 
 @asynccontextmanager
-async def connect(transport: str, standin: bool, log: TextIO, log_path: Path) -> AsyncIterator[Client]:
+async def connect(
+    transport: str, standin: bool, log: TextIO, log_path: Path, root: Path = REPO
+) -> AsyncIterator[Client]:
     """A connected client; for HTTP, the server subprocess runs (on a free port) for the duration."""
     if transport == "stdio":
-        params = StdioServerParameters(
-            command=sys.executable, args=server_command("stdio", None, standin)[1:], env=server_env(), cwd=str(REPO)
-        )
+        args = server_command("stdio", None, standin)[1:]
+        params = StdioServerParameters(command=sys.executable, args=args, env=server_env(root), cwd=str(root))
         async with Client(stdio_client(params, errlog=log), cache=None) as client:
             yield client
         return
     port = free_port()
     proc = subprocess.Popen(
-        server_command("http", port, standin), env=os.environ | server_env(), cwd=REPO, stdout=log, stderr=log
+        server_command("http", port, standin), env=os.environ | server_env(root), cwd=root, stdout=log, stderr=log
     )
     try:
         deadline = time.monotonic() + START_TIMEOUT
@@ -223,58 +228,71 @@ async def client_check_ms(client: Client, case: Case, repeat: int = 20) -> float
     return percentile(xs, 50) * 1e3
 
 
-async def measure_transport(transport: str, plan: Plan, standin: bool, log_dir: Path) -> tuple[list[Latency], str]:
-    """Latencies of every case on one transport, and the negotiated protocol version."""
-    results = {c.name: Latency(transport, c.name, c.tool, c.nbytes) for c in plan.cases}
-    log_path = log_dir / f"server-{transport}.log"
-    with log_path.open("w") as log:
-        async with connect(transport, standin, log, log_path) as client:
-            protocol = str(client.protocol_version)
-            tools = {t.name for t in (await client.list_tools()).tools}
-            live = []
-            for case in plan.cases:
-                if case.tool not in tools:
-                    results[case.name].error = f"the server has no tool {case.tool!r}"
-                else:
-                    live.append(case)
-            for case in live:  # warm-up, and a first check that the call works
-                for _ in range(plan.warmup):
-                    r = await client.call_tool(case.tool, case.arguments)
-                    if r.is_error:
-                        text = getattr(r.content[0], "text", "") if r.content else ""
-                        results[case.name].error = f"tool error: {text[:200]}"
-                        break
-            live = [c for c in live if not results[c.name].error]
-            checks = {c.name: await client_check_ms(client, c) for c in live}
-            samples: dict[str, list[float]] = {c.name: [] for c in live}
-            spent: dict[str, float] = dict.fromkeys(samples, 0.0)
-            while live:
-                for case in list(live):
-                    t = time.perf_counter()
-                    r = await client.call_tool(case.tool, case.arguments)
-                    dt = time.perf_counter() - t
-                    samples[case.name].append(dt)
-                    spent[case.name] += dt
-                    n = len(samples[case.name])
-                    if r.is_error:
-                        results[case.name].error = "tool error during the run"
-                        live.remove(case)
-                    elif n >= plan.calls or (n >= plan.min_calls and spent[case.name] > plan.seconds_per_case):
-                        live.remove(case)
-    for name, xs in samples.items():
+async def measure_transport(
+    transport: str, plan: Plan, standin: bool, log_dir: Path, roots: dict[str, Path] | None = None
+) -> tuple[list[Latency], str]:
+    """Latencies of every case on one transport, and the negotiated protocol version.
+
+    ``roots`` names the checkouts whose servers are measured (default: this one, named ""); with
+    several, every round calls each case on each server in turn.
+    """
+    roots = roots or {"": REPO}
+    keys = [(label, c) for c in plan.cases for label in roots]
+    results = {(label, c.name): Latency(transport, c.name, c.tool, c.nbytes, label) for label, c in keys}
+    async with AsyncExitStack() as stack:
+        clients = {}
+        for label, root in roots.items():
+            log_path = log_dir / f"server-{transport}{'-' + label if label else ''}.log"
+            log = stack.enter_context(log_path.open("w"))
+            clients[label] = await stack.enter_async_context(connect(transport, standin, log, log_path, root))
+        protocol = str(clients[next(iter(roots))].protocol_version)
+        tools = {label: {t.name for t in (await c.list_tools()).tools} for label, c in clients.items()}
+        live = []
+        for label, case in keys:
+            if case.tool not in tools[label]:
+                results[label, case.name].error = f"the server has no tool {case.tool!r}"
+            else:
+                live.append((label, case))
+        for label, case in live:  # warm-up, and a first check that the call works
+            for _ in range(plan.warmup):
+                r = await clients[label].call_tool(case.tool, case.arguments)
+                if r.is_error:
+                    text = getattr(r.content[0], "text", "") if r.content else ""
+                    results[label, case.name].error = f"tool error: {text[:200]}"
+                    break
+        live = [(label, c) for label, c in live if not results[label, c.name].error]
+        checks = {(label, c.name): await client_check_ms(clients[label], c) for label, c in live}
+        samples: dict[tuple[str, str], list[float]] = {(label, c.name): [] for label, c in live}
+        spent: dict[tuple[str, str], float] = dict.fromkeys(samples, 0.0)
+        while live:
+            for label, case in list(live):
+                key = (label, case.name)
+                t = time.perf_counter()
+                r = await clients[label].call_tool(case.tool, case.arguments)
+                dt = time.perf_counter() - t
+                samples[key].append(dt)
+                spent[key] += dt
+                n = len(samples[key])
+                if r.is_error:
+                    results[key].error = "tool error during the run"
+                    live.remove((label, case))
+                elif n >= plan.calls or (n >= plan.min_calls and spent[key] > plan.seconds_per_case):
+                    live.remove((label, case))
+    for key, xs in samples.items():
         if not xs:
             continue
         xs.sort()
-        lat = results[name]
+        lat = results[key]
         lat.n = len(xs)
         lat.p50_ms, lat.p95_ms, lat.p99_ms = (percentile(xs, p) * 1e3 for p in (50, 95, 99))
         lat.mean_ms = sum(xs) / len(xs) * 1e3
-        lat.client_check_ms = checks.get(name)
-    base = results[plan.cases[0].name]
-    for lat in results.values():
-        if lat.p50_ms is not None and base.p50_ms and base.p95_ms and lat.p95_ms is not None:
-            lat.ratio_p50 = lat.p50_ms / base.p50_ms
-            lat.ratio_p95 = lat.p95_ms / base.p95_ms
+        lat.client_check_ms = checks.get(key)
+    for label in roots:
+        base = results[label, plan.cases[0].name]
+        for (of, _), lat in results.items():
+            if of == label and lat.p50_ms is not None and base.p50_ms and base.p95_ms and lat.p95_ms is not None:
+                lat.ratio_p50 = lat.p50_ms / base.p50_ms
+                lat.ratio_p95 = lat.p95_ms / base.p95_ms
     return list(results.values()), protocol
 
 
@@ -345,11 +363,46 @@ def engine_times(cases: list[Case], calls: int = 30) -> dict[str, float]:
     return out
 
 
+def compare(against: Path, quick: bool = False, transports: tuple[str, ...] = TRANSPORTS) -> list[str]:
+    """The same calls to ``against``'s server ("before") and this tree's ("after"), interleaved; a text table.
+
+    ``p50 ÷ engine`` divides by ``Engine.mask`` of this tree, in this process, after the calls.
+    """
+    plan = Plan(calls=40, warmup=3, seconds_per_case=3.0, min_calls=10) if quick else Plan()
+    plan.cases = make_cases()
+    roots = {"before": against.resolve(), "after": REPO}
+    rows: list[Latency] = []
+    with tempfile.TemporaryDirectory(prefix="mcp-pii-bench-") as tmp:
+        for transport in transports:
+            print(f"  mcp: {transport}, before and after ...", file=sys.stderr, flush=True)
+            rows += asyncio.run(measure_transport(transport, plan, False, Path(tmp), roots))[0]
+    own = engine_times(plan.cases)
+    lines = [f"before: {roots['before']}  after: {REPO}  (load average at the end: {os.getloadavg()[0]:.2f})"]
+    head = ("transport", "server", "call", "p50 ms", "p95 ms", "÷ ping", "÷ engine")
+    lines.append("{:<9} {:<6} {:<21} {:>8} {:>8} {:>7} {:>9}".format(*head))
+    order = {c.name: i for i, c in enumerate(plan.cases)}
+    for r in sorted(rows, key=lambda r: (r.transport, order[r.case], r.server != "before")):
+        if r.error or r.p50_ms is None:
+            lines.append(f"{r.transport:<9} {r.server:<6} {r.case:<21} error: {r.error[:80]}")
+            continue
+        engine = own.get(r.case)
+        by_engine = f"{r.p50_ms / engine:8.2f}x" if engine else ""
+        lines.append(
+            f"{r.transport:<9} {r.server:<6} {r.case:<21} {r.p50_ms:8.2f} {r.p95_ms or 0:8.2f} "
+            f"{r.ratio_p50 or 0:6.2f}x {by_engine}"
+        )
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="MCP tool-call latency (see bench/run.py for the full benchmark)")
     parser.add_argument("--quick", action="store_true", help="few calls, for a smoke run")
     parser.add_argument("--standin", action="store_true", help="use bench/_noop_server.py (development only)")
+    parser.add_argument("--against", type=Path, help="another built checkout: measure both servers side by side")
     args = parser.parse_args()
+    if args.against is not None:
+        print("\n".join(compare(args.against, args.quick)))
+        return 0
     print(json.dumps(run(args.quick, args.standin), indent=2))
     return 0
 
