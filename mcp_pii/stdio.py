@@ -7,8 +7,8 @@ transports: lines are split as bytes arrive, and an answer is written once, with
 
 As in the SDK, the wire is served from private duplicates of fds 0 and 1 while fd 0 reads the
 null device and fd 1 points at stderr, so that a stray ``print`` cannot tear a frame; both are
-restored on exit. Lines are JSON-RPC messages, decoded as UTF-8 with replacement characters (as
-the SDK does); a line that is not a message reaches the server as an error (which it logs at
+restored on exit. Lines are JSON-RPC messages in UTF-8 (invalid bytes read as replacement
+characters, as the SDK reads them); a line that is not a message reaches the server as an error (which it logs at
 DEBUG and does not answer), as in the SDK.
 
 :func:`pipe_streams` raises :class:`NotAPipe` when stdin or stdout is something asyncio cannot
@@ -128,7 +128,7 @@ async def pipe_streams() -> AsyncIterator[
                 scanned = len(buffer)
                 buffer += chunk
                 while (end := buffer.find(b"\n", scanned)) >= 0:
-                    line = buffer[:end].decode("utf-8", "replace")
+                    line = buffer[:end]
                     del buffer[: end + 1]
                     scanned = 0
                     if line.strip():
@@ -139,8 +139,11 @@ async def pipe_streams() -> AsyncIterator[
             async for session_message in outgoing_reader:
                 if writer.closed.is_set():
                     continue
-                text = session_message.message.model_dump_json(by_alias=True, exclude_unset=True)
-                write_transport.write(text.encode() + b"\n")
+                message = session_message.message
+                # model_dump_json's bytes before it decodes them (a 100 KB answer: 0.08 ms, not 0.25 with
+                # the decoding and encoding again)
+                data = message.__pydantic_serializer__.to_json(message, by_alias=True, exclude_unset=True)
+                write_transport.write(data + b"\n")
                 await writer.drained()
 
     try:
@@ -163,17 +166,24 @@ async def pipe_streams() -> AsyncIterator[
             os.close(private)
 
 
-def _message(line: str) -> SessionMessage | Exception:
+def _message(line: bytes | bytearray | str) -> SessionMessage | Exception:
     """A line as a JSON-RPC message, or the error the session gets for a line that is none.
 
     The line is parsed by pydantic-core's JSON parser (as the SDK's ``validate_json`` does, with the
     same limits: 200 levels, no lone surrogates, NaN accepted), then validated as Python values:
     4-5 times faster than ``validate_json`` on a payload of many small values (7 against 35 ms
     for 1 MB of nested JSON), whose union of message types makes it walk the payload repeatedly.
-    The error names no input (the session logs it).
+    Bytes are parsed as they are (0.2 ms for 100 KB of non-ASCII text, against 0.4 decoded first);
+    a line that is not UTF-8 is parsed again decoded with replacement characters, as the SDK reads
+    it. The error names no input (the session logs it).
     """
     try:
-        value = pydantic_core.from_json(line, allow_inf_nan=True)
+        try:
+            value = pydantic_core.from_json(line, allow_inf_nan=True)
+        except ValueError:
+            if isinstance(line, str):
+                raise
+            value = pydantic_core.from_json(bytes(line).decode("utf-8", "replace"), allow_inf_nan=True)
         return SessionMessage(types.jsonrpc_message_adapter.validate_python(value, by_name=False))
     except ValueError:  # pydantic's ValidationError too
         return ValueError("stdin: a line that is not a JSON-RPC message")

@@ -126,13 +126,22 @@ LINES = [
 ]
 
 
-@pytest.mark.parametrize("line", LINES)
-def test_lines_parse_as_the_sdk_parses_them(line: str) -> None:
+# Bytes that are not UTF-8: the SDK's transport reads them as U+FFFD.
+RAW_LINES = [
+    b'{"jsonrpc":"2.0","id":11,"method":"m","params":{"s":"bad \xff byte, cut \xc3"}}',
+    b'{"jsonrpc":"2.0","id":12,"method":"m","params":{"k\xfe":1}}',
+    b'{"jsonrpc":"2.0","id":13,\xff"method":"m"}',
+]
+
+
+@pytest.mark.parametrize("line", [*(line.encode() for line in LINES), *RAW_LINES, *LINES])
+def test_lines_parse_as_the_sdk_parses_them(line: bytes | str) -> None:
+    text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line  # what the SDK reads
     try:
-        expected: Any = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+        expected: Any = types.jsonrpc_message_adapter.validate_json(text, by_name=False)
     except ValueError:
         expected = None
-    got = _message(line)
+    got = _message(bytearray(line) if isinstance(line, bytes) else line)
     if expected is None:
         assert isinstance(got, ValueError)
         assert str(got) == "stdin: a line that is not a JSON-RPC message"  # names nothing the client sent
