@@ -1372,7 +1372,9 @@ pub struct Union {
 #[derive(Debug)]
 pub struct Caches {
     dfa: hybrid::dfa::DFA,
-    spare: Mutex<Vec<hybrid::dfa::Cache>>,
+    // Boxed: a cache is a large struct, and each walk moves one out of the list and back in.
+    #[allow(clippy::vec_box)]
+    spare: Mutex<Vec<Box<hybrid::dfa::Cache>>>,
 }
 
 impl Caches {
@@ -1380,21 +1382,22 @@ impl Caches {
         Caches { dfa, spare: Mutex::new(Vec::new()) }
     }
 
-    fn spare(&self) -> MutexGuard<'_, Vec<hybrid::dfa::Cache>> {
+    #[allow(clippy::vec_box)]
+    fn spare(&self) -> MutexGuard<'_, Vec<Box<hybrid::dfa::Cache>>> {
         // A walk that panicked cannot leave the list half changed: push and pop are whole.
         self.spare.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A cache for one walk: a kept one when there is one (warm: its states are built), else a new one.
     pub fn get(&self) -> CacheGuard<'_> {
-        let cache = self.spare().pop().unwrap_or_else(|| self.dfa.create_cache());
+        let cache = self.spare().pop().unwrap_or_else(|| Box::new(self.dfa.create_cache()));
         CacheGuard { caches: self, cache: Some(cache) }
     }
 
     /// How many caches are kept now, and the bytes they hold.
     pub fn kept(&self) -> (usize, usize) {
         let spare = self.spare();
-        (spare.len(), spare.iter().map(hybrid::dfa::Cache::memory_usage).sum())
+        (spare.len(), spare.iter().map(|c| c.memory_usage()).sum())
     }
 }
 
@@ -1402,19 +1405,19 @@ impl Caches {
 #[derive(Debug)]
 pub struct CacheGuard<'a> {
     caches: &'a Caches,
-    cache: Option<hybrid::dfa::Cache>,
+    cache: Option<Box<hybrid::dfa::Cache>>,
 }
 
 impl Deref for CacheGuard<'_> {
     type Target = hybrid::dfa::Cache;
     fn deref(&self) -> &Self::Target {
-        self.cache.as_ref().expect("a lent cache is there until dropped")
+        self.cache.as_deref().expect("a lent cache is there until dropped")
     }
 }
 
 impl DerefMut for CacheGuard<'_> {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        self.cache.as_mut().expect("a lent cache is there until dropped")
+        self.cache.as_deref_mut().expect("a lent cache is there until dropped")
     }
 }
 

@@ -162,8 +162,8 @@ fn each_match(
 }
 
 /// What the union pass saw: per union pattern the ascending match ends (`None` when the union
-/// gave up on its cache, or there is none), and per keyword-gated pattern the ascending positions
-/// where one of its keywords starts.
+/// gave up on its cache, or there is none; an empty list when nothing matched), and per
+/// keyword-gated pattern the ascending positions where one of its keywords starts.
 struct Located {
     ends: Option<Vec<Vec<usize>>>,
     /// By gate id ([`Pattern::gate_id`]).
@@ -178,10 +178,14 @@ fn locate(c: &Compiled, text: &str) -> Located {
     let Some(union) = c.union.as_ref() else {
         return Located { ends: None, starts: keyword_starts(c, text) };
     };
-    let mut ends: Vec<Vec<usize>> = vec![Vec::new(); union.shapes];
+    // Made at the first match: most short strings of a payload have none.
+    let mut ends: Vec<Vec<usize>> = Vec::new();
     let gated = c.keywords.as_ref().map_or(0, |k| k.gated);
     let mut found = |id: usize, end: usize| {
         if id < union.shapes {
+            if ends.is_empty() {
+                ends = vec![Vec::new(); union.shapes];
+            }
             if ends[id].last() != Some(&end) {
                 ends[id].push(end);
             }
@@ -309,7 +313,7 @@ pub fn candidates(
     let located = |p: &Pattern| -> Option<&[usize]> {
         let e = ends.as_ref()?;
         p.max_len?;
-        p.union_id.map(|id| e[id].as_slice())
+        p.union_id.map(|id| e.get(id).map_or(&[][..], Vec::as_slice))
     };
     let clustered = searched
         .iter()
