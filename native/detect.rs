@@ -432,6 +432,20 @@ pub fn rescue(c: &Compiled, kept: &mut Vec<Span>, mut waiting: Vec<Waiting>) {
 }
 
 /// Return the detections in `text` for the selected type indices, sorted by start.
+///
+/// # Example
+/// ```
+/// use _native::catalog::{compile_config, EngineConfig};
+/// let c = compile_config(&EngineConfig::default()).unwrap();
+/// let all: Vec<usize> = (0..c.types.len()).collect();
+/// let text = "mail jane@example.com, SSN 123-45-6789, order 123456789";
+/// let found: Vec<(&str, &str)> = _native::detect::detect(&c, text, &all)
+///     .iter()
+///     .map(|s| (c.types[s.ty].id.as_str(), &text[s.start..s.end]))
+///     .collect();
+/// // A bare nine-digit number is no passport: that type needs a label or a key.
+/// assert_eq!(found, [("email", "jane@example.com"), ("ssn", "123-45-6789")]);
+/// ```
 pub fn detect(c: &Compiled, text: &str, selected: &[usize]) -> Vec<Span> {
     detect_with(c, text, selected, Vec::new())
 }
@@ -453,6 +467,14 @@ pub fn detect_with(c: &Compiled, text: &str, selected: &[usize], keyed: Vec<Span
 }
 
 /// Convert sorted, non-overlapping byte spans of `text` to code-point offsets.
+///
+/// # Example
+/// ```
+/// use _native::detect::{char_offsets, Span};
+/// // "é" is two bytes and one code point: "123" is bytes 7..10, code points 6..9.
+/// let spans = [Span { start: 7, end: 10, ty: 0, rule: 0 }];
+/// assert_eq!(char_offsets("héllo 123", &spans), [(6, 9)]);
+/// ```
 pub fn char_offsets(text: &str, spans: &[Span]) -> Vec<(usize, usize)> {
     if text.is_ascii() {
         return spans.iter().map(|s| (s.start, s.end)).collect();

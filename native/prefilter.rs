@@ -175,6 +175,15 @@ fn cluster_byte(b: u8) -> bool {
 }
 
 /// What every match of a pattern holds at the least, from its syntax tree.
+///
+/// # Example
+/// ```
+/// use _native::prefilter::{markers, need};
+/// let ssn = need(&regex_syntax::parse(r"[0-9]{3}-[0-9]{2}-[0-9]{4}").unwrap());
+/// assert_eq!(ssn.digits, 9);
+/// assert!(markers(b"SSN 123-45-6789").covers(&ssn));
+/// assert!(!markers(b"SSN 123-45").covers(&ssn));
+/// ```
 pub fn need(hir: &Hir) -> Need {
     Need {
         digits: min_count(hir, &|b| b.is_ascii_digit()),

@@ -121,6 +121,17 @@ impl Walk<'_> {
 
 /// Every (union id, match end) of the union's patterns and keywords in `text`, each id's ends
 /// ascending; `Err` if the DFA gave up. `Ok(true)` if the text was walked in two halves.
+///
+/// # Example
+/// ```
+/// use _native::catalog::{compile_config, EngineConfig};
+/// let c = compile_config(&EngineConfig::default()).unwrap();
+/// let union = c.union.as_ref().unwrap();
+/// let mut ends = Vec::new();
+/// let split = _native::scan::union_matches(union, "SSN 123-45-6789", &mut |_, end| ends.push(end)).unwrap();
+/// assert!(!split, "a short text is walked once");
+/// assert!(ends.contains(&15), "the SSN ends at byte 15");
+/// ```
 pub fn union_matches(
     union: &Union,
     text: &str,

@@ -336,6 +336,21 @@ pub fn password(value: &str, t: &Tables) -> Option<usize> {
 }
 
 /// Run the validator `name` on `value`; see the module documentation.
+///
+/// # Example
+/// ```
+/// use _native::catalog::{compile_config, EngineConfig};
+/// use _native::validate::run;
+/// let t = compile_config(&EngineConfig::default()).unwrap().tables;
+/// assert!(run("luhn", "4111 1111 1111 1111", &t).is_some());
+/// assert!(run("luhn", "4111 1111 1111 1112", &t).is_none());
+/// assert!(run("iban", "DE89 3704 0044 0532 0130 00", &t).is_some());
+/// assert!(run("ssn", "666-45-6789", &t).is_none(), "area 666 is never issued");
+/// assert!(run("date", "1952-02-30", &t).is_none());
+/// // A prefix length out of range is left out: the address alone is kept.
+/// assert_eq!(run("ip", "10.0.0.1/33", &t), Some("10.0.0.1".len()));
+/// assert_eq!(run("ip", "2001:db8::1/64", &t), Some("2001:db8::1/64".len()));
+/// ```
 pub fn run(name: &str, value: &str, t: &Tables) -> Option<usize> {
     match name {
         "luhn" => luhn(value, t),

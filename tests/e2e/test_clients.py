@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from gateway import NODE, NODE_DIR, ROOT
@@ -78,16 +79,18 @@ CLIENTS = {
 
 
 @pytest.mark.parametrize("client", sorted(CLIENTS))
-def test_client_started_within_10_ms_of_the_url_line(client: str) -> None:
+def test_client_started_on_the_url_line(client: str) -> None:
     # Regression: connections in the first 15-36 ms after the line were refused, and the
-    # TypeScript SDK failed with "fetch failed ... ECONNREFUSED". Now the line means "listening".
+    # TypeScript SDK failed with "fetch failed ... ECONNREFUSED". Now the line means "listening":
+    # a connection made as soon as the line is read is accepted (no timing asserted: a busy
+    # machine may start the client late, which proves nothing either way).
     for _ in range(3):
         with started("--transport", "http") as (url, _server):
-            seen = time.monotonic()
+            address = urlsplit(url)
+            socket.create_connection((address.hostname, address.port), timeout=5).close()
             process = subprocess.Popen(
                 CLIENTS[client](url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=node_env()
             )
-            assert time.monotonic() - seen < 0.010
             _out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err[-3000:]
         assert "ECONNREFUSED" not in err
