@@ -37,8 +37,8 @@ pub struct Hit {
 #[derive(Debug)]
 pub struct Engine {
     c: Compiled,
-    /// What key names read as, kept from one scan to the next (taken by a scan while it runs).
-    names: Mutex<KeyNames>,
+    /// What keys name, kept from one scan to the next (taken by a scan while it runs).
+    names: Mutex<Option<KeyNames>>,
 }
 
 impl Clone for Engine {
@@ -301,15 +301,16 @@ impl Engine {
     ) -> Result<(Vec<Change>, Vec<Found>)> {
         // Concurrent scans each take what is there (the first one all of it); the one that knows
         // the most names puts them back.
-        let names = self.names.lock().map(|mut n| std::mem::take(&mut *n)).unwrap_or_default();
+        let names = self.names.lock().ok().and_then(|mut n| n.take()).unwrap_or_default();
         let mut walker = Walker::new(&self.c, selected, masker, nodes, names);
         let changes = walker.walk(tape);
+        let (found, names) = walker.into_parts();
         if let Ok(mut kept) = self.names.lock() {
-            if walker.names.len() >= kept.len() {
-                *kept = std::mem::take(&mut walker.names);
+            if kept.as_ref().is_none_or(|k| names.len() >= k.len()) {
+                *kept = Some(names);
             }
         }
-        Ok((changes?, walker.found))
+        Ok((changes?, found))
     }
 }
 

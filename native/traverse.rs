@@ -505,50 +505,165 @@ pub fn pointer(path: &[Step<'_>]) -> String {
     out
 }
 
-/// The labelled types that key names (a key, or a key joined to the one above it) read as.
+/// What the keys of payloads name: the labelled types (catalog order) whose key labels match a
+/// key, or a key joined to the one above it.
 ///
 /// Matching a name against every type's label vocabulary costs far more than looking it up, and
 /// the payloads of one API repeat the same keys, so the engine keeps this from one scan to the
-/// next. It holds at most [`KeyNames::MAX_BYTES`] (names plus a fixed cost per entry) and starts
-/// over when full, so keys a client makes up cannot grow it without bound.
-#[derive(Debug, Default)]
+/// next: a map of names, which holds at most [`KeyNames::MAX_BYTES`] and starts over when full,
+/// and in front of it a small table of the pairs of keys met lately, found by a quick hash of
+/// their text and compared in full (so that made-up keys can only push others out). Names
+/// longer than [`KeyNames::LONGEST`] bytes are matched every time and never kept.
+#[derive(Debug)]
 pub struct KeyNames {
-    types: HashMap<Box<str>, Box<[usize]>>,
+    names: HashMap<Box<str>, Box<[usize]>>,
     bytes: usize,
+    pairs: Vec<Option<Pair>>,
+    /// Room for a key joined to the one above it.
+    joined: String,
+}
+
+/// A pair of keys (the one above, if any, and the nearest) with what they name.
+#[derive(Debug)]
+struct Pair {
+    parent: Option<Box<str>>,
+    key: Box<str>,
+    /// The types the key names.
+    key_types: Box<[usize]>,
+    /// The types the key joined to the one above names, once needed.
+    joined_types: Option<Box<[usize]>>,
+}
+
+impl Default for KeyNames {
+    fn default() -> Self {
+        KeyNames {
+            names: HashMap::new(),
+            bytes: 0,
+            pairs: (0..Self::PAIRS).map(|_| None).collect(),
+            joined: String::new(),
+        }
+    }
 }
 
 impl KeyNames {
     /// The most memory the names take, counted as their UTF-8 length plus 64 bytes each.
     pub const MAX_BYTES: usize = 1 << 20;
+    /// The longest name (or pair of keys, in bytes) kept.
+    pub const LONGEST: usize = 256;
+    /// Slots of the table of pairs.
+    const PAIRS: usize = 256;
 
     /// The number of names held.
     pub fn len(&self) -> usize {
-        self.types.len()
+        self.names.len()
     }
 
     /// Whether no name is held.
     pub fn is_empty(&self) -> bool {
-        self.types.is_empty()
+        self.names.is_empty()
     }
 
-    /// The types (catalog order) whose key labels `name` matches, among those `keep` accepts.
-    fn types(&mut self, c: &Compiled, name: &str, keep: impl Fn(usize) -> bool) -> Vec<usize> {
-        if let Some(all) = self.types.get(name) {
-            return all.iter().copied().filter(|&ti| keep(ti)).collect();
+    /// The types a value under `key` (below `parent`) is tried as, among those `keep` accepts:
+    /// those the key names, else those the key joined to the one above names.
+    ///
+    /// # Example
+    /// ```
+    /// use _native::catalog::{compile_config, EngineConfig};
+    /// use _native::traverse::KeyNames;
+    ///
+    /// let c = compile_config(&EngineConfig::default()).unwrap();
+    /// let mut names = KeyNames::default();
+    /// let ids = |types: Vec<usize>| -> Vec<String> { types.iter().map(|&t| c.types[t].id.clone()).collect() };
+    /// assert_eq!(ids(names.types(&c, Some("passport"), "number", |_| true)), ["passport"]);
+    /// assert_eq!(ids(names.types(&c, None, "number", |_| true)), Vec::<String>::new());
+    /// ```
+    pub fn types(
+        &mut self,
+        c: &Compiled,
+        parent: Option<&str>,
+        key: &str,
+        keep: impl Fn(usize) -> bool,
+    ) -> Vec<usize> {
+        let pick = |types: &[usize]| -> Vec<usize> { types.iter().copied().filter(|&ti| keep(ti)).collect() };
+        if parent.map_or(0, str::len) + key.len() > Self::LONGEST {
+            let got = pick(&self.named(c, key));
+            return match parent.filter(|_| got.is_empty()) {
+                Some(parent) => pick(&self.named(c, &format!("{parent} {key}"))),
+                None => got,
+            };
+        }
+        let (first, second) = pair_slots(parent, key);
+        let is_it =
+            |p: &Option<Pair>| p.as_ref().is_some_and(|p| *p.key == *key && p.parent.as_deref() == parent);
+        let slot = if is_it(&self.pairs[first]) {
+            first
+        } else if is_it(&self.pairs[second]) {
+            second
+        } else {
+            let slot = if self.pairs[first].is_none() { first } else { second };
+            let key_types = self.named(c, key);
+            self.pairs[slot] =
+                Some(Pair { parent: parent.map(Box::from), key: key.into(), key_types, joined_types: None });
+            slot
+        };
+        let got = self.pairs[slot].as_ref().map(|p| pick(&p.key_types)).unwrap_or_default();
+        let Some(parent) = parent.filter(|_| got.is_empty()) else {
+            return got;
+        };
+        if self.pairs[slot].as_ref().is_some_and(|p| p.joined_types.is_none()) {
+            let mut joined = std::mem::take(&mut self.joined);
+            joined.clear();
+            joined.push_str(parent);
+            joined.push(' ');
+            joined.push_str(key);
+            let types = self.named(c, &joined);
+            self.joined = joined;
+            if let Some(p) = self.pairs[slot].as_mut() {
+                p.joined_types = Some(types);
+            }
+        }
+        self.pairs[slot].as_ref().and_then(|p| p.joined_types.as_deref()).map(pick).unwrap_or_default()
+    }
+
+    /// The types whose key labels `name` matches.
+    fn named(&mut self, c: &Compiled, name: &str) -> Box<[usize]> {
+        if let Some(all) = self.names.get(name) {
+            return all.clone();
         }
         let all: Box<[usize]> = (0..c.types.len())
             .filter(|&ti| c.types[ti].labels.as_ref().is_some_and(|l| l.matches(name, true)))
             .collect();
-        let got = all.iter().copied().filter(|&ti| keep(ti)).collect();
+        if name.len() > Self::LONGEST {
+            return all;
+        }
         let cost = name.len() + 64;
         if self.bytes + cost > Self::MAX_BYTES {
-            self.types.clear();
+            self.names.clear();
             self.bytes = 0;
         }
         self.bytes += cost;
-        self.types.insert(name.into(), all);
-        got
+        self.names.insert(name.into(), all.clone());
+        all
     }
+}
+
+/// The two slots a pair of keys may take in [`KeyNames`]' table (two, so that two pairs met in
+/// turn do not push each other out): from a quick hash of their text (FxHash's step).
+fn pair_slots(parent: Option<&str>, key: &str) -> (usize, usize) {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mix = |mut h: u64, bytes: &[u8]| {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        let tail = chunks.remainder().iter().rev().fold(0u64, |t, &b| t << 8 | u64::from(b));
+        (h.rotate_left(5) ^ tail ^ bytes.len() as u64).wrapping_mul(K)
+    };
+    let h =
+        mix(mix(parent.map_or(0, |p| p.len() as u64 + 1), parent.unwrap_or("").as_bytes()), key.as_bytes());
+    ((h >> 32) as usize % KeyNames::PAIRS, (h >> 48) as usize % KeyNames::PAIRS)
 }
 
 /// Pass 2: scan (and optionally mask) every string of a checked value.
@@ -562,12 +677,8 @@ pub struct Walker<'c, 's> {
     masker: Option<Masker<'c>>,
     /// Counts the nodes of JSON held in strings, after those of the payload.
     budget: Budget<'c>,
-    /// What key names read as (the engine keeps it from one scan to the next).
-    pub names: KeyNames,
-    /// Room for a key joined to the one above it.
-    joined: String,
-    /// The types of pairs of the payload's own keys met lately, by their addresses and lengths.
-    recent: Vec<([usize; 4], Vec<usize>)>,
+    /// What keys name (the engine keeps it from one scan to the next).
+    names: KeyNames,
     /// The pointers of the strings holding JSON that the walk is inside, outermost first.
     outer: Vec<String>,
     /// The detections, in traversal order.
@@ -575,9 +686,6 @@ pub struct Walker<'c, 's> {
 }
 
 const BLANK: [char; 4] = [' ', '\t', '\n', '\r'];
-/// Slots of `Walker::recent`, and the address of none.
-const RECENT: usize = 64;
-const NOWHERE: [usize; 4] = [usize::MAX; 4];
 
 impl<'c, 's> Walker<'c, 's> {
     /// A walker that has already counted `nodes` nodes in pass 1 (`names`: what earlier scans
@@ -604,8 +712,6 @@ impl<'c, 's> Walker<'c, 's> {
             masker,
             budget: Budget { c, nodes, bytes: 0 },
             names,
-            joined: String::new(),
-            recent: vec![(NOWHERE, Vec::new()); RECENT],
             outer: Vec::new(),
             found: Vec::new(),
         }
@@ -632,8 +738,12 @@ impl<'c, 's> Walker<'c, 's> {
     /// assert_eq!(v, serde_json::json!({"to": ["[EMAIL]", "hello"]}));
     /// ```
     pub fn walk<T: AsRef<str>>(&mut self, tape: &Tape<T>) -> Result<Vec<Change>> {
-        self.recent.iter_mut().for_each(|r| r.0 = NOWHERE);
         self.walk_at(tape, 0, (None, None))
+    }
+
+    /// The detections, and what the walk learnt of keys (for the next one).
+    pub fn into_parts(self) -> (Vec<Found>, KeyNames) {
+        (self.found, self.names)
     }
 
     fn walk_at<T: AsRef<str>>(
@@ -709,41 +819,11 @@ impl<'c, 's> Walker<'c, 's> {
 
     /// The labelled types a value under `keys` is tried as (the nearest key, else both joined).
     fn types_for(&mut self, keys: Keys<'_>) -> Vec<usize> {
-        let Some(key) = keys.1 else {
+        let Some(key) = keys.1.filter(|_| self.any_labelled) else {
             return Vec::new();
         };
-        if !self.any_labelled {
-            return Vec::new();
-        }
-        // The payload's own keys (not those of JSON held in its strings) stay put while it is
-        // walked, so the same address and length is the same text; and a payload repeats the
-        // same key objects (a JSON parser's, a program's literals).
-        let own = self.outer.is_empty().then(|| {
-            let (parent_at, parent_len) = keys.0.map_or((0, 0), |p| (p.as_ptr() as usize, p.len()));
-            let at = [parent_at, parent_len, key.as_ptr() as usize, key.len()];
-            let mix = (at[0] ^ at[1] ^ at[2].rotate_left(29) ^ at[3]).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            (at, (mix >> 58) % RECENT)
-        });
-        if let Some((at, slot)) = own {
-            if self.recent[slot].0 == at {
-                return self.recent[slot].1.clone();
-            }
-        }
         let labelled = &self.labelled;
-        let mut got = self.names.types(self.c, key, |ti| labelled[ti]);
-        if let Some(parent) = keys.0.filter(|_| got.is_empty()) {
-            let mut joined = std::mem::take(&mut self.joined);
-            joined.clear();
-            joined.push_str(parent);
-            joined.push(' ');
-            joined.push_str(key);
-            got = self.names.types(self.c, &joined, |ti| labelled[ti]);
-            self.joined = joined;
-        }
-        if let Some((at, slot)) = own {
-            self.recent[slot] = (at, got.clone());
-        }
-        got
+        self.names.types(self.c, keys.0, key, |ti| labelled[ti])
     }
 
     /// Candidates for a whole value under a labelled key: its text without surrounding blanks.
@@ -887,6 +967,24 @@ mod tests {
         let read = |v: &Value| Tape::read(v, 0, &mut Budget::new(&c), true).map(|t| t.nodes.len());
         assert_eq!(read(&json!([1, 2])).unwrap(), 3);
         assert!(matches!(read(&json!([1, 2, 3])), Err(Error::Limit(_))));
+    }
+
+    #[test]
+    fn key_names_stay_bounded_and_right() {
+        let c = compile_config(&EngineConfig::default()).unwrap();
+        let mut names = KeyNames::default();
+        let passport = c.index["passport"];
+        for i in 0..30_000 {
+            // Made-up keys push each other out, and out of the names; the pair met in turn stays right.
+            assert!(names.types(&c, Some("x"), &format!("field {i}"), |_| true).is_empty());
+            assert_eq!(names.types(&c, Some("passport"), "number", |_| true), [passport]);
+        }
+        assert!(names.bytes <= KeyNames::MAX_BYTES);
+        let long = "k".repeat(KeyNames::LONGEST + 1);
+        assert!(names.types(&c, Some("passport"), &long, |_| true).is_empty());
+        assert!(!names.names.contains_key(long.as_str()));
+        // The types a call asks for decide: without passport, "passport number" names nothing.
+        assert!(names.types(&c, Some("passport"), "number", |t| t != passport).is_empty());
     }
 
     #[test]
