@@ -313,6 +313,12 @@ class Engine:
     ) -> ScanResult | Awaitable[ScanResult]:
         """Scan every string in a JSON value; mask them unless ``mask=False``.
 
+        The result's ``data`` shares what did not change with ``data``: a masked string is a new
+        ``str`` and a dict or list is new only when something inside it changed; every other value,
+        and ``data`` itself when nothing changed (or without masking), is the input's own object.
+        Copy the result before changing it in place if the input must stay as it was. Tuples, and
+        subclasses of dict and list, come back as plain lists and dicts.
+
         With a ``vault``, masking is reversible as for :meth:`mask` (the call returns an
         awaitable, ``mask`` must be true) and :meth:`unmask_nested` reverses it.
         """
