@@ -648,22 +648,28 @@ impl KeyNames {
 }
 
 /// The two slots a pair of keys may take in [`KeyNames`]' table (two, so that two pairs met in
-/// turn do not push each other out): from a quick hash of their text (FxHash's step).
+/// turn do not push each other out).
 fn pair_slots(parent: Option<&str>, key: &str) -> (usize, usize) {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mix = |mut h: u64, bytes: &[u8]| {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
-        }
-        let tail = chunks.remainder().iter().rev().fold(0u64, |t, &b| t << 8 | u64::from(b));
-        (h.rotate_left(5) ^ tail ^ bytes.len() as u64).wrapping_mul(K)
-    };
-    let h =
-        mix(mix(parent.map_or(0, |p| p.len() as u64 + 1), parent.unwrap_or("").as_bytes()), key.as_bytes());
+    let h = quick_hash(
+        quick_hash(parent.map_or(0, |p| p.len() as u64 + 1), parent.unwrap_or("").as_bytes()),
+        key.as_bytes(),
+    );
     ((h >> 32) as usize % KeyNames::PAIRS, (h >> 48) as usize % KeyNames::PAIRS)
+}
+
+/// A quick hash of `bytes` continuing from `h` (FxHash's step, 8 bytes at a time), for tables
+/// that compare what they find in full and keep one entry per slot, so that collisions cost a
+/// miss and nothing more.
+fn quick_hash(mut h: u64, bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    let tail = chunks.remainder().iter().rev().fold(0u64, |t, &b| t << 8 | u64::from(b));
+    (h.rotate_left(5) ^ tail ^ bytes.len() as u64).wrapping_mul(K)
 }
 
 /// Pass 2: scan (and optionally mask) every string of a checked value.
@@ -683,9 +689,17 @@ pub struct Walker<'c, 's> {
     outer: Vec<String>,
     /// The detections, in traversal order.
     pub found: Vec<Found>,
+    /// The detections of short strings met twice in the walk, and fingerprints of those met
+    /// once (see `detect_short`).
+    short: Vec<Option<(Box<str>, Vec<Span>)>>,
+    seen: Vec<u32>,
 }
 
 const BLANK: [char; 4] = [' ', '\t', '\n', '\r'];
+/// Strings up to this many bytes have their detections kept for the rest of the walk, in a
+/// table of a slot per two strings of the payload, at most `SHORT_SLOTS`.
+const SHORT: usize = 64;
+const SHORT_SLOTS: usize = 1024;
 
 impl<'c, 's> Walker<'c, 's> {
     /// A walker that has already counted `nodes` nodes in pass 1 (`names`: what earlier scans
@@ -712,6 +726,8 @@ impl<'c, 's> Walker<'c, 's> {
             masker,
             budget: Budget { c, nodes, bytes: 0 },
             names,
+            short: Vec::new(),
+            seen: Vec::new(),
             outer: Vec::new(),
             found: Vec::new(),
         }
@@ -738,6 +754,10 @@ impl<'c, 's> Walker<'c, 's> {
     /// assert_eq!(v, serde_json::json!({"to": ["[EMAIL]", "hello"]}));
     /// ```
     pub fn walk<T: AsRef<str>>(&mut self, tape: &Tape<T>) -> Result<Vec<Change>> {
+        let slots = (tape.texts.len() / 2).clamp(16, SHORT_SLOTS);
+        self.short.clear();
+        self.short.resize_with(slots, || None);
+        self.seen = vec![0; slots * 4];
         self.walk_at(tape, 0, (None, None))
     }
 
@@ -891,11 +911,40 @@ impl<'c, 's> Walker<'c, 's> {
             }
         }
         let keyed = self.keyed(s, keys);
-        let spans = detect::detect_with(self.c, s, self.selected, keyed);
+        let spans = if keyed.is_empty() && s.len() <= SHORT {
+            self.detect_short(s)
+        } else {
+            detect::detect_with(self.c, s, self.selected, keyed)
+        };
         if spans.is_empty() {
             return Ok(None);
         }
         Ok(self.record(s, &spans, path))
+    }
+
+    /// The detections in a short string: payloads repeat short values (states, kinds, tags,
+    /// cities), and what a text holds depends on nothing but the text, so a string met a second
+    /// time is kept for the rest of the walk, one per slot of a table (the first time, only a
+    /// fingerprint of it is: values met once, most of them, cost no copy and push nothing out).
+    fn detect_short(&mut self, s: &str) -> Vec<Span> {
+        if self.short.is_empty() {
+            return detect::detect(self.c, s, self.selected);
+        }
+        let h = quick_hash(0, s.as_bytes());
+        let slot = (h >> 40) as usize % self.short.len();
+        if let Some((text, spans)) = &self.short[slot] {
+            if **text == *s {
+                return spans.clone();
+            }
+        }
+        let spans = detect::detect(self.c, s, self.selected);
+        let (mark, print) = ((h >> 8) as usize % self.seen.len(), h as u32 | 1);
+        if self.seen[mark] == print {
+            self.short[slot] = Some((s.into(), spans.clone()));
+        } else {
+            self.seen[mark] = print;
+        }
+        spans
     }
 }
 
