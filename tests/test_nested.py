@@ -263,6 +263,20 @@ def test_tokenize_numbering_is_shared_across_the_payload(engine: Engine) -> None
     ]
 
 
+def test_values_repeated_through_a_payload_are_each_reported(engine: Engine) -> None:
+    # The Rust walk keeps what a short string holds once it has met it twice: every later
+    # occurrence is still reported at its own place and masked in turn.
+    row = {"mail": "a@example.com", "city": "Lisboa", "ssn": "123-45-6789", "note": "call 555-123-4567"}
+    data = {"rows": [dict(row) for _ in range(6)], "raw": json.dumps([row, row])}
+    result = engine.scan(data, strategy="tokenize")
+    paths = [d.path + "".join(d.embedded) for d in result.detections]
+    assert paths == [f"/rows/{i}/{k}" for i in range(6) for k in ("mail", "ssn", "note")] + [
+        f"/raw/{i}/{k}" for i in range(2) for k in ("mail", "ssn", "note")
+    ]
+    masked = {"mail": "[EMAIL_1]", "city": "Lisboa", "ssn": "[SSN_1]", "note": "call [PHONE_1]"}
+    assert result.data == {"rows": [masked] * 6, "raw": json.dumps([masked, masked], separators=(",", ":"))}
+
+
 # --- embedded JSON -------------------------------------------------------------------------------
 
 
