@@ -1,0 +1,100 @@
+"""Nested scans side by side: this checkout's Rust engine, another build of it, and cpex-pii-filter.
+
+``python bench/scan_against.py --against PATH [--sizes 10KB,1MB] [--rounds 15]`` loads the Rust
+extension at ``PATH`` (another checkout's ``mcp_pii/_native.abi3.so``, or any build of the
+crate with the ``python`` feature) beside this checkout's, checks that both give the same data
+and detections on the benchmark's nested payloads (``bench/inputs.py``, with and without
+non-ASCII text), then times ``Engine.scan`` with each and cpex's ``process_nested`` in one
+process: rounds of one batch of each, in rotating order, medians. Ratios within a line compare
+like with like on a shared machine; absolute times do not travel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import engines
+import inputs
+
+from mcp_pii import Config, Engine
+
+
+def other_engine(path: Path, config: Config) -> Engine:
+    """An engine whose backend is the Rust extension built at ``path``."""
+    spec = importlib.util.spec_from_file_location("against._native", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load a Python extension from {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    engine = Engine(config, implementation="rust")
+    engine._backend = module.Engine(config.to_engine_json())  # type: ignore[attr-defined]
+    return engine
+
+
+def same(a: Any, b: Any) -> bool:
+    """Whether two scan results hold the same data and detections (pointers, spans, values, rules)."""
+
+    def key(r: Any) -> list[tuple[Any, ...]]:
+        return [(d.path, d.type, d.start, d.end, d.value, d.rule, tuple(d.embedded)) for d in r.detections]
+
+    return bool(a.data == b.data and key(a) == key(b))
+
+
+def medians(fns: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
+    """Seconds per call of each function: rounds of one ~20 ms batch of each, in rotating order."""
+    first = next(iter(fns.values()))
+    t = time.perf_counter()
+    first()
+    batch = max(1, int(0.02 / max(time.perf_counter() - t, 1e-9)))
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    items = list(fns.items())
+    for r in range(rounds):
+        for name, fn in items[r % len(items) :] + items[: r % len(items)]:
+            t = time.perf_counter()
+            for _ in range(batch):
+                fn()
+            times[name].append((time.perf_counter() - t) / batch)
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--against", type=Path, required=True, help="another build of the Rust extension (.so)")
+    parser.add_argument("--sizes", type=lambda s: s.split(","), default=["10KB", "1MB"], help="nested sizes")
+    parser.add_argument("--rounds", type=int, default=15, help="rounds per payload")
+    args = parser.parse_args()
+    config = Config(default_strategy=engines.STRATEGY)
+    ours, theirs = Engine(config, implementation="rust"), other_engine(args.against, config)
+    cpex = engines.load("cpex")
+    print(f"this checkout vs {args.against}; cpex: {'yes' if isinstance(cpex, engines.Contender) else 'unavailable'}")
+    for size in args.sizes:
+        for ascii_only in (False, True):
+            data = inputs.nested_payload(size, ascii_only)
+            if not same(ours.scan(data.data), theirs.scan(data.data)):
+                print(f"{data.name}: the two builds disagree; not timed")
+                continue
+            fns: dict[str, Callable[[], Any]] = {
+                "this": lambda d=data.data: ours.scan(d),
+                "other": lambda d=data.data: theirs.scan(d),
+            }
+            if isinstance(cpex, engines.Contender):
+                fns["cpex"] = lambda d=data.data, scan=cpex.scan: scan(d)
+            m = medians(fns, args.rounds)
+            line = f"{data.name:18s} this {m['this'] * 1e6:9.1f} us  other {m['other'] * 1e6:9.1f} us"
+            line += f"  other/this {m['other'] / m['this']:5.2f}x"
+            if "cpex" in m:
+                line += f"  cpex {m['cpex'] * 1e6:9.1f} us  cpex/this {m['cpex'] / m['this']:5.2f}x"
+                line += f"  cpex/other {m['cpex'] / m['other']:5.2f}x"
+            print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
