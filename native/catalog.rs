@@ -1366,7 +1366,7 @@ pub struct Union {
 }
 
 /// The caches of the union's DFA: one per walk running now (a search runs one or two), and at
-/// most [`UNION_SPARE`] kept between searches, so that the memory kept is bounded whatever the
+/// most [`union_spare`] kept between searches, so that the memory kept is bounded whatever the
 /// number of threads that search (a library pool keeps one per thread that ever searched at the
 /// same time as another, for good).
 #[derive(Debug)]
@@ -1375,11 +1375,13 @@ pub struct Caches {
     // Boxed: a cache is a large struct, and each walk moves one out of the list and back in.
     #[allow(clippy::vec_box)]
     spare: Mutex<Vec<Box<hybrid::dfa::Cache>>>,
+    /// How many are kept ([`union_spare`]).
+    keep: usize,
 }
 
 impl Caches {
     fn new(dfa: hybrid::dfa::DFA) -> Self {
-        Caches { dfa, spare: Mutex::new(Vec::new()) }
+        Caches { dfa, spare: Mutex::new(Vec::new()), keep: union_spare() }
     }
 
     #[allow(clippy::vec_box)]
@@ -1401,7 +1403,7 @@ impl Caches {
     }
 }
 
-/// A cache lent to one walk; kept for the next one when dropped, unless [`UNION_SPARE`] are kept.
+/// A cache lent to one walk; kept for the next one when dropped, unless [`union_spare`] are kept.
 #[derive(Debug)]
 pub struct CacheGuard<'a> {
     caches: &'a Caches,
@@ -1425,7 +1427,7 @@ impl Drop for CacheGuard<'_> {
     fn drop(&mut self) {
         let Some(cache) = self.cache.take() else { return };
         let mut spare = self.caches.spare();
-        if spare.len() < UNION_SPARE {
+        if spare.len() < self.caches.keep {
             spare.push(cache);
         }
     }
@@ -1444,9 +1446,13 @@ impl std::fmt::Debug for Union {
 /// megabyte of varied text the default cache filled and was rebuilt over and over (the profile was
 /// all determinisation), and throughput fell to a third of what it is at 100 KB.
 pub const UNION_CACHE: usize = 8 * 1024 * 1024;
-/// Union caches kept between searches: two searches of long texts at a time find warm caches;
-/// the memory they keep is at most this many times [`UNION_CACHE`], whatever the thread count.
-pub const UNION_SPARE: usize = 4;
+/// Union caches kept between searches: as many as two walks on every CPU and one more search need,
+/// so that searches running on all CPUs at once find warm caches (a cold cache builds its states
+/// as it reads: 2-4 ms on the first kilobyte, about 150 ms over a first megabyte of PII prose).
+/// The memory kept is at most this many times [`UNION_CACHE`], whatever the thread count.
+pub fn union_spare() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) + 2
+}
 /// Cache clears a union search tolerates before it gives up (with fewer than 10 bytes searched
 /// per state built since).
 pub const UNION_GIVE_UP: usize = 8;
@@ -1541,7 +1547,8 @@ mod tests {
         let c = compile_config(&EngineConfig::default()).unwrap();
         let caches = &c.union.as_ref().unwrap().caches;
         // More walks at once than are kept: each gets a cache of its own.
-        let mut lent: Vec<CacheGuard<'_>> = (0..UNION_SPARE + 3).map(|_| caches.get()).collect();
+        let keep = union_spare();
+        let mut lent: Vec<CacheGuard<'_>> = (0..keep + 3).map(|_| caches.get()).collect();
         assert_eq!(caches.kept().0, 0);
         let text = "ssn 123-45-6789 and mail jane@example.com";
         let input = regex_automata::Input::new(text);
@@ -1550,13 +1557,13 @@ mod tests {
         }
         drop(lent);
         let (kept, bytes) = caches.kept();
-        assert_eq!(kept, UNION_SPARE);
-        assert!(bytes > 0 && bytes <= UNION_SPARE * UNION_CACHE);
+        assert_eq!(kept, keep);
+        assert!(bytes > 0 && bytes <= keep * UNION_CACHE);
         // A later walk takes a warm one.
         let warm = caches.get();
-        assert_eq!(caches.kept().0, UNION_SPARE - 1);
+        assert_eq!(caches.kept().0, keep - 1);
         drop(warm);
-        assert_eq!(caches.kept().0, UNION_SPARE);
+        assert_eq!(caches.kept().0, keep);
     }
 
     #[test]
