@@ -11,12 +11,13 @@ import contextlib
 import json
 import math
 import os
+import re
 import string
 from typing import Any
 
 import pytest
 from conftest import load_corpus, make_both, require_impl
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mcp_pii import Config, CustomPattern, Engine, PIIError
@@ -297,11 +298,16 @@ def test_detections_are_sorted_disjoint_and_exact(engine_impl: str, text: str) -
 def test_masking_twice_changes_nothing_more(engine_impl: str, text: str, strategy: str) -> None:
     # Holds for every strategy but remove, partial included, on prose. Where values touch each
     # other (see GLUED below) it does not always hold; remove joins what stood around a value, so
-    # a label can meet a value that was not its own (the last GLUED case).
+    # a label can meet a value that was not its own (GLUED "remove-splices-a-label-onto-a-value").
+    # Nor where partial keeps the IPv4 tail of an IPv6 address (GLUED "partial-keeps-an-ipv4-tail").
+    assume(strategy != "partial" or not IPV4_AFTER_COLON.search(text))
     engine = engine_for(engine_impl)
     once = engine.mask(text, strategy).text
     assert engine.mask(once, strategy).text == once
 
+
+# An IPv6 address written with an IPv4 tail (::ffff:192.0.2.1).
+IPV4_AFTER_COLON = re.compile(r":[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 
 # Texts where masking twice still finds more, each with the reason. The neighbour rule (DESIGN
 # rule 3b) covers a value held back by a character of a detection next to it; these are the cases
@@ -325,6 +331,13 @@ GLUED = [
         "remove",
         id="remove-splices-a-label-onto-a-value",
         # Removing the licence number leaves "DL#  0222222222222", a licence number of its own.
+    ),
+    pytest.param(
+        "::ffff:0:192.0.2.1; ",
+        "partial",
+        id="partial-keeps-an-ipv4-tail",
+        # The tail rule keeps the last 4 of 11 significant characters, "2.0.2.1": an IPv4
+        # address of its own once "19" is masked, found and masked again.
     ),
 ]
 
