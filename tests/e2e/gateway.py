@@ -148,7 +148,9 @@ def running_gateway(tmp: Path, plugins: str | None = None) -> Iterator[Gateway]:
                 raise RuntimeError(f"the gateway did not answer /health in {START_TIMEOUT:.0f} s")
             time.sleep(0.25)
         make_token = [str(GATEWAY_VENV / "bin" / "python"), "-m", "mcpgateway.utils.create_jwt_token"]
-        make_token += ["--username", ADMIN, "--exp", "60", "--secret", env["JWT_SECRET_KEY"]]
+        # "--secret=…" in one word: a random secret may start with "-", which argparse would take
+        # for an option (the call then failed with exit status 2, about one run in 64).
+        make_token += ["--username", ADMIN, "--exp", "60", f"--secret={env['JWT_SECRET_KEY']}"]
         done = subprocess.run(make_token, capture_output=True, text=True, check=True, env=env, cwd=tmp)
         token = done.stdout.strip().splitlines()[-1]
         yield Gateway(base, token, process, log_path)
