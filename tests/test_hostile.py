@@ -124,6 +124,19 @@ def same(expected: dict[str, Any]) -> Check:
     return check
 
 
+def found_in_escape_bomb(levels: int) -> Check:
+    """What scan_nested reports for ``escape_bomb(levels)``: the email, ``levels`` documents deep."""
+    detection = {
+        "type": "email",
+        "start": 0,
+        "end": len(EMAIL),
+        "rule": "email",
+        "path": "",
+        "embedded": ["/0"] * levels,
+    }
+    return same({"counts": {"email": 1}, "detections": [detection]})
+
+
 def masked(text: str, counts: dict[str, int]) -> Check:
     return same({"text": text, "counts": counts})
 
@@ -276,21 +289,7 @@ CASES = [
         "escape-bomb",
         "scan_nested",
         lambda: {"data": escape_bomb(12)},
-        same(
-            {
-                "counts": {"email": 1},
-                "detections": [
-                    {
-                        "type": "email",
-                        "start": 0,
-                        "end": len(EMAIL),
-                        "rule": "email",
-                        "path": "",
-                        "embedded": ["/0"] * 12,
-                    }
-                ],
-            }
-        ),
+        found_in_escape_bomb(12),
     ),
     # a million values
     Case(
@@ -631,21 +630,7 @@ WIRE_CASES = [
         "escape-bomb-8",
         "scan_nested",
         lambda: {"data": escape_bomb(8)},
-        same(
-            {
-                "counts": {"email": 1},
-                "detections": [
-                    {
-                        "type": "email",
-                        "start": 0,
-                        "end": len(EMAIL),
-                        "rule": "email",
-                        "path": "",
-                        "embedded": ["/0"] * 8,
-                    }
-                ],
-            }
-        ),
+        found_in_escape_bomb(8),
     ),
     *[
         c
