@@ -23,19 +23,29 @@ from typing import Any
 import engines
 import inputs
 
-from mcp_pii import Config, Engine
+from mcp_pii import Config, Engine, NestedDetection, ScanResult
 
 
-def other_engine(path: Path, config: Config) -> Engine:
-    """An engine whose backend is the Rust extension built at ``path``."""
-    spec = importlib.util.spec_from_file_location("against._native", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot load a Python extension from {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    engine = Engine(config, implementation="rust")
-    engine._backend = module.Engine(config.to_engine_json())  # type: ignore[attr-defined]
-    return engine
+class OtherBuild:
+    """``Engine.scan`` (without a vault) over another build of the extension.
+
+    Older builds return a tuple per detection, newer ones seven columns; each is turned
+    into :class:`NestedDetection` the way the facade of its time did.
+    """
+
+    def __init__(self, path: Path, config: Config) -> None:
+        spec = importlib.util.spec_from_file_location("against._native", path)
+        if spec is None or spec.loader is None:
+            raise SystemExit(f"cannot load a Python extension from {path}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        self.backend = module.Engine(config.to_engine_json())
+
+    def scan(self, data: Any) -> ScanResult:
+        out, found = self.backend.scan(data, None, None, True)
+        if isinstance(found, list):
+            return ScanResult(out, [NestedDetection(p, t, a, b, v, r, e) for p, t, a, b, v, r, e in found])
+        return ScanResult(out, list(map(NestedDetection, *found)))
 
 
 def same(a: Any, b: Any) -> bool:
@@ -71,7 +81,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=15, help="rounds per payload")
     args = parser.parse_args()
     config = Config(default_strategy=engines.STRATEGY)
-    ours, theirs = Engine(config, implementation="rust"), other_engine(args.against, config)
+    ours, theirs = Engine(config, implementation="rust"), OtherBuild(args.against, config)
     cpex = engines.load("cpex")
     print(f"this checkout vs {args.against}; cpex: {'yes' if isinstance(cpex, engines.Contender) else 'unavailable'}")
     for size in args.sizes:

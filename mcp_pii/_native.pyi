@@ -60,8 +60,11 @@ class Engine:
         types: list[str] | None = None,
         mask: bool | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[Any, list[tuple[str, str, int, int, str, str, tuple[str, ...]]]]:
-        """Return the data and ``(pointer, type id, start, end, value, rule, embedded)`` per detection.
+    ) -> tuple[Any, tuple[list[str], list[str], list[int], list[int], list[str], list[str], list[tuple[str, ...]]]]:
+        """Return the data and the detections as seven lists: pointer, type id, start, end, value, rule, embedded.
+
+        Each list holds one item per detection, in traversal order (columns rather than a tuple per
+        detection: fewer objects for the garbage collector to visit).
 
         ``pointer`` is the RFC 6901 pointer of the string in ``data``; for a detection inside JSON
         held in a string it is that string's, and ``embedded`` holds the pointers within the

@@ -138,7 +138,7 @@ class _Backend(Protocol):
         types: list[str] | None = None,
         mask: bool = True,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[Any, list[Found]]: ...
+    ) -> tuple[Any, Found]: ...
 
 
 _announced: set[str] = set()
@@ -169,9 +169,9 @@ def _fallback_message() -> str:
     )
 
 
-def _nested(found: list[Found]) -> list[NestedDetection]:
-    """The engines' detection tuples as :class:`NestedDetection`."""
-    return [NestedDetection(p, t, a, b, v, r, e) for p, t, a, b, v, r, e in found]
+def _nested(found: Found) -> list[NestedDetection]:
+    """The engines' detection columns as :class:`NestedDetection`."""
+    return list(map(NestedDetection, *found))
 
 
 def native_available() -> bool:

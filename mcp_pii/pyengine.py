@@ -116,8 +116,8 @@ class PyEngine:
         types: list[str] | None = None,
         mask: bool = True,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[Any, list[Found]]:
-        """Return the data (masked when ``mask``) and (pointer, type id, start, end, value) detections.
+    ) -> tuple[Any, Found]:
+        """Return the data (masked when ``mask``) and the detections as columns (see ``traverse.Found``).
 
         With ``tokens`` (type id -> value -> token), the data is masked and every detection is
         replaced by its token.

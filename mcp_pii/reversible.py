@@ -92,12 +92,12 @@ async def mask_nested(
     scope: str | None,
     *,
     run: EngineRunner = run_engine,
-) -> tuple[Any, list[Found], str]:
+) -> tuple[Any, Found, str]:
     """Mask every string of ``data`` reversibly in ``scope`` (a new one when None); return data, detections, scope."""
     size = payload_size(data)
     _, found = await run(size, partial(core.scan, data, None, types, False))
     scope = await _scope(vault, scope)
-    values = [(f[1], f[4]) for f in found]
+    values = list(zip(found[1], found[4], strict=True))
     reserve = await run(size, lambda: _scope_keys(_strings(data), vault.tag(scope)))
     assigned = await vault.assign(scope, values, reserve)
     out, found = await run(size, partial(core.scan, data, None, types, True, _by_type(assigned)))

@@ -33,8 +33,10 @@ from mcp_pii.errors import InputError, LimitError
 from mcp_pii.mask import Masker
 
 Path = tuple[str | int, ...]
-# (pointer, type id, start, end, value, rule, pointers inside embedded JSON)
-Found = tuple[str, str, int, int, str, str, tuple[str, ...]]
+# The detections of a scan as columns, one item per detection in each: pointer, type id, start,
+# end, value, rule, pointers inside embedded JSON. Columns, not a tuple per detection: a large
+# payload has thousands, and each tuple is an object for the garbage collector to visit.
+Found = tuple[list[str], list[str], list[int], list[int], list[str], list[str], list[tuple[str, ...]]]
 Keys = tuple[str | None, str | None]  # (the key above the nearest, the nearest key) of a value
 _BLANK = " \t\n\r"
 
@@ -282,7 +284,7 @@ class Walker:
         self.labelled = [ti for ti in selected if c.types[ti].labels is not None] if c.key_labels else []
         self.masker = masker
         self.nodes = nodes
-        self.found: list[Found] = []
+        self.found: Found = ([], [], [], [], [], [], [])
         self._outer: list[str] = []  # pointers of the strings holding JSON that the walk is inside
         self._key_types: dict[Keys, list[int]] = {}
 
@@ -352,9 +354,15 @@ class Walker:
         else:
             embedded = ()
         types = self.c.types
-        self.found.extend(
-            (ptr, types[ti].id, a, b, s[a:b], types[ti].rule_name(ri), embedded) for a, b, ti, ri in spans
-        )
+        paths, ids, starts, ends, values, rules, inside = self.found
+        for a, b, ti, ri in spans:
+            paths.append(ptr)
+            ids.append(types[ti].id)
+            starts.append(a)
+            ends.append(b)
+            values.append(s[a:b])
+            rules.append(types[ti].rule_name(ri))
+            inside.append(embedded)
         return self.masker.apply(s, spans) if self.masker is not None else s
 
     def _number(self, v: int, path: Path, keys: Keys) -> Any:
@@ -375,11 +383,11 @@ class Walker:
             inner = None if too_deep else parse_embedded(s)
             if inner is not None:
                 self._count(inner, depth)
-                before = len(self.found)
+                before = len(self.found[0])
                 self._outer.append(pointer(path))
                 out = self.walk(inner, depth, (), keys)
                 self._outer.pop()
-                return dump(out) if self.masker is not None and len(self.found) > before else s
+                return dump(out) if self.masker is not None and len(self.found[0]) > before else s
         spans = detect.detect(self.c, s, self.selected, self._keyed(s, keys))
         if not spans:
             return s

@@ -190,11 +190,18 @@ mod binding {
                 .collect()
         }
 
-        /// Detections in a payload as tuples (pointer, type id, start, end, value, rule, embedded
-        /// pointers); one `str` for the pointer of detections in the same string.
-        fn found_list<'py>(&self, py: Python<'py>, found: Vec<Found>) -> PyResult<Bound<'py, PyList>> {
+        /// Detections in a payload as seven lists, one item per detection in each: pointer, type
+        /// id, start, end, value, rule, embedded pointers (columns: no object per detection for
+        /// the garbage collector to visit). One `str` for the pointer of detections in the same
+        /// string.
+        fn found_columns<'py>(&self, py: Python<'py>, found: Vec<Found>) -> PyResult<Bound<'py, PyTuple>> {
+            fn column<T>(n: usize) -> Vec<T> {
+                Vec::with_capacity(n)
+            }
+            let n = found.len();
+            let (mut paths, mut ids, mut starts, mut ends) = (column(n), column(n), column(n), column(n));
+            let (mut values, mut rules, mut inside) = (column(n), column(n), column(n));
             let mut last: Option<(String, Bound<'py, PyString>)> = None;
-            let mut items = Vec::with_capacity(found.len());
             for f in found {
                 let path = match &last {
                     Some((text, obj)) if *text == f.path => obj.clone(),
@@ -206,18 +213,15 @@ mod binding {
                 };
                 let embedded =
                     if f.embedded.is_empty() { PyTuple::empty(py) } else { PyTuple::new(py, f.embedded)? };
-                let item = (
-                    path,
-                    self.ids[f.ty].bind(py),
-                    f.start,
-                    f.end,
-                    f.value,
-                    self.rule(py, f.ty, f.rule),
-                    embedded,
-                );
-                items.push(item.into_pyobject(py)?);
+                paths.push(path);
+                ids.push(self.ids[f.ty].clone_ref(py));
+                starts.push(f.start);
+                ends.push(f.end);
+                values.push(f.value);
+                rules.push(self.rule(py, f.ty, f.rule));
+                inside.push(embedded);
             }
-            PyList::new(py, items)
+            (paths, ids, starts, ends, values, rules, inside).into_pyobject(py)
         }
 
         /// Pre-assigned tokens: a dict of type id to a dict of value to token text.
@@ -322,7 +326,7 @@ mod binding {
             types: Option<&Bound<'_, PyAny>>,
             mask: Option<&Bound<'_, PyAny>>,
             tokens: Option<&Bound<'_, PyAny>>,
-        ) -> PyResult<(Py<PyAny>, Py<PyList>)> {
+        ) -> PyResult<(Py<PyAny>, Py<PyTuple>)> {
             let assigned = self.tokens_arg(tokens)?;
             let mask = assigned.is_some() || mask.map_or(Ok(true), |m| m.is_truthy())?;
             let strategy = strategy_arg(strategy);
@@ -342,7 +346,7 @@ mod binding {
                 })
             })?;
             let data_out = if mask { read.write(py, &changes)?.unbind() } else { data.clone().unbind() };
-            let found = self.found_list(py, found)?.unbind();
+            let found = self.found_columns(py, found)?.unbind();
             Ok((data_out, found))
         }
     }
