@@ -6,6 +6,7 @@ import importlib.util
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
@@ -277,6 +278,17 @@ class Engine:
             return MaskResult(masked, [Detection(t, a, b, text[a:b], r) for t, a, b, r in hits])
         reversible.check_strategy(strategy)
         return self._mask_reversible(text, types, vault, scope, run or run_engine)
+
+    def mask_counts(
+        self, text: str, strategy: str | None = None, types: list[str] | None = None
+    ) -> tuple[str, dict[str, int]]:
+        """The masked text of :meth:`mask` and its detections per type id (in order of first appearance).
+
+        For callers that report counts only (the server's ``detections='none'``): no
+        :class:`Detection` is built (500 of them take about 0.15 ms).
+        """
+        masked, hits = self._backend.mask(text, strategy, types)
+        return masked, dict(Counter(hit[0] for hit in hits))
 
     async def _mask_reversible(
         self, text: str, types: list[str] | None, vault: Vault, scope: str | None, run: EngineRunner

@@ -36,7 +36,7 @@ from pydantic import Field, ValidationError
 from mcp_pii import __version__, describe, jsonout, results, stdio
 from mcp_pii import offsets as offsets_
 from mcp_pii.config import Config, Strategy
-from mcp_pii.engine import Engine, MaskResult, ScanResult, UnmaskNestedResult, UnmaskResult
+from mcp_pii.engine import Detection, Engine, MaskResult, ScanResult, UnmaskNestedResult, UnmaskResult
 from mcp_pii.errors import InternalError, LimitError, PIIError, VaultUnavailableError
 from mcp_pii.exchange import Call, Exchange, exchange_of
 from mcp_pii.limits import Busy, Gate
@@ -505,28 +505,35 @@ def build_server(
                 done.append(await engine.mask(text, strategy, types, vault=vault, scope=scope, run=run))
 
         def build(call: Call, as_json: bool) -> Built:
+            found: list[Detection] = []
+            counts: dict[str, int] | None = None
+            made_scope = None  # reversible masking's scope
             if done:
-                result = done[0]
+                masked, found, made_scope = done[0].text, done[0].detections, done[0].scope
             else:
                 with metrics.engine_time(masks=True) as timer:
-                    result = engine.mask(text, strategy, types)
+                    if detections == "none":  # counts only: no Detection per hit
+                        masked, counts = engine.mask_counts(text, strategy, types)
+                    else:
+                        result = engine.mask(text, strategy, types)
+                        masked, found = result.text, result.detections
                 if metrics.profile:
                     metrics.stage_times(text_stages(engine, text, types, timer.seconds, masks=True))
             if call.cancelled:
                 raise Abandoned
-            found = result.detections
-            counts = results.counts(found)
+            if counts is None:
+                counts = results.counts(found)
             metrics.found("mask_pii", utf8_len(text), counts)
             if detections != "none":
                 found = offsets_.convert(text, found, offsets)
             answer = results.members(found, counts, detections, as_json)
-            scoped = {} if result.scope is None else {"scope": result.scope}
+            scoped = {} if made_scope is None else {"scope": made_scope}
             if as_json:
-                masked = _json_string(result.text)
+                masked_json = _json_string(masked)
                 extra = {k: json.dumps(v) for k, v in scoped.items()}
-                whole = _object_json(text=masked, **answer, **extra)
-                return Built(result.text, structured_json=whole, text_json=masked)
-            return Built(result.text, {"text": result.text, **answer, **scoped})
+                whole = _object_json(text=masked_json, **answer, **extra)
+                return Built(masked, structured_json=whole, text_json=masked_json)
+            return Built(masked, {"text": masked, **answer, **scoped})
 
         work = prepare if reversible else None
         return cast(MaskOutput, await _answer(ctx, "mask_pii", len(text), build, work))

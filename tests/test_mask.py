@@ -33,6 +33,19 @@ def test_label_is_the_default(engine: Engine) -> None:
     assert engine.mask("card 4111111111111111 from 192.168.1.10").text == "card [CREDIT_CARD] from [IP_ADDRESS]"
 
 
+@pytest.mark.parametrize("strategy", [None, *STRATEGIES])
+@pytest.mark.parametrize("types", [None, ["email", "phone"], []])
+def test_mask_counts_is_mask_counted(engine: Engine, strategy: str | None, types: list[str] | None) -> None:
+    text = f"{MIXED} Again jane@example.com, 😀 and ops@example.org."
+    whole = engine.mask(text, strategy, types)
+    counts: dict[str, int] = {}
+    for d in whole.detections:
+        counts[d.type] = counts.get(d.type, 0) + 1
+    masked, counted = engine.mask_counts(text, strategy, types)
+    assert (masked, counted) == (whole.text, counts)
+    assert list(counted) == list(counts)  # in order of first appearance
+
+
 def test_redact(make_engine: EngineFactory) -> None:
     assert make_engine().mask(MIXED, strategy="redact").text == "Mail [REDACTED], SSN [REDACTED], call [REDACTED]."
     engine = make_engine(default_strategy="redact", redaction_text="<hidden>")
