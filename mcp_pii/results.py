@@ -33,6 +33,24 @@ def detail_doc(default: Detail, where: str = "") -> str:
     return DETAIL_DOC.format(default=default, where=where)
 
 
+ContentShown = Literal["masked", "counts"]
+TEXT_CONTENT_DOC = (
+    "What the result's text content holds: 'masked' (the {what}, for hosts that show a model only the "
+    "text content) or 'counts' (the counts per type and the scope, as JSON: for callers that read the "
+    "structured content, where the {what} always is; it then travels once). Default: 'masked'."
+)
+
+
+def text_content_doc(what: str) -> str:
+    """The description of a tool's ``text_content`` argument; ``what`` names what is masked."""
+    return TEXT_CONTENT_DOC.format(what=what)
+
+
+def summary(counted: dict[str, int], scope: str | None) -> str:
+    """The text content with ``text_content='counts'``: the counts per type (and the scope) as compact JSON."""
+    return json.dumps({"counts": counted} | ({} if scope is None else {"scope": scope}), separators=(",", ":"))
+
+
 COUNTS_DOC = "Detections per type id."
 
 

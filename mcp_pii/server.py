@@ -43,7 +43,7 @@ from mcp_pii.limits import Busy, Gate
 from mcp_pii.logs import CURRENT_CALL, CallRecord, describe_validation_error, log_call
 from mcp_pii.metrics import Metrics, scan_stages, text_bytes, text_stages
 from mcp_pii.offload import INLINE_LIMIT, payload_size
-from mcp_pii.results import Detail, DetectOutput, MaskOutput, ScanOutput, detail_doc
+from mcp_pii.results import ContentShown, Detail, DetectOutput, MaskOutput, ScanOutput, detail_doc, text_content_doc
 from mcp_pii.schema import JsonArg, output_schema
 from mcp_pii.server_vault import (
     FORGET,
@@ -492,6 +492,7 @@ def build_server(
         scope: ScopeArg = None,
         offsets: OffsetsArg = "codepoint",
         detections: Annotated[Detail, Field(description=detail_doc("none"))] = "none",
+        text_content: Annotated[ContentShown, Field(description=text_content_doc("masked text"))] = "masked",
         ctx: Context[AppState, Any] | None = None,
     ) -> MaskOutput:
         assert ctx is not None
@@ -528,12 +529,13 @@ def build_server(
                 found = offsets_.convert(text, found, offsets)
             answer = results.members(found, counts, detections, as_json)
             scoped = {} if made_scope is None else {"scope": made_scope}
+            shown = masked if text_content == "masked" else results.summary(counts, made_scope)
             if as_json:
                 masked_json = _json_string(masked)
                 extra = {k: json.dumps(v) for k, v in scoped.items()}
                 whole = _object_json(text=masked_json, **answer, **extra)
-                return Built(masked, structured_json=whole, text_json=masked_json)
-            return Built(masked, {"text": masked, **answer, **scoped})
+                return Built(shown, structured_json=whole, text_json=masked_json if text_content == "masked" else None)
+            return Built(shown, {"text": masked, **answer, **scoped})
 
         work = prepare if reversible else None
         return cast(MaskOutput, await _answer(ctx, "mask_pii", len(text), build, work))
@@ -564,6 +566,7 @@ def build_server(
         detections: Annotated[
             Detail, Field(description=detail_doc("none", ", and the JSON Pointer of the string"))
         ] = "none",
+        text_content: Annotated[ContentShown, Field(description=text_content_doc("masked payload as JSON"))] = "masked",
         ctx: Context[AppState, Any] | None = None,
     ) -> ScanOutput:
         assert ctx is not None
@@ -593,13 +596,14 @@ def build_server(
                 found = offsets_.convert_nested(data, found, offsets)
             answer = results.members(found, counts, detections, as_json, nested=True)
             scoped = {} if result.scope is None else {"scope": result.scope}
+            summary = None if text_content == "masked" else results.summary(counts, result.scope)
             if as_json:
                 payload = jsonout.dumps(result.data)
                 extra = {k: json.dumps(v) for k, v in scoped.items()}
                 whole = _object_json(data=payload, **answer, **extra)
-                return Built(payload if mask else _object_json(**answer), structured_json=whole)
+                return Built(summary or (payload if mask else _object_json(**answer)), structured_json=whole)
             structured = {"data": result.data, **answer, **scoped}
-            return Built(jsonout.dumps(result.data if mask else answer), structured)
+            return Built(summary or jsonout.dumps(result.data if mask else answer), structured)
 
         budget = gate.limits.max_inflight_bytes + 1
         work = prepare if reversible else None

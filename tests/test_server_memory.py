@@ -93,9 +93,14 @@ def assert_text_content(tool: str, args: dict[str, Any], text: str, structured: 
 
     mask_pii: the masked text; scan_nested: the masked payload as compact JSON (with mask=false:
     the report: detections when asked for, and counts); detect_pii and ping: the result as compact JSON.
+    With text_content='counts' (mask_pii, scan_nested): the counts and the scope as compact JSON.
     """
     assert "\n  " not in text or tool == "mask_pii", text[:200]
-    if tool == "mask_pii":
+    if args.get("text_content") == "counts":
+        assert text == json.dumps(
+            {k: v for k, v in structured.items() if k in ("counts", "scope")}, separators=(",", ":")
+        )
+    elif tool == "mask_pii":
         assert text == structured["text"]
     elif tool == "scan_nested" and args.get("mask", True):
         assert json.loads(text) == structured["data"]
@@ -331,6 +336,29 @@ async def test_mask_answers_counts_unless_asked(client: Client) -> None:
     assert set(scanned) == {"data", "counts"}
     report = await ok(client, "scan_nested", {"data": PII_PAYLOAD, "mask": False})
     assert report == {"data": PII_PAYLOAD, "counts": scanned["counts"]}
+
+
+async def test_text_content_counts_leaves_the_structured_result_as_it_is(client: Client) -> None:
+    """text_content='counts': the masked text or payload travels once, in the structured content."""
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("mask_pii", {"text": TEXT}),
+        ("mask_pii", {"text": TEXT, "detections": "spans", "strategy": "partial"}),
+        ("mask_pii", {"text": "nothing here"}),
+        ("scan_nested", {"data": PII_PAYLOAD}),
+        ("scan_nested", {"data": PII_PAYLOAD, "mask": False, "detections": "spans"}),
+    ]
+    for tool, args in calls:
+        default = await client.call_tool(tool, args)
+        counted = await client.call_tool(tool, args | {"text_content": "counts"})
+        assert counted.structured_content == default.structured_content
+        assert counted.content[0].text == json.dumps(
+            {"counts": default.structured_content["counts"]}, separators=(",", ":")
+        )  # type: ignore[index, union-attr]
+        assert await ok(client, tool, args | {"text_content": "masked"}) == default.structured_content
+    reversible = await ok(client, "mask_pii", {"text": TEXT, "reversible": True, "text_content": "counts"})
+    assert set(reversible) == {"text", "counts", "scope"}  # the scope is in the text content too (ok checks it)
+    message = await error(client, "mask_pii", {"text": TEXT, "text_content": "json"})
+    assert message.endswith("text_content: Input should be 'masked' or 'counts'")
 
 
 async def test_detections_spans_and_values(client: Client) -> None:

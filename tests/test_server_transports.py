@@ -22,6 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 from servers import INITIALIZE, PII, PII_PAYLOAD, PII_TEXT, PYTHON, RunningServer, running_servers
 
 from mcp_pii import Engine, __version__
+from mcp_pii.server import SPLICE_MIN
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
@@ -137,6 +138,17 @@ async def exercise(client: Client) -> dict[str, Any]:
         assert masked["text"] == reference.mask(PII_TEXT, strategy).text
         assert [PII_TEXT[d["start"] : d["end"]] for d in masked["detections"]] == list(PII.values())
         out[f"mask_pii/{strategy}"] = masked
+
+    # Over HTTP an answer this large is spliced in as JSON text (mcp_pii.exchange): both text contents.
+    big = PII_TEXT * (SPLICE_MIN // len(PII_TEXT) + 1)
+    for shown in ("masked", "counts"):
+        result = await client.call_tool("mask_pii", {"text": big, "text_content": shown})
+        masked = result.structured_content
+        assert masked is not None
+        assert masked["text"] == reference.mask(big).text
+        summary = json.dumps({"counts": masked["counts"]}, separators=(",", ":"))
+        assert result.content[0].text == (masked["text"] if shown == "masked" else summary)  # type: ignore[union-attr]
+    out["mask_pii/big"] = masked["counts"]
 
     result = await client.call_tool("scan_nested", {"data": PII_PAYLOAD})
     assert not result.is_error, result.content
