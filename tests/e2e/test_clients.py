@@ -104,6 +104,9 @@ def test_typescript_sdk_slices_utf16_offsets() -> None:
     assert sliced["utf16"] == ["jane@example.com"]  # what JavaScript's String.slice needs
     assert sliced["utf8"] == ["jane@example.com"]  # byte offsets, sliced from a Buffer
     assert sliced["codepoint"] == ["l jane@example.c"]  # the default, wrong for JavaScript: the issue
+    masked = {"text": "😀😀 mail [EMAIL]", "counts": {"email": 1}}
+    assert sliced["mask"]["masked"] == {"content": masked["text"], "structured": masked}
+    assert sliced["mask"]["counts"] == {"content": '{"counts":{"email":1}}', "structured": masked}
 
 
 def test_inspector_with_the_generated_config() -> None:
