@@ -6,7 +6,8 @@ and exists only to develop this harness. For each transport the harness starts o
 ``ping`` (the no-op tool), ``mask_pii`` with 1 KB, 10 KB and 100 KB of PII prose and
 ``scan_nested`` with the 10 KB payload (the tools' defaults: counts, no per-detection list), and
 ``mask_pii`` with 100 KB asking for every detection's span (``detections='spans'``, the cost of the
-list: the client checks each detection against the output schema), round-robin so that every case
+list: the client checks each detection against the output schema) and with the counts as its text
+content (``text_content='counts'``: the masked text travels once), round-robin so that every case
 sees the same conditions,
 and reports p50/p95/p99 of the client-side latency and each case's ratio to ``ping``: the cost
 the PII work adds on top of the protocol.
@@ -89,13 +90,15 @@ class Plan:
 
 
 def make_cases() -> list[Case]:
-    """ping, mask_pii at 1/10/100 KB (and 100 KB with spans) and scan_nested at 10 KB, with the benchmark's inputs."""
+    """ping, mask_pii at 1/10/100 KB (at 100 KB also with spans, and with counts as text), scan_nested at 10 KB."""
     out = [Case("ping", NOOP_TOOL, {}, 0)]
     for size in ("1KB", "10KB", "100KB"):
         inp = inputs.pii_prose(size)
         out.append(Case(f"mask_pii {size}", "mask_pii", {"text": inp.text}, inp.nbytes))
     inp = inputs.pii_prose("100KB")
     out.append(Case("mask_pii 100KB spans", "mask_pii", {"text": inp.text, "detections": "spans"}, inp.nbytes))
+    counted = {"text": inp.text, "text_content": "counts"}
+    out.append(Case("mask_pii 100KB counts", "mask_pii", counted, inp.nbytes))
     nested = inputs.nested_payload("10KB")
     out.append(Case("scan_nested 10KB", "scan_nested", {"data": nested.data}, nested.nbytes))
     return out

@@ -295,7 +295,9 @@ def mcp_md(section: dict[str, Any]) -> list[str]:
         "the no-op `ping` p50 on the same server and transport, `p50 ÷ engine` over `Engine.mask` on the same "
         "text in the benchmark's process. `client check` is the part of a call the SDK "
         "client spends validating the result against the tool's output schema (`jsonschema`), measured apart. "
-        "`spans` asks for every detection's span (`detections='spans'`); the other calls use the tools' defaults.",
+        "`spans` asks for every detection's span (`detections='spans'`), `counts` for the counts as the text "
+        "content (`text_content='counts'`: the masked text travels once); the other calls, and the targets, "
+        "use the tools' defaults.",
         "",
     ]
     rows = []
