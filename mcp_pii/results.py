@@ -35,15 +35,15 @@ def detail_doc(default: Detail, where: str = "") -> str:
 
 ContentShown = Literal["masked", "counts"]
 TEXT_CONTENT_DOC = (
-    "What the result's text content holds: 'masked' (the {what}, for hosts that show a model only the "
-    "text content) or 'counts' (the counts per type and the scope, as JSON: for callers that read the "
-    "structured content, where the {what} always is; it then travels once). Default: 'masked'."
+    "What the result's text content holds: 'masked' ({masked}; for hosts that show a model only the text "
+    "content) or 'counts' (the counts per type, and the scope, as JSON: for callers that read the structured "
+    "content, which always holds the {what}, so that it travels once). Default: 'masked'."
 )
 
 
-def text_content_doc(what: str) -> str:
-    """The description of a tool's ``text_content`` argument; ``what`` names what is masked."""
-    return TEXT_CONTENT_DOC.format(what=what)
+def text_content_doc(masked: str, what: str) -> str:
+    """The description of a tool's ``text_content`` argument: what 'masked' shows, and what is masked."""
+    return TEXT_CONTENT_DOC.format(masked=masked, what=what)
 
 
 def summary(counted: dict[str, int], scope: str | None) -> str:

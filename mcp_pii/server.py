@@ -492,7 +492,9 @@ def build_server(
         scope: ScopeArg = None,
         offsets: OffsetsArg = "codepoint",
         detections: Annotated[Detail, Field(description=detail_doc("none"))] = "none",
-        text_content: Annotated[ContentShown, Field(description=text_content_doc("masked text"))] = "masked",
+        text_content: Annotated[
+            ContentShown, Field(description=text_content_doc("the masked text", "masked text"))
+        ] = "masked",
         ctx: Context[AppState, Any] | None = None,
     ) -> MaskOutput:
         assert ctx is not None
@@ -566,7 +568,10 @@ def build_server(
         detections: Annotated[
             Detail, Field(description=detail_doc("none", ", and the JSON Pointer of the string"))
         ] = "none",
-        text_content: Annotated[ContentShown, Field(description=text_content_doc("masked payload as JSON"))] = "masked",
+        text_content: Annotated[
+            ContentShown,
+            Field(description=text_content_doc("the masked payload as JSON; with mask=false the report", "payload")),
+        ] = "masked",
         ctx: Context[AppState, Any] | None = None,
     ) -> ScanOutput:
         assert ctx is not None
