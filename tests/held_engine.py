@@ -28,15 +28,29 @@ HOLD_AT_MOST = 60.0
 
 client_left = threading.Event()
 real_mask = Engine.mask
+real_mask_counts = Engine.mask_counts
 real_client_gone = Exchange.client_gone
+
+
+def hold(text: str) -> None:
+    """Return only once a client has gone away, for a text too large for the event loop."""
+    if len(text) > INLINE_LIMIT:
+        print(HOLDING, file=sys.stderr, flush=True)
+        client_left.wait(HOLD_AT_MOST)
 
 
 def held_mask(self: Engine, text: str, *args: Any, **kwargs: Any) -> Any:
     """The engine's mask; a plain one of a large text returns only once a client has gone away."""
     result = real_mask(self, text, *args, **kwargs)
-    if kwargs.get("vault") is None and len(text) > INLINE_LIMIT:
-        print(HOLDING, file=sys.stderr, flush=True)
-        client_left.wait(HOLD_AT_MOST)
+    if kwargs.get("vault") is None:
+        hold(text)
+    return result
+
+
+def held_mask_counts(self: Engine, text: str, *args: Any, **kwargs: Any) -> Any:
+    """The engine's mask_counts (mask_pii's default), held as ``held_mask``."""
+    result = real_mask_counts(self, text, *args, **kwargs)
+    hold(text)
     return result
 
 
@@ -48,5 +62,6 @@ def client_gone(self: Exchange) -> None:
 
 if __name__ == "__main__":
     Engine.mask = held_mask  # type: ignore[method-assign]
+    Engine.mask_counts = held_mask_counts  # type: ignore[method-assign]
     Exchange.client_gone = client_gone  # type: ignore[method-assign]
     raise SystemExit(main())
