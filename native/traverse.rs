@@ -693,13 +693,22 @@ pub struct Walker<'c, 's> {
     /// once (see `detect_short`).
     short: Vec<Option<(Box<str>, Vec<Span>)>>,
     seen: Vec<u32>,
+    /// The labelled types of pairs of keys of the payload met in this walk, by where the keys'
+    /// texts lie (see `types_for`).
+    key_types: Vec<Option<(KeyPlace, Box<[usize]>)>>,
 }
+
+/// Where the texts of a pair of keys lie: address and length of the key above (if any) and of
+/// the nearest key.
+type KeyPlace = (Option<(usize, usize)>, (usize, usize));
 
 const BLANK: [char; 4] = [' ', '\t', '\n', '\r'];
 /// Strings up to this many bytes have their detections kept for the rest of the walk, in a
 /// table of a slot per two strings of the payload, at most `SHORT_SLOTS`.
 const SHORT: usize = 64;
 const SHORT_SLOTS: usize = 1024;
+/// Slots of the walk's table of pairs of keys.
+const KEY_SLOTS: usize = 64;
 
 impl<'c, 's> Walker<'c, 's> {
     /// A walker that has already counted `nodes` nodes in pass 1 (`names`: what earlier scans
@@ -728,6 +737,7 @@ impl<'c, 's> Walker<'c, 's> {
             names,
             short: Vec::new(),
             seen: Vec::new(),
+            key_types: (0..KEY_SLOTS).map(|_| None).collect(),
             outer: Vec::new(),
             found: Vec::new(),
         }
@@ -838,12 +848,33 @@ impl<'c, 's> Walker<'c, 's> {
     }
 
     /// The labelled types a value under `keys` is tried as (the nearest key, else both joined).
+    ///
+    /// A payload's keys repeat (the same members in every record), and the keys of a payload
+    /// read from Python are most often the same `str` objects. Its texts neither move nor change
+    /// while it is walked, so where a pair's texts lie names the pair: the walk keeps the answer
+    /// for the pairs it met by that, which costs a few compares instead of a lookup by content.
+    /// Not for JSON held in a string, whose texts live only while it is walked.
     fn types_for(&mut self, keys: Keys<'_>) -> Vec<usize> {
         let Some(key) = keys.1.filter(|_| self.any_labelled) else {
             return Vec::new();
         };
+        let place = |s: &str| (s.as_ptr() as usize, s.len());
+        let at: KeyPlace = (keys.0.map(place), place(key));
+        let slot = self.outer.is_empty().then(|| {
+            let mixed = (at.0.map_or(0, |p| p.0).rotate_left(29) ^ at.1 .0) as u64;
+            (mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize % KEY_SLOTS
+        });
+        if let Some(Some((kept, types))) = slot.map(|i| &self.key_types[i]) {
+            if *kept == at {
+                return types.to_vec();
+            }
+        }
         let labelled = &self.labelled;
-        self.names.types(self.c, keys.0, key, |ti| labelled[ti])
+        let types = self.names.types(self.c, keys.0, key, |ti| labelled[ti]);
+        if let Some(i) = slot {
+            self.key_types[i] = Some((at, types.as_slice().into()));
+        }
+        types
     }
 
     /// Candidates for a whole value under a labelled key: its text without surrounding blanks.

@@ -241,6 +241,21 @@ def test_key_labels_follow_the_types_asked_for_from_call_to_call(engine: Engine)
         assert engine.scan({"phone": value}, types=["api_key"]).detections == []
 
 
+def test_each_pair_of_keys_names_its_own_types_in_a_long_payload(engine: Engine) -> None:
+    # The Rust walk keeps what pairs of keys name by where their texts lie (the same key object
+    # under many parents), in a table of 64: hundreds of pairs, the same "number" under parents
+    # that name a passport and parents that do not, and each value decided by its own pair.
+    value = "123456789"
+    number = "number"
+    data: dict[str, dict[str, str]] = {}
+    for i in range(300):
+        parent = f"passport{i}" if i % 3 == 0 else f"order{i}"
+        data[parent] = {number: value, "ref": value}
+    result = engine.scan(data, mask=False)
+    assert [d.path for d in result.detections] == [f"/passport{i}/number" for i in range(0, 300, 3)]
+    assert {d.rule for d in result.detections} == {"passport-key"}
+
+
 def test_scan_takes_strategy_and_types(engine: Engine) -> None:
     data = {"a": "SSN 123-45-6789, jane@example.com", "b": ['["123-45-6789"]']}
     assert engine.scan(data, strategy="partial", types=["ssn"]).data == {
