@@ -175,7 +175,7 @@ def run_path(args: argparse.Namespace) -> dict[str, Any]:
 def run_memory(args: argparse.Namespace) -> dict[str, Any]:
     from mcp_pii import native_available
 
-    calls, warmup = (2_000, 500) if args.quick else (10_000, 1_000)
+    calls, warmup = (2_000, 500) if args.quick else (12_000, 3_000)
     rows = []
     t0 = time.perf_counter()
     for engine in ("rust", "python"):
