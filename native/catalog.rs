@@ -16,7 +16,8 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::prefilter::{gate, need, ClusterFinder, Gate, Need};
+use crate::prefilter::{gate, lead, need, ClusterFinder, Gate, Lead, Need};
+use regex_automata::dfa::{dense, StartKind};
 use regex_automata::{hybrid, meta};
 
 include!(concat!(env!("OUT_DIR"), "/catalog_files.rs"));
@@ -545,6 +546,12 @@ pub struct Pattern {
     pub evidence: u8,
     /// The pattern's index among the patterns with keywords, if it has any.
     pub gate_id: Option<usize>,
+    /// For a pattern with keywords that is not anchored: how its matches begin before a keyword,
+    /// when its syntax shows it (then it is tried once per keyword, not searched for).
+    pub lead: Option<Lead>,
+    /// For a pattern with a lead and no groups: an anchored DFA finding its match from a given
+    /// start, without the general matcher's cost per search (a cache to fetch, a strategy to pick).
+    pub lead_dfa: Option<Box<dense::DFA<Vec<u32>>>>,
 }
 
 /// One compiled type: its patterns and what its candidates must pass.
@@ -922,6 +929,8 @@ fn search_pattern(pattern: &str) -> Result<Pattern> {
         max_len,
         evidence: 2,
         gate_id: None,
+        lead: None,
+        lead_dfa: None,
     })
 }
 
@@ -1499,6 +1508,17 @@ fn union_regex(types: &mut [PiiType], keywords: Option<&KeywordIndex>) -> Option
     Some(Arc::new(Union { dfa, caches, shapes, reach }))
 }
 
+/// The anchored DFA of a pattern tried at its keywords ([`Pattern::lead_dfa`]), if it is small.
+/// On text with a timestamp on every line (each one tried as an IPv6 address), the general
+/// matcher's fixed cost per search was most of the pattern's time.
+fn lead_dfa(source: &str) -> Option<Box<dense::DFA<Vec<u32>>>> {
+    let config = dense::Config::new()
+        .start_kind(StartKind::Anchored)
+        .dfa_size_limit(Some(1 << 20))
+        .determinize_size_limit(Some(1 << 21));
+    dense::Builder::new().configure(config).build(source).ok().map(Box::new)
+}
+
 fn keyword_index(types: &mut [PiiType]) -> Result<Option<KeywordIndex>> {
     let mut words: Vec<String> = Vec::new();
     let mut rules: Vec<Vec<usize>> = Vec::new();
@@ -1508,6 +1528,13 @@ fn keyword_index(types: &mut [PiiType]) -> Result<Option<KeywordIndex>> {
             continue;
         }
         p.gate_id = Some(gated);
+        if !p.anchored {
+            let hir = regex_syntax::ParserBuilder::new().build().parse(&p.source).ok();
+            p.lead = hir.and_then(|hir| lead(&hir, &p.keywords));
+            if p.lead.is_some() && p.value_group.is_none() {
+                p.lead_dfa = lead_dfa(&p.source);
+            }
+        }
         for kw in &p.keywords {
             let at = match words.iter().position(|w| w == kw) {
                 Some(at) => at,

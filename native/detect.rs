@@ -4,11 +4,12 @@
 
 use std::ops::Range;
 
+use regex_automata::dfa::Automaton;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
 use crate::catalog::{label_identifier, Checks, Compiled, Pattern, PiiType};
-use crate::prefilter::{markers, windows, Gate};
+use crate::prefilter::{markers, windows, Gate, Lead};
 use crate::scan::union_matches;
 use crate::validate;
 
@@ -156,6 +157,48 @@ fn each_match(
         };
         pos = m.whole_end.max(at + 1);
         if let Some(resume) = f(&m) {
+            pos = resume;
+        }
+    }
+}
+
+/// Every leftmost-first match of `p` in `text`, as [`each_match`] over the whole text gives, for a
+/// pattern whose matches begin with a run of its [`Lead`] and then a keyword: tried anchored once
+/// per keyword start in `at` (ascending), from the start of the run before it.
+///
+/// Exact: from anywhere in the run the pattern reads the rest of the run and then matches from
+/// the keyword on in the same way, so where it fails from the run's start it fails from every
+/// position of the run; and a match cannot start anywhere else, its run would hold a keyword.
+fn each_match_at_keywords(
+    p: &Pattern,
+    text: &str,
+    at: &[usize],
+    lead: &Lead,
+    caps: &mut Option<Captures>,
+    mut f: impl FnMut(&Found) -> Option<usize>,
+) {
+    let mut input = Input::new(text).anchored(Anchored::Yes);
+    let (mut pos, mut i) = (0, 0);
+    loop {
+        i += at[i..].partition_point(|&s| s < pos);
+        let Some(&keyword) = at.get(i) else {
+            return;
+        };
+        let start = lead.start(text.as_bytes(), keyword, pos);
+        input.set_start(start);
+        let found = match p.lead_dfa.as_deref().map(|dfa| dfa.try_search_fwd(&input)) {
+            Some(Ok(end)) => {
+                end.map(|end| Found { start, end: end.offset(), whole_end: end.offset(), label: None })
+            }
+            _ => search(p, &mut input, caps),
+        };
+        let Some(m) = found else {
+            pos = keyword + 1;
+            continue;
+        };
+        pos = m.whole_end.max(start + 1);
+        if let Some(resume) = f(&m) {
+            // A kept prefix: what the match ran over is searched again, this keyword included.
             pos = resume;
         }
     }
@@ -348,6 +391,11 @@ pub fn candidates(
             each_match(p, text, 0..text.len(), Some(at), &mut caps, &mut push);
             continue;
         }
+        if let (Some(lead), Some(gate)) = (&p.lead, p.gate_id) {
+            let at = starts.get(gate).map_or(&[][..], Vec::as_slice);
+            each_match_at_keywords(p, text, at, lead, &mut caps, &mut push);
+            continue;
+        }
         if let (Some(at), Some(reach)) = (located(p), p.max_len) {
             for (start, end) in end_windows(text, at, reach) {
                 each_match(p, text, start..end, None, &mut caps, &mut push);
@@ -486,4 +534,76 @@ pub fn char_offsets(text: &str, spans: &[Span]) -> Vec<(usize, usize)> {
         chars
     };
     spans.iter().map(|s| (at(s.start), at(s.end))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{compile_config, EngineConfig};
+
+    /// A pattern tried at its keywords finds what a search of the whole text finds: texts made
+    /// of address-like runs, timestamps, hex words, colons and fillers.
+    #[test]
+    fn trying_at_keywords_finds_what_a_whole_search_finds() {
+        let tried = compile_config(&EngineConfig::default()).unwrap();
+        let leads: Vec<&str> = tried
+            .types
+            .iter()
+            .flat_map(|t| &t.patterns)
+            .filter(|p| p.lead.is_some())
+            .map(|p| p.name.as_str())
+            .collect();
+        assert!(leads.contains(&"ip_address"), "{leads:?}");
+        assert!(tried.types.iter().flat_map(|t| &t.patterns).any(|p| p.lead_dfa.is_some()));
+        // Tried with the general matcher instead of the anchored DFA.
+        let mut general = compile_config(&EngineConfig::default()).unwrap();
+        general.types.iter_mut().flat_map(|t| t.patterns.iter_mut()).for_each(|p| p.lead_dfa = None);
+        let mut searched = compile_config(&EngineConfig::default()).unwrap();
+        searched.types.iter_mut().flat_map(|t| t.patterns.iter_mut()).for_each(|p| p.lead = None);
+        let all: Vec<usize> = (0..tried.types.len()).collect();
+        let pieces = [
+            "2001:db8::1",
+            "fe80::1ff:fe23:4567:890a%eth0",
+            "::ffff:192.0.2.1/96",
+            "10:30:45",
+            ":",
+            "::",
+            "a:b",
+            "1:2:3:4:5:6:7:8",
+            "dead:beef:",
+            "cafe",
+            "192.0.2.4",
+            "/64",
+            "%",
+            " ",
+            "\n",
+            "é",
+            "f",
+            "0",
+            ".",
+            "mail jo@example.com",
+            "x@y",
+            "@",
+            "12345:",
+        ];
+        let mut seed = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..5_000 {
+            let mut text = String::new();
+            for _ in 0..next(24) {
+                match next(5) {
+                    0 => text.push_str(&"word ".repeat(next(40))),
+                    _ => text.push_str(pieces[next(pieces.len())]),
+                }
+            }
+            let whole = detect(&searched, &text, &all);
+            assert_eq!(detect(&tried, &text, &all), whole, "{text:?}");
+            assert_eq!(detect(&general, &text, &all), whole, "{text:?}");
+        }
+    }
 }

@@ -217,6 +217,83 @@ fn required(hir: &Hir) -> u128 {
     }
 }
 
+/// How a keyword-gated pattern's matches begin: a run of at most `max` of `bytes` (ASCII, none of
+/// them a keyword's first byte, no look-around), then one of the keywords, as an IPv6 address
+/// begins with up to four hex digits and a colon. Such a pattern is tried once per keyword
+/// occurrence, anchored where the run before it starts ([`lead`]).
+#[derive(Debug, Clone)]
+pub struct Lead {
+    /// The longest run before the keyword.
+    pub max: usize,
+    /// The bytes the run may hold.
+    pub bytes: [bool; 128],
+}
+
+impl Lead {
+    /// Where a match whose keyword starts at `at` would start, at `from` or after: as far back as
+    /// the run of [`Lead::bytes`] before `at` goes, at most [`Lead::max`] bytes.
+    pub fn start(&self, text: &[u8], at: usize, from: usize) -> usize {
+        let mut start = at;
+        while start > from
+            && at - start < self.max
+            && self.bytes.get(usize::from(text[start - 1])) == Some(&true)
+        {
+            start -= 1;
+        }
+        start
+    }
+}
+
+/// The [`Lead`] of a pattern with `keywords` (lower case, found in any ASCII case), if its syntax
+/// shows one: a concatenation whose leading items hold only ASCII bytes that no keyword starts
+/// with, followed by an item every match of which starts with a keyword.
+///
+/// ```
+/// use _native::prefilter::lead;
+/// let ipv6 = regex_syntax::parse(r"(?:[0-9a-f]{1,4})?(?::[0-9a-f]{0,4}){2,15}").unwrap();
+/// let ipv6_lead = lead(&ipv6, &[":".to_string()]).unwrap();
+/// assert_eq!(ipv6_lead.max, 4);
+/// assert_eq!(ipv6_lead.start(b"at fe80::1", 7, 0), 3);
+/// let tail = regex_syntax::parse(r"[0-9:]+:[0-9]{2}").unwrap();
+/// assert!(lead(&tail, &[":".to_string()]).is_none());
+/// ```
+pub fn lead(hir: &Hir, keywords: &[String]) -> Option<Lead> {
+    let HirKind::Concat(xs) = hir.kind() else {
+        return None;
+    };
+    let mut bytes = [false; 128];
+    let mut max = 0;
+    for x in xs {
+        if starts_with_keyword(x, keywords) {
+            let first = |k: &String| k.bytes().next().filter(u8::is_ascii);
+            let clash = keywords.iter().filter_map(first).any(|b| {
+                bytes[usize::from(b.to_ascii_lowercase())] || bytes[usize::from(b.to_ascii_uppercase())]
+            });
+            return (!clash).then_some(Lead { max, bytes });
+        }
+        if !x.properties().look_set().is_empty() || !alphabet(x, &mut bytes) {
+            return None;
+        }
+        max += x.properties().maximum_len()?;
+    }
+    None
+}
+
+/// True if every match of `hir` starts with one of `keywords`.
+fn starts_with_keyword(hir: &Hir, keywords: &[String]) -> bool {
+    match hir.kind() {
+        HirKind::Literal(lit) => {
+            let lower = lit.0.to_ascii_lowercase();
+            keywords.iter().any(|k| !k.is_empty() && lower.starts_with(k.as_bytes()))
+        }
+        HirKind::Capture(c) => starts_with_keyword(&c.sub, keywords),
+        HirKind::Repetition(r) => r.min > 0 && starts_with_keyword(&r.sub, keywords),
+        HirKind::Concat(xs) => xs.first().is_some_and(|x| starts_with_keyword(x, keywords)),
+        HirKind::Alternation(xs) => xs.iter().all(|x| starts_with_keyword(x, keywords)),
+        _ => false,
+    }
+}
+
 /// Choose the gate of a pattern from its syntax tree (as compiled).
 pub fn gate(hir: &Hir) -> Gate {
     let mut set = [false; 128];
