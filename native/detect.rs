@@ -99,12 +99,9 @@ fn search(p: &Pattern, input: &mut Input<'_>, caps: &mut Option<Captures>) -> Op
             label: None,
         });
     }
-    // Tried at a keyword, a pattern usually fails at once: the forward DFA says so without the
-    // slower engines that report groups.
-    if input.get_anchored().is_anchored() && p.regex.search_half(input).is_none() {
-        return None;
-    }
     // Made at the first labelled match only: most patterns searched in a text never match.
+    // A search for groups finds the match with the forward DFA first, so one tried at a keyword
+    // that does not match costs no more than that DFA.
     let caps = caps.get_or_insert_with(|| p.regex.create_captures());
     p.regex.search_captures(input, caps);
     let whole = caps.get_match()?;
