@@ -238,7 +238,9 @@ class Engine:
 
     def detect(self, text: str, types: list[str] | None = None) -> list[Detection]:
         """Return the PII detections in ``text``, sorted by start."""
-        return [Detection(t, a, b, text[a:b], r) for t, a, b, r in self._backend.detect(text, types)]
+        hits = self._backend.detect(text, types)
+        # Most texts hold nothing: no comprehension to run for them (a closure and a call).
+        return [Detection(t, a, b, text[a:b], r) for t, a, b, r in hits] if hits else []
 
     @overload
     def mask(self, text: str, strategy: str | None = None, types: list[str] | None = None) -> MaskResult: ...
@@ -275,7 +277,8 @@ class Engine:
             if scope is not None:
                 raise InputError("a scope needs a vault (reversible masking)")
             masked, hits = self._backend.mask(text, strategy, types)
-            return MaskResult(masked, [Detection(t, a, b, text[a:b], r) for t, a, b, r in hits])
+            # Most texts hold nothing: no comprehension to run for them (a closure and a call).
+            return MaskResult(masked, [Detection(t, a, b, text[a:b], r) for t, a, b, r in hits] if hits else [])
         reversible.check_strategy(strategy)
         return self._mask_reversible(text, types, vault, scope, run or run_engine)
 
