@@ -26,8 +26,11 @@ class Engine:
     def type_ids(self) -> list[str]:
         """Return the enabled type ids in catalog order."""
 
-    def detect(self, text: str, types: list[str] | None = None) -> list[tuple[str, int, int, str]]:
-        """Return ``(type id, start, end, rule)`` per detection; offsets are code points.
+    def detect(
+        self, text: str, types: list[str] | None = None
+    ) -> tuple[list[str], list[int], list[int], list[str], list[str]]:
+        """Return the detections as five lists, one item per detection in each: type id, start,
+        end (code points), value, rule.
 
         Raises:
             InputError: ``text`` is not a string, has a lone surrogate, or ``types`` names an unknown type.
@@ -40,8 +43,8 @@ class Engine:
         strategy: str | None = None,
         types: list[str] | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[str, list[tuple[str, int, int, str]]]:
-        """Return the masked text and the detections (spans in the input text).
+    ) -> tuple[str, tuple[list[str], list[int], list[int], list[str], list[str]]]:
+        """Return the masked text and the detections (spans in the input text), as :meth:`detect`.
 
         With ``tokens`` (type id -> value -> token text, assigned ahead of the call by the
         reversible-masking layer), every detection is replaced by its token and ``strategy`` is

@@ -15,7 +15,7 @@ from mcp_pii import reversible
 from mcp_pii.config import Config
 from mcp_pii.errors import InputError
 from mcp_pii.offload import run_engine
-from mcp_pii.pyengine import PyEngine
+from mcp_pii.pyengine import Hits, PyEngine
 from mcp_pii.traverse import Found
 
 if TYPE_CHECKING:
@@ -124,14 +124,14 @@ class UnmaskNestedResult:
 
 class _Backend(Protocol):
     def type_ids(self) -> list[str]: ...
-    def detect(self, text: str, types: list[str] | None = None) -> list[tuple[str, int, int, str]]: ...
+    def detect(self, text: str, types: list[str] | None = None) -> Hits: ...
     def mask(
         self,
         text: str,
         strategy: str | None = None,
         types: list[str] | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[str, list[tuple[str, int, int, str]]]: ...
+    ) -> tuple[str, Hits]: ...
     def scan(
         self,
         data: Any,
@@ -168,6 +168,11 @@ def _fallback_message() -> str:
         "on Linux, macOS or Windows (x86_64 or arm64) upgrade pip and reinstall mcp-pii; elsewhere, "
         "build it with a Rust toolchain (https://rustup.rs): pip install --no-binary mcp-pii mcp-pii"
     )
+
+
+def _detections(hits: Hits) -> list[Detection]:
+    """The engines' detection columns as :class:`Detection` (most texts hold none: no map then)."""
+    return list(map(Detection, *hits)) if hits[0] else []
 
 
 def _nested(found: Found) -> list[NestedDetection]:
@@ -238,9 +243,7 @@ class Engine:
 
     def detect(self, text: str, types: list[str] | None = None) -> list[Detection]:
         """Return the PII detections in ``text``, sorted by start."""
-        hits = self._backend.detect(text, types)
-        # Most texts hold nothing: no comprehension to run for them (a closure and a call).
-        return [Detection(t, a, b, text[a:b], r) for t, a, b, r in hits] if hits else []
+        return _detections(self._backend.detect(text, types))
 
     @overload
     def mask(self, text: str, strategy: str | None = None, types: list[str] | None = None) -> MaskResult: ...
@@ -277,8 +280,7 @@ class Engine:
             if scope is not None:
                 raise InputError("a scope needs a vault (reversible masking)")
             masked, hits = self._backend.mask(text, strategy, types)
-            # Most texts hold nothing: no comprehension to run for them (a closure and a call).
-            return MaskResult(masked, [Detection(t, a, b, text[a:b], r) for t, a, b, r in hits] if hits else [])
+            return MaskResult(masked, _detections(hits))
         reversible.check_strategy(strategy)
         return self._mask_reversible(text, types, vault, scope, run or run_engine)
 
@@ -297,7 +299,7 @@ class Engine:
         self, text: str, types: list[str] | None, vault: Vault, scope: str | None, run: EngineRunner
     ) -> MaskResult:
         masked, hits, scope = await reversible.mask_text(self._backend, vault, text, types, scope, run=run)
-        return MaskResult(masked, [Detection(t, a, b, text[a:b], r) for t, a, b, r in hits], scope)
+        return MaskResult(masked, _detections(hits), scope)
 
     @overload
     def scan(

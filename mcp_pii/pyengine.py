@@ -15,7 +15,10 @@ from mcp_pii.errors import InputError, LimitError
 from mcp_pii.mask import Assigned, Masker
 from mcp_pii.traverse import Found, Walker, check, surrogate_index, utf8_len
 
-Hit = tuple[str, int, int, str]  # (type id, start, end, rule)
+# The detections of a text as columns, one item per detection in each: type id, start, end (code
+# points), value, rule. Columns rather than a tuple per detection: no object per detection for
+# the garbage collector, and the facade builds its detections with ``map``.
+Hits = tuple[list[str], list[int], list[int], list[str], list[str]]
 
 
 class PyEngine:
@@ -83,14 +86,20 @@ class PyEngine:
             )
         return text
 
-    def _hits(self, spans: list[tuple[int, int, int, int]]) -> list[Hit]:
+    def _hits(self, text: str, spans: list[tuple[int, int, int, int]]) -> Hits:
         types = self._c.types
-        return [(types[ti].id, a, b, types[ti].rule_name(ri)) for a, b, ti, ri in spans]
+        return (
+            [types[ti].id for _, _, ti, _ in spans],
+            [a for a, _, _, _ in spans],
+            [b for _, b, _, _ in spans],
+            [text[a:b] for a, b, _, _ in spans],
+            [types[ti].rule_name(ri) for _, _, ti, ri in spans],
+        )
 
-    def detect(self, text: str, types: list[str] | None = None) -> list[Hit]:
-        """Return (type id, start, end) for every detection in ``text``."""
+    def detect(self, text: str, types: list[str] | None = None) -> Hits:
+        """Return the detections in ``text`` as columns (see ``Hits``)."""
         text = self._text(text)
-        return self._hits(detect.detect(self._c, text, self._select(types)))
+        return self._hits(text, detect.detect(self._c, text, self._select(types)))
 
     def mask(
         self,
@@ -98,8 +107,8 @@ class PyEngine:
         strategy: str | None = None,
         types: list[str] | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[str, list[Hit]]:
-        """Return the masked text and the detections (spans in the input text).
+    ) -> tuple[str, Hits]:
+        """Return the masked text and the detections (spans in the input text, as columns).
 
         With ``tokens`` (type id -> value -> token), every detection is replaced by its token.
         """
@@ -107,7 +116,7 @@ class PyEngine:
         text = self._text(text)
         masker = self._masker(strategy, assigned)
         spans = detect.detect(self._c, text, self._select(types))
-        return masker.apply(text, spans), self._hits(spans)
+        return masker.apply(text, spans), self._hits(text, spans)
 
     def scan(
         self,

@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Any
 from mcp_pii import tokens
 from mcp_pii.errors import InputError
 from mcp_pii.offload import EngineRunner, payload_size, run_engine
+from mcp_pii.pyengine import Hits
 from mcp_pii.traverse import Found, RawNumber, dump, parse_embedded
 from mcp_pii.vault import Vault
 
 if TYPE_CHECKING:
     from mcp_pii.engine import _Backend
 
-Hit = tuple[str, int, int, str]  # (type id, start, end, rule)
 
 _BLANK = " \t\n\r"
 
@@ -69,7 +69,7 @@ async def mask_text(
     scope: str | None,
     *,
     run: EngineRunner = run_engine,
-) -> tuple[str, list[Hit], str]:
+) -> tuple[str, Hits, str]:
     """Mask ``text`` reversibly in ``scope`` (a new one when None); return masked text, hits, scope.
 
     ``run`` runs the engine steps (by default inline for small texts, in a worker thread otherwise).
@@ -77,7 +77,7 @@ async def mask_text(
     size = len(text) if isinstance(text, str) else 0
     hits = await run(size, partial(core.detect, text, types))
     scope = await _scope(vault, scope)
-    values = [(t, text[a:b]) for t, a, b, _rule in hits]
+    values = list(zip(hits[0], hits[3], strict=True))
     reserve = await run(size, partial(_scope_keys, [text], vault.tag(scope)))
     assigned = await vault.assign(scope, values, reserve)
     masked, hits = await run(size, partial(core.mask, text, None, types, _by_type(assigned)))

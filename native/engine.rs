@@ -22,6 +22,8 @@ pub struct Hit {
     pub end: usize,
     /// Index of the pattern within the type that found it (see [`Engine::rule_name`]).
     pub rule: usize,
+    /// Byte offsets of the start and the end.
+    pub bytes: (usize, usize),
 }
 
 /// A compiled configuration, ready to detect, mask and scan.
@@ -164,7 +166,7 @@ impl Engine {
         spans
             .iter()
             .zip(char_offsets(text, spans))
-            .map(|(s, (start, end))| Hit { ty: s.ty, start, end, rule: s.rule })
+            .map(|(s, (start, end))| Hit { ty: s.ty, start, end, rule: s.rule, bytes: (s.start, s.end) })
             .collect()
     }
 

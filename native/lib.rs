@@ -167,8 +167,6 @@ mod binding {
         }
     }
 
-    type HitTuple = (Py<PyString>, usize, usize, Py<PyString>);
-
     /// A compiled configuration (the Rust twin of `mcp_pii.pyengine.PyEngine`).
     #[pyclass(frozen, module = "mcp_pii._native", name = "Engine")]
     struct PyEngine {
@@ -184,10 +182,22 @@ mod binding {
             names[rule.min(names.len() - 1)].clone_ref(py)
         }
 
-        fn hit_tuples(&self, py: Python<'_>, hits: &[engine::Hit]) -> Vec<HitTuple> {
-            hits.iter()
-                .map(|h| (self.ids[h.ty].clone_ref(py), h.start, h.end, self.rule(py, h.ty, h.rule)))
-                .collect()
+        /// Detections in a text as five lists, one item per detection in each: type id, start,
+        /// end (code points), value, rule (columns: no object per detection for the garbage
+        /// collector to visit).
+        fn hit_columns<'py>(
+            &self,
+            py: Python<'py>,
+            text: &str,
+            hits: &[engine::Hit],
+        ) -> PyResult<Bound<'py, PyTuple>> {
+            let ids: Vec<_> = hits.iter().map(|h| self.ids[h.ty].clone_ref(py)).collect();
+            let starts: Vec<usize> = hits.iter().map(|h| h.start).collect();
+            let ends: Vec<usize> = hits.iter().map(|h| h.end).collect();
+            let values: Vec<_> =
+                hits.iter().map(|h| PyString::new(py, &text[h.bytes.0..h.bytes.1])).collect();
+            let rules: Vec<_> = hits.iter().map(|h| self.rule(py, h.ty, h.rule)).collect();
+            (ids, starts, ends, values, rules).into_pyobject(py)
         }
 
         /// Detections in a payload as seven lists, one item per detection in each: pointer, type
@@ -273,28 +283,28 @@ mod binding {
         }
 
         #[pyo3(signature = (text, types=None))]
-        fn detect(
+        fn detect<'py>(
             &self,
-            py: Python<'_>,
+            py: Python<'py>,
             text: &Bound<'_, PyAny>,
             types: Option<&Bound<'_, PyAny>>,
-        ) -> PyResult<Vec<HitTuple>> {
+        ) -> PyResult<Bound<'py, PyTuple>> {
             let text = text_arg(text)?;
             let types = types_arg(types)?;
             let hits =
                 detached(py, text.len(), || guarded(|| self.inner.detect(text, as_refs(&types).as_deref())))?;
-            Ok(self.hit_tuples(py, &hits))
+            self.hit_columns(py, text, &hits)
         }
 
         #[pyo3(signature = (text, strategy=None, types=None, tokens=None))]
-        fn mask(
+        fn mask<'py>(
             &self,
-            py: Python<'_>,
+            py: Python<'py>,
             text: &Bound<'_, PyAny>,
             strategy: Option<&Bound<'_, PyAny>>,
             types: Option<&Bound<'_, PyAny>>,
             tokens: Option<&Bound<'_, PyAny>>,
-        ) -> PyResult<(Py<PyAny>, Vec<HitTuple>)> {
+        ) -> PyResult<(Py<PyAny>, Bound<'py, PyTuple>)> {
             let assigned = self.tokens_arg(tokens)?;
             let original = text;
             let text = text_arg(text)?;
@@ -314,7 +324,7 @@ mod binding {
             } else {
                 PyString::new(py, &masked).into_any().unbind()
             };
-            Ok((masked, self.hit_tuples(py, &hits)))
+            Ok((masked, self.hit_columns(py, text, &hits)?))
         }
 
         #[pyo3(signature = (data, strategy=None, types=None, mask=None, tokens=None))]
