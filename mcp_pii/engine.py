@@ -293,7 +293,7 @@ class Engine:
         :class:`Detection` is built (500 of them take about 0.15 ms).
         """
         masked, hits = self._backend.mask(text, strategy, types)
-        return masked, dict(Counter(hit[0] for hit in hits))
+        return masked, dict(Counter(hits[0]))
 
     async def _mask_reversible(
         self, text: str, types: list[str] | None, vault: Vault, scope: str | None, run: EngineRunner
