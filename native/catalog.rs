@@ -686,6 +686,13 @@ pub struct KeywordIndex {
     pub rules: Vec<Vec<usize>>,
     /// How many patterns have keywords (gate ids `0..gated`).
     pub gated: usize,
+    /// The keywords the union finds, by union id after its patterns: all but
+    /// [`KeywordIndex::bytes`].
+    pub in_union: Vec<usize>,
+    /// The keywords of one byte other than a letter (`:`, `@`): found by a byte search instead of
+    /// by the union, whose walk would leave its fast loop to report each one (two colons per
+    /// timestamp in a log).
+    pub bytes: Vec<usize>,
 }
 
 /// Everything the engine needs, built once per configuration.
@@ -1479,11 +1486,11 @@ fn union_regex(types: &mut [PiiType], keywords: Option<&KeywordIndex>) -> Option
     }
     let shapes = sources.len();
     let lengths = types.iter().flat_map(|t| &t.patterns).filter(|p| p.union_id.is_some()).map(|p| p.max_len);
-    let words = keywords.iter().flat_map(|k| &k.words).map(|w| Some(w.len()));
-    let reach = lengths.chain(words).try_fold(0, |most, len| len.map(|len| most.max(len)));
-    if let Some(index) = keywords {
-        sources.extend(index.words.iter().map(|w| format!("(?i-u:{})", regex_syntax::escape(w))));
-    }
+    let words: Vec<&String> = keywords.iter().flat_map(|k| k.in_union.iter().map(|&w| &k.words[w])).collect();
+    let reach = lengths
+        .chain(words.iter().map(|w| Some(w.len())))
+        .try_fold(0, |most, len| len.map(|len| most.max(len)));
+    sources.extend(words.iter().map(|w| format!("(?i-u:{})", regex_syntax::escape(w))));
     if sources.is_empty() {
         return None;
     }
@@ -1555,7 +1562,9 @@ fn keyword_index(types: &mut [PiiType]) -> Result<Option<KeywordIndex>> {
         .ascii_case_insensitive(true)
         .build(&words)
         .map_err(|e| Error::Config(format!("keywords do not compile: {e}")))?;
-    Ok(Some(KeywordIndex { words, automaton, rules, gated }))
+    let (bytes, in_union) =
+        (0..words.len()).partition(|&w| matches!(words[w].as_bytes(), [b] if !b.is_ascii_alphabetic()));
+    Ok(Some(KeywordIndex { words, automaton, rules, gated, in_union, bytes }))
 }
 
 #[cfg(test)]

@@ -233,12 +233,22 @@ fn locate(c: &Compiled, text: &str) -> Located {
             if starts.is_empty() {
                 starts = vec![Vec::new(); gated];
             }
-            let word = id - union.shapes;
+            let word = index.in_union[id - union.shapes];
             note_keyword(&mut starts, &index.rules[word], end - index.words[word].len());
         }
     };
     if union_matches(union, text, &mut found).is_err() {
         return Located { ends: None, starts: keyword_starts(c, text) };
+    }
+    if let Some(index) = &c.keywords {
+        for &word in &index.bytes {
+            for at in memchr::memchr_iter(index.words[word].as_bytes()[0], text.as_bytes()) {
+                if starts.is_empty() {
+                    starts = vec![Vec::new(); gated];
+                }
+                note_keyword(&mut starts, &index.rules[word], at);
+            }
+        }
     }
     settle(&mut starts);
     Located { ends: Some(ends), starts }
