@@ -8,7 +8,7 @@ use regex_automata::dfa::Automaton;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
-use crate::catalog::{label_identifier, Checks, Compiled, Pattern, PiiType};
+use crate::catalog::{label_identifier, Checks, Compiled, KeywordIndex, Pattern, PiiType};
 use crate::prefilter::{markers, windows, Gate, Lead};
 use crate::scan::union_matches;
 use crate::validate;
@@ -207,20 +207,51 @@ fn each_match_at_keywords(
 struct Located {
     ends: Option<Vec<Vec<usize>>>,
     /// By gate id ([`Pattern::gate_id`]).
-    starts: Vec<Vec<usize>>,
+    starts: Starts,
+}
+
+/// Keyword starts by gate id, as (gate, position) pairs sorted and kept in two columns: a text
+/// meets few of the gates, and a list per gate was made, walked and dropped whole per text.
+#[derive(Default)]
+struct Starts {
+    gate: Vec<usize>,
+    at: Vec<usize>,
+}
+
+impl Starts {
+    fn from_pairs(mut pairs: Vec<(usize, usize)>) -> Self {
+        if pairs.is_empty() {
+            return Starts::default();
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        let (gate, at) = pairs.into_iter().unzip();
+        Starts { gate, at }
+    }
+
+    /// The ascending positions where a keyword of gate `g` starts.
+    fn of(&self, g: usize) -> &[usize] {
+        let lo = self.gate.partition_point(|&x| x < g);
+        let hi = lo + self.gate[lo..].partition_point(|&x| x == g);
+        &self.at[lo..hi]
+    }
+
+    /// The gates with a keyword in the text, ascending, each once.
+    fn gates(&self) -> impl Iterator<Item = usize> + '_ {
+        self.gate.iter().enumerate().filter(|&(i, g)| i == 0 || self.gate[i - 1] != *g).map(|(_, &g)| g)
+    }
 }
 
 /// One pass of the union's lazy DFA over `text` for the pattern ends and the keyword starts.
 /// When it gives up (a thrashing cache), the keywords are found by their own automaton and the
 /// union patterns are searched without the union's help.
 fn locate(c: &Compiled, text: &str) -> Located {
-    let mut starts: Vec<Vec<usize>> = Vec::new();
+    let mut starts: Vec<(usize, usize)> = Vec::new();
     let Some(union) = c.union.as_ref() else {
         return Located { ends: None, starts: keyword_starts(c, text) };
     };
     // Made at the first match: most short strings of a payload have none.
     let mut ends: Vec<Vec<usize>> = Vec::new();
-    let gated = c.keywords.as_ref().map_or(0, |k| k.gated);
     let mut found = |id: usize, end: usize| {
         if id < union.shapes {
             if ends.is_empty() {
@@ -230,9 +261,6 @@ fn locate(c: &Compiled, text: &str) -> Located {
                 ends[id].push(end);
             }
         } else if let Some(index) = &c.keywords {
-            if starts.is_empty() {
-                starts = vec![Vec::new(); gated];
-            }
             let word = index.in_union[id - union.shapes];
             note_keyword(&mut starts, &index.rules[word], end - index.words[word].len());
         }
@@ -241,34 +269,28 @@ fn locate(c: &Compiled, text: &str) -> Located {
         return Located { ends: None, starts: keyword_starts(c, text) };
     }
     if let Some(index) = &c.keywords {
-        for &word in &index.bytes {
-            for at in memchr::memchr_iter(index.words[word].as_bytes()[0], text.as_bytes()) {
-                if starts.is_empty() {
-                    starts = vec![Vec::new(); gated];
-                }
-                note_keyword(&mut starts, &index.rules[word], at);
+        byte_keywords(index, text.as_bytes(), &mut starts);
+    }
+    Located { ends: Some(ends), starts: Starts::from_pairs(starts) }
+}
+
+/// The starts of the keywords of one byte ([`KeywordIndex::bytes`]), by a byte search of up to
+/// three bytes at a time.
+fn byte_keywords(index: &KeywordIndex, text: &[u8], starts: &mut Vec<(usize, usize)>) {
+    for words in index.bytes.chunks(3) {
+        let byte = |i: usize| {
+            words.get(i).map_or(index.words[words[0]].as_bytes()[0], |&w| index.words[w].as_bytes()[0])
+        };
+        for at in memchr::memchr3_iter(byte(0), byte(1), byte(2), text) {
+            if let Some(&word) = words.iter().find(|&&w| index.words[w].as_bytes()[0] == text[at]) {
+                note_keyword(starts, &index.rules[word], at);
             }
         }
     }
-    settle(&mut starts);
-    Located { ends: Some(ends), starts }
 }
 
-fn note_keyword(starts: &mut [Vec<usize>], gates: &[usize], at: usize) {
-    for &gate in gates {
-        let list = &mut starts[gate];
-        if list.last() != Some(&at) {
-            list.push(at);
-        }
-    }
-}
-
-/// Sort and dedup each list of keyword starts (overlapping keywords end in order, not start).
-fn settle(starts: &mut [Vec<usize>]) {
-    for at in starts.iter_mut().filter(|at| at.len() > 1) {
-        at.sort_unstable();
-        at.dedup();
-    }
+fn note_keyword(starts: &mut Vec<(usize, usize)>, gates: &[usize], at: usize) {
+    starts.extend(gates.iter().map(|&gate| (gate, at)));
 }
 
 /// The merged spans `[end - reach, end]` (widened to char boundaries) around ascending match ends:
@@ -290,16 +312,15 @@ fn end_windows(text: &str, ends: &[usize], reach: usize) -> Vec<(usize, usize)> 
 
 /// Per (type, pattern) of the keyword-gated patterns, the ascending positions where one of their
 /// keywords starts, found by the keywords' own automaton (without the union).
-fn keyword_starts(c: &Compiled, text: &str) -> Vec<Vec<usize>> {
+fn keyword_starts(c: &Compiled, text: &str) -> Starts {
     let Some(index) = &c.keywords else {
-        return Vec::new();
+        return Starts::default();
     };
-    let mut out = vec![Vec::new(); index.gated];
+    let mut out = Vec::new();
     for m in index.automaton.find_overlapping_iter(text) {
         note_keyword(&mut out, &index.rules[m.pattern().as_usize()], m.start());
     }
-    settle(&mut out);
-    out
+    Starts::from_pairs(out)
 }
 
 /// True if `text[start..end]` is a token masking wrote (`[PHONE]`, `[PHONE_1#k3x9qz]`), not a label.
@@ -351,8 +372,7 @@ pub fn candidates(
         ),
         (None, None) => picked.extend(c.by_union.iter().copied()),
     }
-    picked
-        .extend(starts.iter().enumerate().filter(|(_, at)| !at.is_empty()).map(|(gate, _)| c.by_gate[gate]));
+    picked.extend(starts.gates().map(|gate| c.by_gate[gate]));
     picked.retain(|&(ty, _)| wanted_type(ty));
     // Searched in type, then pattern order, as the Python engine does (ties keep that order).
     picked.sort_unstable();
@@ -394,12 +414,12 @@ pub fn candidates(
             (kept < end).then_some(kept)
         };
         if p.anchored {
-            let at = p.gate_id.and_then(|g| starts.get(g)).map_or(&[][..], Vec::as_slice);
+            let at = p.gate_id.map_or(&[][..], |g| starts.of(g));
             each_match(p, text, 0..text.len(), Some(at), &mut caps, &mut push);
             continue;
         }
         if let (Some(lead), Some(gate)) = (&p.lead, p.gate_id) {
-            let at = starts.get(gate).map_or(&[][..], Vec::as_slice);
+            let at = starts.of(gate);
             each_match_at_keywords(p, text, at, lead, &mut caps, &mut push);
             continue;
         }
