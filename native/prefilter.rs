@@ -245,8 +245,10 @@ impl Lead {
 }
 
 /// The [`Lead`] of a pattern with `keywords` (lower case, found in any ASCII case), if its syntax
-/// shows one: a concatenation whose leading items hold only ASCII bytes that no keyword starts
-/// with, followed by an item every match of which starts with a keyword.
+/// shows one: a concatenation whose leading items together match any string of one ASCII class
+/// with a length in one range (so that from any position of a run of that class the rest of the
+/// run is read alike), none of its bytes a keyword's first, followed by an item every match of
+/// which starts with a keyword.
 ///
 /// ```
 /// use _native::prefilter::lead;
@@ -256,27 +258,56 @@ impl Lead {
 /// assert_eq!(ipv6_lead.start(b"at fe80::1", 7, 0), 3);
 /// let tail = regex_syntax::parse(r"[0-9:]+:[0-9]{2}").unwrap();
 /// assert!(lead(&tail, &[":".to_string()]).is_none());
+/// // Not one class: in "9a1:" a match starts at "a", not where the run starts.
+/// let mixed = regex_syntax::parse(r"[a-f]{1,2}[0-9]{1,2}:").unwrap();
+/// assert!(lead(&mixed, &[":".to_string()]).is_none());
+/// // Not one range of lengths: two or four digits.
+/// let gaps = regex_syntax::parse(r"(?:[0-9]{2}){1,2}:").unwrap();
+/// assert!(lead(&gaps, &[":".to_string()]).is_none());
 /// ```
 pub fn lead(hir: &Hir, keywords: &[String]) -> Option<Lead> {
     let HirKind::Concat(xs) = hir.kind() else {
         return None;
     };
-    let mut bytes = [false; 128];
-    let mut max = 0;
+    let mut run: Option<([bool; 128], usize, usize)> = None;
     for x in xs {
         if starts_with_keyword(x, keywords) {
+            let (bytes, _, max) = run.unwrap_or(([false; 128], 0, 0));
             let first = |k: &String| k.bytes().next().filter(u8::is_ascii);
             let clash = keywords.iter().filter_map(first).any(|b| {
                 bytes[usize::from(b.to_ascii_lowercase())] || bytes[usize::from(b.to_ascii_uppercase())]
             });
             return (!clash).then_some(Lead { max, bytes });
         }
-        if !x.properties().look_set().is_empty() || !alphabet(x, &mut bytes) {
-            return None;
-        }
-        max += x.properties().maximum_len()?;
+        // Runs of one class one after the other: one run, the lengths added.
+        let (bytes, least, most) = uniform_run(x)?;
+        run = match run {
+            None => Some((bytes, least, most)),
+            Some((same, l, m)) if same == bytes => Some((bytes, l + least, m + most)),
+            Some(_) => return None,
+        };
     }
     None
+}
+
+/// If every match of `hir` is any string of one ASCII class with a length in `least..=most`:
+/// the class's bytes and the two lengths.
+fn uniform_run(hir: &Hir) -> Option<([bool; 128], usize, usize)> {
+    match hir.kind() {
+        HirKind::Capture(c) => uniform_run(&c.sub),
+        HirKind::Class(_) => {
+            let mut bytes = [false; 128];
+            alphabet(hir, &mut bytes).then_some((bytes, 1, 1))
+        }
+        HirKind::Repetition(r) => {
+            let (bytes, least, most) = uniform_run(&r.sub)?;
+            let (min, max) = (r.min as usize, r.max? as usize);
+            // k runs of least..=most bytes for k in min..=max: one range of lengths when a run
+            // may be a byte or none long, or when k is fixed.
+            (least <= 1 || min == max).then_some((bytes, min * least, max * most))
+        }
+        _ => None,
+    }
 }
 
 /// True if every match of `hir` starts with one of `keywords`.
