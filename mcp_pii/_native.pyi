@@ -1,5 +1,6 @@
 """Type stubs for the Rust extension ``mcp_pii._native`` (hand-written; see ``native/lib.rs``)."""
 
+from collections.abc import Sequence
 from typing import Any, Self, final
 
 # `_panic_for_tests` only in builds with the `test-hooks` feature (make setup), not in wheels.
@@ -28,9 +29,9 @@ class Engine:
 
     def detect(
         self, text: str, types: list[str] | None = None
-    ) -> tuple[list[str], list[int], list[int], list[str], list[str]]:
+    ) -> tuple[Sequence[str], Sequence[int], Sequence[int], Sequence[str], Sequence[str]]:
         """Return the detections as five lists, one item per detection in each: type id, start,
-        end (code points), value, rule.
+        end (code points), value, rule. Without detections, one shared value of five empty tuples.
 
         Raises:
             InputError: ``text`` is not a string, has a lone surrogate, or ``types`` names an unknown type.
@@ -43,8 +44,9 @@ class Engine:
         strategy: str | None = None,
         types: list[str] | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[str, tuple[list[str], list[int], list[int], list[str], list[str]]]:
+    ) -> tuple[str, tuple[Sequence[str], Sequence[int], Sequence[int], Sequence[str], Sequence[str]]]:
         """Return the masked text and the detections (spans in the input text), as :meth:`detect`.
+        Without detections, the masked text is ``text`` itself.
 
         With ``tokens`` (type id -> value -> token text, assigned ahead of the call by the
         reversible-masking layer), every detection is replaced by its token and ``strategy`` is

@@ -7,6 +7,7 @@ Both take the resolved configuration as JSON (``Config.to_engine_json``) and ret
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from mcp_pii import detect
@@ -18,7 +19,10 @@ from mcp_pii.traverse import Found, Walker, check, surrogate_index, utf8_len
 # The detections of a text as columns, one item per detection in each: type id, start, end (code
 # points), value, rule. Columns rather than a tuple per detection: no object per detection for
 # the garbage collector, and the facade builds its detections with ``map``.
-Hits = tuple[list[str], list[int], list[int], list[str], list[str]]
+Hits = tuple[Sequence[str], Sequence[int], Sequence[int], Sequence[str], Sequence[str]]
+# The columns of a text without detections (most texts): one shared value of empty tuples, so
+# that such a call builds no lists (both engines).
+NO_HITS: Hits = ((), (), (), (), ())
 
 
 class PyEngine:
@@ -87,6 +91,8 @@ class PyEngine:
         return text
 
     def _hits(self, text: str, spans: list[tuple[int, int, int, int]]) -> Hits:
+        if not spans:
+            return NO_HITS
         types = self._c.types
         return (
             [types[ti].id for _, _, ti, _ in spans],

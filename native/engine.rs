@@ -1,5 +1,6 @@
 //! The engine: a compiled configuration with `detect`, `mask` and `scan`. Mirrors `mcp_pii/pyengine.py`.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
@@ -190,49 +191,56 @@ impl Engine {
 
     /// Return the masked text and the detections (spans in the input text).
     ///
-    /// `strategy` overrides the configured strategies for this call.
+    /// `strategy` overrides the configured strategies for this call. The masked text borrows
+    /// `text` when nothing was found.
     ///
     /// # Example
     /// ```
+    /// use std::borrow::Cow;
+    ///
     /// let engine = _native::engine::Engine::from_json("{}").unwrap();
     /// let (masked, _) = engine.mask("SSN 123-45-6789", Some("partial"), None).unwrap();
     /// assert_eq!(masked, "SSN ***-**-6789");
     /// let (masked, _) = engine.mask("a@b.io and a@b.io", Some("tokenize"), None).unwrap();
     /// assert_eq!(masked, "[EMAIL_1] and [EMAIL_1]");
+    /// let (masked, hits) = engine.mask("nothing here", None, None).unwrap();
+    /// assert!(hits.is_empty() && matches!(masked, Cow::Borrowed("nothing here")));
     /// ```
-    pub fn mask(
+    pub fn mask<'t>(
         &self,
-        text: &str,
+        text: &'t str,
         strategy: Option<&str>,
         types: Option<&[&str]>,
-    ) -> Result<(String, Vec<Hit>)> {
+    ) -> Result<(Cow<'t, str>, Vec<Hit>)> {
         self.check_text(text)?;
         self.check_strategy(strategy)?;
         self.mask_by(text, types, Masker::new(&self.c, strategy))
     }
 
     /// Like [`Engine::mask`], replacing every detection by its token in `assigned` (reversible masking).
-    pub fn mask_assigned(
+    pub fn mask_assigned<'t>(
         &self,
-        text: &str,
+        text: &'t str,
         types: Option<&[&str]>,
         assigned: &Assigned,
-    ) -> Result<(String, Vec<Hit>)> {
+    ) -> Result<(Cow<'t, str>, Vec<Hit>)> {
         self.check_text(text)?;
         let out = self.mask_by(text, types, Masker::with_tokens(&self.c, assigned))?;
         assigned.check(&self.c)?;
         Ok(out)
     }
 
-    fn mask_by(
+    fn mask_by<'t>(
         &self,
-        text: &str,
+        text: &'t str,
         types: Option<&[&str]>,
         mut masker: Masker<'_>,
-    ) -> Result<(String, Vec<Hit>)> {
+    ) -> Result<(Cow<'t, str>, Vec<Hit>)> {
         let selected = self.select(types)?;
         let spans = detect::detect(&self.c, text, &selected);
-        let masked = masker.apply(text, &spans);
+        // Most texts hold nothing to mask: then the text itself, not a copy.
+        let masked =
+            if spans.is_empty() { Cow::Borrowed(text) } else { Cow::Owned(masker.apply(text, &spans)) };
         Ok((masked, self.hits(text, &spans)))
     }
 

@@ -34,6 +34,7 @@ pub mod validate;
 
 #[cfg(feature = "python")]
 mod binding {
+    use std::borrow::Cow;
     use std::cell::Cell;
     use std::panic::{self, AssertUnwindSafe};
     use std::sync::Once;
@@ -174,6 +175,8 @@ mod binding {
         ids: Vec<Py<PyString>>,
         /// Per type, the names of its patterns and, last, of its labelled-key rule.
         rules: Vec<Vec<Py<PyString>>>,
+        /// The columns of a text without detections (five empty tuples), made once.
+        no_hits: Py<PyTuple>,
     }
 
     impl PyEngine {
@@ -191,6 +194,9 @@ mod binding {
             text: &str,
             hits: &[engine::Hit],
         ) -> PyResult<Bound<'py, PyTuple>> {
+            if hits.is_empty() {
+                return Ok(self.no_hits.bind(py).clone());
+            }
             let ids: Vec<_> = hits.iter().map(|h| self.ids[h.ty].clone_ref(py)).collect();
             let starts: Vec<usize> = hits.iter().map(|h| h.start).collect();
             let ends: Vec<usize> = hits.iter().map(|h| h.end).collect();
@@ -275,7 +281,9 @@ mod binding {
                     (0..=t.patterns.len()).map(|i| PyString::intern(py, t.rule_name(i)).unbind()).collect()
                 })
                 .collect();
-            Ok(PyEngine { inner, ids, rules })
+            let empty = PyTuple::empty(py);
+            let no_hits = PyTuple::new(py, [&empty, &empty, &empty, &empty, &empty])?.unbind();
+            Ok(PyEngine { inner, ids, rules, no_hits })
         }
 
         fn type_ids(&self) -> Vec<String> {
@@ -319,10 +327,9 @@ mod binding {
                 })
             })?;
             // Nothing found, nothing changed: the caller's own string comes back (no copy).
-            let masked = if hits.is_empty() {
-                original.clone().unbind()
-            } else {
-                PyString::new(py, &masked).into_any().unbind()
+            let masked = match masked {
+                Cow::Borrowed(_) => original.clone().unbind(),
+                Cow::Owned(masked) => PyString::new(py, &masked).into_any().unbind(),
             };
             Ok((masked, self.hit_columns(py, text, &hits)?))
         }
