@@ -34,6 +34,8 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.message import SessionMessage
 
+from mcp_pii import lines
+
 logger = logging.getLogger("mcp_pii.stdio")
 
 # Bytes asked of the pipe at a time (a pipe holds 64 KiB; a large request arrives in a few reads).
@@ -139,11 +141,7 @@ async def pipe_streams() -> AsyncIterator[
             async for session_message in outgoing_reader:
                 if writer.closed.is_set():
                     continue
-                message = session_message.message
-                # model_dump_json's bytes before it decodes them (a 100 KB answer: 0.08 ms, not 0.25 with
-                # the decoding and encoding again)
-                data = message.__pydantic_serializer__.to_json(message, by_alias=True, exclude_unset=True)
-                write_transport.write(data + b"\n")
+                write_transport.write(lines.line(session_message.message) + b"\n")
                 await writer.drained()
 
     try:
