@@ -19,6 +19,7 @@ from mcp.client.stdio import stdio_client
 from mcp.shared.message import SessionMessage
 from servers import INITIALIZE, MCP_PII, PII, PYTHON, server_env
 
+from mcp_pii import Engine
 from mcp_pii.stdio import _message
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
@@ -78,6 +79,46 @@ async def test_large_messages_cross_many_reads() -> None:
     assert result.structured_content["text"] == "mail [EMAIL] or call [PHONE]. " * 50_000
     assert len(result.structured_content["detections"]) == 100_000
     assert small.structured_content == {"text": "[SSN]", "counts": {"ssn": 1}}
+
+
+@pytest.mark.parametrize("force_python", [False, True], ids=["rust", "python"])
+def test_a_long_masked_text_with_few_non_ascii_characters_goes_out_as_ascii(force_python: bool) -> None:
+    # The SDK's client decodes each line into a str before parsing it; an emoji in the masked text made
+    # every character of that str 4 bytes. The escaped line holds the same JSON value (mcp_pii.lines).
+    sparse = (
+        "Zoë wrote 😀 to " + PII["email"] + " about the café bill from last Tuesday, and asked whether the "
+        "kitchen could call " + PII["phone"] + " before the delivery on Friday morning. "
+    ) * 400
+    dense = ("Зоя: " + PII["email"] + " 東京 ") * 1000
+    calls = [{"name": "mask_pii", "arguments": {"text": text}} for text in (sparse, dense, "Zoë " + PII["ssn"])]
+    messages = [
+        INITIALIZE,
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        *({"jsonrpc": "2.0", "id": 2 + i, "method": "tools/call", "params": call} for i, call in enumerate(calls)),
+    ]
+    env = server_env({"MCP_PII_FORCE_PYTHON": "1"} if force_python else None)
+    server = subprocess.Popen([PYTHON, *MCP_PII, "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    assert server.stdin is not None
+    assert server.stdout is not None
+    raw: dict[int, bytes] = {}
+    try:
+        server.stdin.write(b"".join(json.dumps(m).encode() + b"\n" for m in messages))
+        server.stdin.flush()
+        while len(raw) < 1 + len(calls) and (line := server.stdout.readline()):
+            raw[json.loads(line)["id"]] = line.rstrip(b"\n")
+        server.stdin.close()
+        assert server.wait(30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+    answers = {i: json.loads(line) for i, line in raw.items()}
+    reference = Engine(implementation="python" if force_python else "rust")
+    for i, text in enumerate((sparse, dense, "Zoë " + PII["ssn"])):
+        result = answers[2 + i]["result"]
+        assert result["content"][0]["text"] == result["structuredContent"]["text"] == reference.mask(text).text
+    assert raw[2].isascii()  # 2% non-ASCII characters: escaped
+    assert "Зоя".encode() in raw[3]  # dense: UTF-8 as it was
+    assert "Zoë".encode() in raw[4]  # short: UTF-8 as it was
 
 
 def test_output_to_a_file_is_served_the_sdks_way(tmp_path: Path) -> None:
