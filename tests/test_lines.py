@@ -14,9 +14,7 @@ from mcp_pii import lines
 SPARSE = (
     "Zoë Müller paid 12.50 € at the café 😀; mail zoe@example.com or call +1 555 0100 about order "
     'A-12345, "quoted" and back\\slashed, on 2024-05-01 at 10:00 UTC; the rest is plain ASCII prose.\n\t' * 200
-)[
-    : lines.ESCAPE_MIN + 100
-]
+)[: lines.ESCAPE_MIN + 100]
 DENSE = ("Съешь же ещё этих мягких французских булок. 東京都の天気 " * 400)[: lines.ESCAPE_MIN + 100]
 PLAIN = ("mail [EMAIL] or call [PHONE]. " * 1000)[: lines.ESCAPE_MIN + 100]
 
