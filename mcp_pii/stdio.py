@@ -141,7 +141,7 @@ async def pipe_streams() -> AsyncIterator[
             async for session_message in outgoing_reader:
                 if writer.closed.is_set():
                     continue
-                write_transport.write(lines.line(session_message.message) + b"\n")
+                write_transport.write(lines.line(session_message.message))
                 await writer.drained()
 
     try:

@@ -29,7 +29,8 @@ def response(text: str, **structured: Any) -> types.JSONRPCResponse:
 
 
 def plain(message: types.JSONRPCMessage) -> bytes:
-    return message.__pydantic_serializer__.to_json(message, by_alias=True, exclude_unset=True)
+    """The line as the SDK's serialiser writes it."""
+    return message.__pydantic_serializer__.to_json(message, by_alias=True, exclude_unset=True) + b"\n"
 
 
 def pairs(data: bytes) -> Any:
@@ -41,7 +42,7 @@ def test_a_long_sparse_text_is_written_in_ascii_in_both_places() -> None:
     message = response(SPARSE, scope="s-1")
     data = lines.line(message)
     assert data.isascii()
-    assert b"\n" not in data
+    assert data.index(b"\n") == len(data) - 1  # one line
     assert pairs(data) == pairs(plain(message))
     value = json.loads(data)
     assert value["result"]["content"][0]["text"] == value["result"]["structuredContent"]["text"] == SPARSE
