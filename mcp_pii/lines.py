@@ -5,11 +5,13 @@ structured content) is written with its few non-ASCII characters as ``\\uXXXX`` 
 they are rare in it, so that the whole line is ASCII. The JSON value is the same; what changes
 is the reader's cost. The SDK's stdio client decodes the line into a Python string before it
 parses it: one emoji makes every character of that string take 4 bytes, and the client copies
-and splits it once per 64 KiB it reads. An ASCII line takes 1 byte a character there (the bench's
-100 KB text, 3% of its characters non-ASCII, with the SDK client against the server before and
-after, interleaved: client CPU 2.22 -> 1.90 ms per call, page faults 104 -> 3). A text dense in non-ASCII characters (Cyrillic, CJK) would grow by the escapes more
-than the reader saves, and is written as UTF-8, as is every short text. Only the text blocks of
-the content and the top-level strings of the structured content are looked at: a nested payload's
+and splits it once per 64 KiB it reads. An ASCII line takes 1 byte a character there (the
+bench's 100 KB text, 3% of its characters non-ASCII, with the SDK client against the server
+before and after, interleaved: client CPU 2.22 -> 1.90 ms per call, page faults 104 -> 3).
+
+A text dense in non-ASCII characters (Cyrillic, CJK) would grow by the escapes more than the
+reader saves, and is written as UTF-8, as is every short text. Only the text blocks of the
+content and the top-level strings of the structured content are looked at: a nested payload's
 strings are short, and walking it would cost the event loop more than it saves.
 """
 
