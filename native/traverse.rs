@@ -704,7 +704,8 @@ type KeyPlace = (Option<(usize, usize)>, (usize, usize));
 
 const BLANK: [char; 4] = [' ', '\t', '\n', '\r'];
 /// Strings up to this many bytes have their detections kept for the rest of the walk, in a
-/// table of a slot per two strings of the payload, at most `SHORT_SLOTS`.
+/// table of a slot per two strings of the payload (rounded down to a power of two), at most
+/// `SHORT_SLOTS` (a power of two).
 const SHORT: usize = 64;
 const SHORT_SLOTS: usize = 1024;
 /// Slots of the walk's table of pairs of keys.
@@ -764,7 +765,7 @@ impl<'c, 's> Walker<'c, 's> {
     /// assert_eq!(v, serde_json::json!({"to": ["[EMAIL]", "hello"]}));
     /// ```
     pub fn walk<T: AsRef<str>>(&mut self, tape: &Tape<T>) -> Result<Vec<Change>> {
-        let slots = (tape.texts.len() / 2).clamp(16, SHORT_SLOTS);
+        let slots = 1 << (tape.texts.len() / 2).clamp(16, SHORT_SLOTS).ilog2();
         self.short.clear();
         self.short.resize_with(slots, || None);
         self.seen = vec![0; slots * 4];
@@ -962,14 +963,16 @@ impl<'c, 's> Walker<'c, 's> {
             return detect::detect(self.c, s, self.selected);
         }
         let h = quick_hash(0, s.as_bytes());
-        let slot = (h >> 40) as usize % self.short.len();
+        // Both tables have a power of two of slots: a mask, not a division (a division per
+        // lookup was a visible part of a short string's cost).
+        let slot = (h >> 40) as usize & (self.short.len() - 1);
         if let Some((text, spans)) = &self.short[slot] {
             if **text == *s {
                 return spans.clone();
             }
         }
         let spans = detect::detect(self.c, s, self.selected);
-        let (mark, print) = ((h >> 8) as usize % self.seen.len(), h as u32 | 1);
+        let (mark, print) = ((h >> 8) as usize & (self.seen.len() - 1), (h >> 32) as u32 | 1);
         if self.seen[mark] == print {
             self.short[slot] = Some((s.into(), spans.clone()));
         } else {
