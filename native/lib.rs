@@ -22,6 +22,7 @@
 
 pub mod catalog;
 pub mod detect;
+pub mod embedded;
 pub mod engine;
 pub mod error;
 pub mod mask;

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 
 use crate::catalog::Compiled;
 use crate::detect::{self, char_offsets, Span};
+use crate::embedded;
 use crate::error::{Error, Result};
 use crate::mask::Masker;
 
@@ -77,6 +78,7 @@ pub fn push_token(ptr: &mut String, token: &str) {
 }
 
 /// Counts nodes and string bytes against the limits during the first pass.
+#[derive(Clone)]
 pub struct Budget<'c> {
     c: &'c Compiled,
     /// Nodes seen so far.
@@ -314,15 +316,6 @@ pub fn shape(s: &str) -> Shape {
     Shape { depth: deepest.max(0) as usize, keys }
 }
 
-/// Return the object or array that `s` (of shape `shape`) holds as strict JSON, or `None`.
-///
-/// An object with a repeated key is not taken as JSON (parsing would keep only one of the
-/// values, and the others would go unscanned): such a string is scanned as plain text.
-pub fn parse_embedded(s: &str, shape: Shape) -> Option<Value> {
-    let v = serde_json::from_str::<Value>(s).ok().filter(|v| v.is_object() || v.is_array())?;
-    (entries(&v) == shape.keys).then_some(v)
-}
-
 /// Whether `s` is one JSON object or array (RFC 8259 syntax, at any depth), checked without recursion.
 ///
 /// Decides whether a string nested deeper than `max_depth` is JSON (the depth error) or text.
@@ -450,15 +443,6 @@ fn json_scalar_end(b: &[u8], i: usize) -> Option<usize> {
         j = digits(j)?;
     }
     Some(j)
-}
-
-/// The number of object entries in a parsed value.
-fn entries(v: &Value) -> usize {
-    match v {
-        Value::Array(items) => items.iter().map(entries).sum(),
-        Value::Object(map) => map.len() + map.values().map(entries).sum::<usize>(),
-        _ => 0,
-    }
 }
 
 /// The keys above a value: the one above the nearest, and the nearest.
@@ -928,18 +912,16 @@ impl<'c, 's> Walker<'c, 's> {
                 return Err(depth_error(self.c));
             }
             // Text that only starts like JSON (any number of brackets) is scanned as text.
-            if let Some(mut inner) = parse_embedded(s, shape).filter(|_| !too_deep) {
+            let inner = if too_deep { None } else { embedded::parse(s, shape, depth, &mut self.budget)? };
+            if let Some(inner) = inner {
                 let before = self.found.len();
-                let tape = Tape::read(&inner, depth, &mut self.budget, false)?;
                 self.outer.push(pointer(path));
-                let changes = self.walk_at(&tape, depth, keys)?;
+                let changes = self.walk_at(&inner.tape, depth, keys)?;
                 self.outer.pop();
                 if self.masker.is_none() || self.found.len() == before {
                     return Ok(None);
                 }
-                drop(tape);
-                apply(&mut inner, &changes);
-                return Ok(Some(serde_json::to_string(&inner).unwrap_or_else(|_| s.to_owned())));
+                return Ok(Some(inner.write(&changes, s)));
             }
         }
         let keyed = self.keyed(s, keys);
@@ -1000,15 +982,6 @@ mod tests {
     fn depth_of_brackets_ignores_strings() {
         assert_eq!(shape(r#"{"a": "[[[", "b": [1, [2]]}"#), Shape { depth: 3, keys: 2 });
         assert_eq!(shape(r#"["\"]"]"#).depth, 1);
-    }
-
-    #[test]
-    fn duplicate_keys_are_not_json() {
-        let parse = |s: &str| parse_embedded(s, shape(s));
-        assert!(parse(r#"{"a": "x", "b": {"c": [1, {"d": 2}]}}"#).is_some());
-        assert!(parse(r#"{"a": "x", "a": "y"}"#).is_none());
-        assert!(parse(r#"[{"k": 1}, {"k": 2}]"#).is_some());
-        assert!(parse(r#"{"a\"b": ":", "a\u0022b": 1}"#).is_none());
     }
 
     #[test]
