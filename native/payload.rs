@@ -20,10 +20,10 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use crate::binding::{map_error, surrogate_index, type_name, InputError};
 use crate::traverse::{pointer, Budget, Change, Kind, Step, Tape, TAPE_ROOM};
 
-/// One value as read: the object, the index after its subtree, and whether the subtree may be
-/// returned as it is when nothing in it changed.
+/// One value as read: the object (not for a string: its text on the tape holds it), the index
+/// after its subtree, and whether the subtree may be returned as it is when nothing in it changed.
 struct Held<'py> {
-    obj: Bound<'py, PyAny>,
+    obj: Option<Bound<'py, PyAny>>,
     end: usize,
     as_is: bool,
 }
@@ -86,7 +86,7 @@ impl<'py> Reader<'_, '_, 'py> {
         self.budget.enter(depth).map_err(map_error)?;
         let i = self.p.tape.push(key, Kind::Scalar);
         if self.hold {
-            self.p.held.push(Held { obj: obj.clone(), end: 0, as_is: true });
+            self.p.held.push(Held { obj: None, end: 0, as_is: true });
         }
         let (kind, as_is) = self.kind(obj, depth)?;
         self.p.tape.nodes[i].kind = kind;
@@ -95,6 +95,11 @@ impl<'py> Reader<'_, '_, 'py> {
             let held = &mut self.p.held[i];
             held.end = end;
             held.as_is = as_is;
+            // A second reference to a string would cost an increment now and a decrement when
+            // the payload is dropped (both calls into the interpreter with the stable ABI).
+            if !matches!(kind, Kind::Text(_)) {
+                held.obj = Some(obj.clone());
+            }
         }
         Ok(as_is)
     }
@@ -255,22 +260,29 @@ impl<'py> Writer<'_, 'py> {
     /// The value of the node at `i`, and the index after its subtree.
     fn node(&mut self, py: Python<'py>, i: usize) -> PyResult<(Bound<'py, PyAny>, usize)> {
         let held = &self.p.held[i];
+        let texts = &self.p.tape.texts;
+        let kind = self.p.tape.nodes[i].kind;
         let changed = self.changes.get(self.next).filter(|(at, _)| *at < held.end);
         if held.as_is && changed.is_none() {
-            return Ok((held.obj.clone(), held.end));
+            let obj = match (&held.obj, kind) {
+                (Some(obj), _) => obj.clone(),
+                (None, Kind::Text(t)) => texts[t].as_py_str().bind(py).clone().into_any(),
+                (None, _) => unreachable!("only strings are held by their text"),
+            };
+            return Ok((obj, held.end));
         }
-        let texts = &self.p.tape.texts;
         if let Some((_, text)) = changed.filter(|(at, _)| *at == i) {
             self.next += 1;
             return Ok((PyString::new(py, text).into_any(), held.end));
         }
-        let out = match self.p.tape.nodes[i].kind {
+        let out = match kind {
             Kind::Text(t) => PyString::new(py, &texts[t]).into_any(),
             Kind::Int(n) => n.into_pyobject(py)?.into_any(),
             Kind::UInt(n) => n.into_pyobject(py)?.into_any(),
-            Kind::Scalar => match held.obj.cast::<PyFloat>() {
-                Ok(f) => PyFloat::new(py, f.value()).into_any(),
-                Err(_) => held.obj.clone(),
+            Kind::Scalar => match held.obj.as_ref().map(|obj| (obj, obj.cast::<PyFloat>())) {
+                Some((_, Ok(f))) => PyFloat::new(py, f.value()).into_any(),
+                Some((obj, Err(_))) => obj.clone(),
+                None => unreachable!("a scalar is held by its object"),
             },
             Kind::Array(n) => {
                 let mut items = Vec::with_capacity(n);
