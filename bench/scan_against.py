@@ -6,7 +6,10 @@ crate with the ``python`` feature) beside this checkout's, checks that both give
 and detections on the benchmark's nested payloads (``bench/inputs.py``, with and without
 non-ASCII text), then times ``Engine.scan`` with each and cpex's ``process_nested`` in one
 process: rounds of one batch of each, in rotating order, medians. Ratios within a line compare
-like with like on a shared machine; absolute times do not travel.
+like with like on a shared machine; absolute times do not travel. ``--clock cpu`` times with the
+process's CPU time instead of wall time: it leaves out the time the process waits for a CPU,
+which on a loaded machine is most of the noise (at a load of 3 on 2 cores, wall-time medians of
+the same build differed by up to 2x between rounds; CPU-time ratios stayed within a few %).
 """
 
 from __future__ import annotations
@@ -57,20 +60,22 @@ def same(a: Any, b: Any) -> bool:
     return bool(a.data == b.data and key(a) == key(b))
 
 
-def medians(fns: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
+def medians(
+    fns: dict[str, Callable[[], Any]], rounds: int, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, float]:
     """Seconds per call of each function: rounds of one ~20 ms batch of each, in rotating order."""
     first = next(iter(fns.values()))
-    t = time.perf_counter()
+    t = clock()
     first()
-    batch = max(1, int(0.02 / max(time.perf_counter() - t, 1e-9)))
+    batch = max(1, int(0.02 / max(clock() - t, 1e-9)))
     times: dict[str, list[float]] = {name: [] for name in fns}
     items = list(fns.items())
     for r in range(rounds):
         for name, fn in items[r % len(items) :] + items[: r % len(items)]:
-            t = time.perf_counter()
+            t = clock()
             for _ in range(batch):
                 fn()
-            times[name].append((time.perf_counter() - t) / batch)
+            times[name].append((clock() - t) / batch)
     return {name: statistics.median(v) for name, v in times.items()}
 
 
@@ -79,11 +84,16 @@ def main() -> int:
     parser.add_argument("--against", type=Path, required=True, help="another build of the Rust extension (.so)")
     parser.add_argument("--sizes", type=lambda s: s.split(","), default=["10KB", "1MB"], help="nested sizes")
     parser.add_argument("--rounds", type=int, default=15, help="rounds per payload")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="wall time, or the process's CPU time")
     args = parser.parse_args()
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     config = Config(default_strategy=engines.STRATEGY)
     ours, theirs = Engine(config, implementation="rust"), OtherBuild(args.against, config)
     cpex = engines.load("cpex")
-    print(f"this checkout vs {args.against}; cpex: {'yes' if isinstance(cpex, engines.Contender) else 'unavailable'}")
+    print(
+        f"this checkout vs {args.against}; cpex: {'yes' if isinstance(cpex, engines.Contender) else 'unavailable'};"
+        f" {args.clock} time"
+    )
     for size in args.sizes:
         for ascii_only in (False, True):
             data = inputs.nested_payload(size, ascii_only)
@@ -96,7 +106,7 @@ def main() -> int:
             }
             if isinstance(cpex, engines.Contender):
                 fns["cpex"] = lambda d=data.data, scan=cpex.scan: scan(d)
-            m = medians(fns, args.rounds)
+            m = medians(fns, args.rounds, clock)
             line = f"{data.name:18s} this {m['this'] * 1e6:9.1f} us  other {m['other'] * 1e6:9.1f} us"
             line += f"  other/this {m['other'] / m['this']:5.2f}x"
             if "cpex" in m:
