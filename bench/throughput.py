@@ -69,16 +69,11 @@ def warm_up(fn: Callable[[Any], Any], arg: Any, budget: Budget) -> int:
     2.3 ms against 0.2 ms for cpex), and a batch sized from it was one call, timed cold after the
     other contenders' calls had taken the CPU caches.
     """
-    best = float("inf")
-    deadline = None
-    calls = 0
-    while deadline is None or calls < 2 or time.perf_counter() < deadline:
-        t0 = time.perf_counter()
-        fn(arg)
-        best = min(best, time.perf_counter() - t0)
-        calls += 1
-        if deadline is None:
-            deadline = time.perf_counter() + budget.warmup_seconds
+    best = sample(fn, arg, 1)
+    deadline = time.perf_counter() + budget.warmup_seconds
+    best = min(best, sample(fn, arg, 1))
+    while time.perf_counter() < deadline:
+        best = min(best, sample(fn, arg, 1))
     return max(1, int(BATCH_SECONDS / max(best, 1e-9)))
 
 
