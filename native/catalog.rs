@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::prefilter::{gate, lead, need, ClusterFinder, Gate, Lead, Need};
+use crate::split::{Part, Split};
 use regex_automata::dfa::{dense, StartKind};
 use regex_automata::{hybrid, meta};
 
@@ -280,6 +281,8 @@ pub struct Grammar {
     /// Most characters of an identifier before a label phrase.
     pub max_prefix: usize,
     max_suffix: usize,
+    /// The connector's DFA, shared by the label patterns ([`Split`]).
+    connector_part: Arc<Part>,
 }
 
 impl Grammar {
@@ -448,18 +451,20 @@ fn escape_class(c: char) -> String {
 /// Groups: `label` (the phrase as written), `tail` (what follows it in the identifier) and
 /// `value`. Mirrors `label_pattern` in `mcp_pii/catalog.py`.
 pub fn label_pattern(g: &Grammar, phrases: &[String], values: &[String]) -> String {
+    let (head, value) = label_parts(g, phrases, values);
+    let (label, tail) = head;
+    format!("(?P<label>{label})(?P<tail>{tail}){}(?P<value>{value})", g.connector())
+}
+
+/// The parts of [`label_pattern`] around its connector: the label phrases and the tail, and the
+/// value shapes.
+fn label_parts(g: &Grammar, phrases: &[String], values: &[String]) -> ((String, String), String) {
     let alts: Vec<String> = longest_first(phrases.iter().cloned())
         .iter()
         .map(|p| p.split(' ').map(escape_literal).collect::<Vec<_>>().join("[ _.-]?"))
         .collect();
     let vals: Vec<String> = values.iter().map(|v| format!("(?:{v})")).collect();
-    format!(
-        "(?P<label>(?i:{}))(?P<tail>[A-Za-z0-9_-]{{0,{}}}){}(?P<value>{})",
-        alts.join("|"),
-        g.max_suffix,
-        g.connector(),
-        vals.join("|")
-    )
+    ((format!("(?i:{})", alts.join("|")), format!("[A-Za-z0-9_-]{{0,{}}}", g.max_suffix)), vals.join("|"))
 }
 
 /// What may join two words of a phrase in a label (as [`label_pattern`] writes `[ _.-]?`).
@@ -552,6 +557,8 @@ pub struct Pattern {
     /// For a pattern with a lead and no groups: an anchored DFA finding its match from a given
     /// start, without the general matcher's cost per search (a cache to fetch, a strategy to pick).
     pub lead_dfa: Option<Box<dense::DFA<Vec<u32>>>>,
+    /// For a labelled pattern: what finds its groups in a match without the backtracker.
+    pub split: Option<Box<Split>>,
 }
 
 /// One compiled type: its patterns and what its candidates must pass.
@@ -938,6 +945,7 @@ fn search_pattern(pattern: &str) -> Result<Pattern> {
         gate_id: None,
         lead: None,
         lead_dfa: None,
+        split: None,
     })
 }
 
@@ -1023,7 +1031,7 @@ fn build_tables(v: &ValidatorTables) -> Result<Tables> {
 }
 
 fn build_grammar(g: &GrammarEntry) -> Grammar {
-    Grammar {
+    let mut grammar = Grammar {
         connector_words: g.connector_words.clone(),
         connector_tokens: g.connector_tokens.clone(),
         connector_chars: g.connector_chars.clone(),
@@ -1033,7 +1041,10 @@ fn build_grammar(g: &GrammarEntry) -> Grammar {
         max_connector: g.max_connector,
         max_prefix: g.max_prefix,
         max_suffix: g.max_suffix,
-    }
+        connector_part: Arc::new(Part::new(String::new(), false)),
+    };
+    grammar.connector_part = Arc::new(Part::new(translate(&grammar.connector()), false));
+    grammar
 }
 
 /// Compile `p` so that it must match a whole string.
@@ -1166,14 +1177,19 @@ fn build_type(g: &Grammar, e: &TypeEntry, extra: &[RuleEntry], budget: &mut usiz
     }
     let labels = match build_labels(g, e)? {
         Some((labels, values)) => {
-            let pattern =
-                label_pattern(g, &e.labels.as_ref().map(|l| l.phrases.clone()).unwrap_or_default(), &values);
+            let phrases = e.labels.as_ref().map(|l| l.phrases.clone()).unwrap_or_default();
+            let pattern = label_pattern(g, &phrases, &values);
             check_syntax(&pattern)?;
             let mut compiled = search_pattern(&pattern)?;
+            let ((label, tail), value) = label_parts(g, &phrases, &values);
+            compiled.split = Some(Box::new(Split::new(
+                translate(&(label + &tail)),
+                g.connector_part.clone(),
+                translate(&value),
+            )));
             compiled.name = format!("{}-label", e.id);
             compiled.checks = checks.clone();
-            compiled.keywords =
-                phrase_keywords(&e.labels.as_ref().map(|l| l.phrases.clone()).unwrap_or_default());
+            compiled.keywords = phrase_keywords(&phrases);
             compiled.anchored = true;
             compiled.evidence = 1;
             patterns.push(compiled);

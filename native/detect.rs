@@ -102,6 +102,17 @@ fn search(p: &Pattern, input: &mut Input<'_>, caps: &mut Option<Captures>) -> Op
     // Made at the first labelled match only: most patterns searched in a text never match.
     // A search for groups finds the match with the forward DFA first, so one tried at a keyword
     // that does not match costs no more than that DFA.
+    if let Some(split) = &p.split {
+        let whole = p.regex.search(input)?;
+        if let Some((start, head)) = split.groups(input.haystack(), whole.start(), whole.end()) {
+            return Some(Found {
+                start,
+                end: whole.end(),
+                whole_end: whole.end(),
+                label: Some((whole.start(), head)),
+            });
+        }
+    }
     let caps = caps.get_or_insert_with(|| p.regex.create_captures());
     p.regex.search_captures(input, caps);
     let whole = caps.get_match()?;

@@ -30,6 +30,7 @@ pub mod mask;
 mod payload;
 pub mod prefilter;
 pub mod scan;
+pub mod split;
 pub mod traverse;
 pub mod validate;
 
