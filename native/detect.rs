@@ -587,12 +587,22 @@ pub fn char_offsets(text: &str, spans: &[Span]) -> Vec<(usize, usize)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::catalog::{compile_config, EngineConfig};
 
     /// A pattern tried at its keywords finds what a search of the whole text finds: texts made
     /// of address-like runs, timestamps, hex words, colons and fillers.
+    /// A reproducible pick in `0..n` per call (xorshift from `seed`), for generated texts.
+    pub(crate) fn picker(mut seed: u64) -> impl FnMut(usize) -> usize {
+        move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        }
+    }
+
     #[test]
     fn trying_at_keywords_finds_what_a_whole_search_finds() {
         let tried = compile_config(&EngineConfig::default()).unwrap();
@@ -636,13 +646,7 @@ mod tests {
             "@",
             "12345:",
         ];
-        let mut seed = 0x2545_F491_4F6C_DD1D_u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = picker(0x2545_F491_4F6C_DD1D);
         for _ in 0..5_000 {
             let mut text = String::new();
             for _ in 0..next(24) {

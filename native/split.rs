@@ -294,6 +294,7 @@ fn walk_forward(
 #[cfg(test)]
 mod tests {
     use crate::catalog::{compile_config, EngineConfig};
+    use crate::detect::tests::picker;
     use regex_automata::{Anchored, Input};
 
     /// Labels, connectors and values of several types, and what confuses them: tails that read as
@@ -359,13 +360,7 @@ mod tests {
         let labelled: Vec<_> =
             compiled.types.iter().flat_map(|t| &t.patterns).filter(|p| p.split.is_some()).collect();
         assert!(labelled.len() >= 10, "{}", labelled.len());
-        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = picker(0x9E37_79B9_7F4A_7C15);
         let (mut answered, mut matches) = (0, 0);
         for _ in 0..4_000 {
             let text: String = (0..1 + next(8)).map(|_| PIECES[next(PIECES.len())]).collect();
