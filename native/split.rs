@@ -6,7 +6,7 @@
 //! the bounded backtracker over it: 300 to 1,000 ns per match on thousands of NFA states, ten
 //! times the search that found the match.
 //!
-//! Here three small DFAs find them instead, each walking a few bytes of the match: the head
+//! Here three small lazy DFAs find them instead (100-200 ns a match), each walking a few bytes of the match: the head
 //! forward from the start (where can it end?), the connector forward from each such end (where can
 //! the value start?), the value backward from the match end (from where does it reach the end?).
 //! The backtracker's head end is one whose connector reaches a position from which the value
@@ -15,23 +15,38 @@
 //! connector word, "DLno"; "=" that may join a password or begin it), the backtracker's choice is
 //! the first in its order of preference: a walk of the head's NFA in that order picks the head
 //! end, one of the connector's NFA from there the value start. The general matcher is left only
-//! a head and connector running past [`REACH`] bytes, or a part whose DFA is too large: on the
-//! catalog's examples, the external suites' texts and the bench's, no match at all.
+//! a head and connector running past `REACH` bytes, more than `HEADS` head ends, or a part
+//! that does not compile: on the catalog's examples, the external suites' texts and the bench's,
+//! no match at all.
 
-use regex_automata::dfa::{dense, Automaton, StartKind};
+use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::nfa::thompson::{self, State, WhichCaptures, NFA};
+use regex_automata::util::pool::Pool;
 use regex_automata::util::start;
 use regex_automata::{Anchored, MatchKind};
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::{Arc, OnceLock};
 
-/// One part of a label pattern: its NFA, and its DFA, which matches every way it can (not only the
-/// first). Built the first time it is needed: built with the engine, the parts of the catalog's
-/// ten label patterns added 50 ms to its 60.
+/// One part of a label pattern: its NFA, and its lazy DFA, which matches every way it can (not
+/// only the first). Made the first time it is needed (about 0.25 ms a part), and lazy: dense DFAs
+/// of the catalog's ten label patterns took 50 ms to build with the engine, or added 25 ms to a
+/// server's first call when built then; a lazy DFA builds only the states the texts lead to.
 #[derive(Debug, Clone)]
 pub struct Part {
     source: String,
     reverse: bool,
-    built: OnceLock<Option<(NFA, dense::DFA<Vec<u32>>)>>,
+    built: OnceLock<Option<Arc<Built>>>,
+}
+
+type MakeCache = Box<dyn Fn() -> Cache + Send + Sync + UnwindSafe + RefUnwindSafe>;
+
+/// What a part is made into.
+#[derive(Debug)]
+struct Built {
+    nfa: NFA,
+    dfa: DFA,
+    /// A cache of the DFA per thread that walks it.
+    caches: Pool<Cache, MakeCache>,
 }
 
 impl Part {
@@ -40,17 +55,13 @@ impl Part {
         Part { source, reverse, built: OnceLock::new() }
     }
 
-    /// Its NFA and DFA; `None` if the DFA is too large (then the backtracker finds the groups).
-    fn get(&self) -> Option<&(NFA, dense::DFA<Vec<u32>>)> {
-        self.built.get_or_init(|| build(&self.source, self.reverse)).as_ref()
-    }
-
-    fn dfa(&self) -> Option<&dense::DFA<Vec<u32>>> {
-        self.get().map(|(_, dfa)| dfa)
+    /// Its NFA and DFA; `None` if they cannot be built (then the backtracker finds the groups).
+    fn get(&self) -> Option<&Built> {
+        self.built.get_or_init(|| build(&self.source, self.reverse).map(Arc::new)).as_deref()
     }
 
     fn nfa(&self) -> Option<&NFA> {
-        self.get().map(|(nfa, _)| nfa)
+        self.get().map(|built| &built.nfa)
     }
 }
 
@@ -80,7 +91,8 @@ impl Split {
     /// The value's start and the head's end of the match `text[start..end]`, if each is the only
     /// position it can be.
     pub fn groups(&self, text: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
-        let (head, connector, value) = (self.head.dfa()?, self.connector.dfa()?, self.value.dfa()?);
+        let (head, connector, value) = (self.head.get()?, self.connector.get()?, self.value.get()?);
+        let (mut head_cache, mut connector_cache) = (head.caches.get(), connector.caches.get());
         // Positions after the start within reach, as bits.
         let bit = |at: usize| (at - start).checked_sub(1).filter(|&i| i < REACH).map_or(0, |i| 1u128 << i);
         let last = (end - 1).min(start + REACH);
@@ -88,12 +100,12 @@ impl Split {
         let within = |stopped: bool| stopped || last == end - 1;
         let mut heads = [(0, 0u128); HEADS];
         let mut found = 0;
-        let stopped = walk_forward(head, text, start, last, |at| {
+        let stopped = walk_forward(&head.dfa, &mut head_cache, text, start, last, |at| {
             if let Some(slot) = heads.get_mut(found) {
                 slot.0 = at;
             }
             found += 1;
-        });
+        })?;
         // (A head is never empty: its label is not. Were it, its end would have no bit.)
         if !within(stopped) || found > HEADS || heads[0].0 == start {
             return None;
@@ -101,19 +113,19 @@ impl Split {
         // Where a connector can take each head: the value starts at one of these.
         let mut reached = 0u128;
         for (at, ends) in &mut heads[..found] {
-            let stopped = walk_forward(connector, text, *at, last, |to| {
+            let stopped = walk_forward(&connector.dfa, &mut connector_cache, text, *at, last, |to| {
                 *ends |= bit(to);
-            });
+            })?;
             if !within(stopped) {
                 return None;
             }
             reached |= *ends;
         }
         let mut values = 0u128;
-        walk_backward(value, text, start, end, |at| {
+        walk_backward(&value.dfa, &mut value.caches.get(), text, start, end, |at| {
             values |= bit(at) & reached;
             true
-        });
+        })?;
         // The head ends whose connector reaches a value start. When there are several ("pass" +
         // "word=x" or "password" + "=x"), the backtracker takes the first in the head's order of
         // preference, and from it the first way of the connector that stops at a value start
@@ -155,15 +167,13 @@ fn nfa(source: &str, reverse: bool) -> Option<NFA> {
         .ok()
 }
 
-fn build(source: &str, reverse: bool) -> Option<(NFA, dense::DFA<Vec<u32>>)> {
+fn build(source: &str, reverse: bool) -> Option<Built> {
     let nfa = nfa(source, reverse)?;
-    let config = dense::Config::new()
-        .start_kind(StartKind::Anchored)
-        .match_kind(MatchKind::All)
-        .dfa_size_limit(Some(1 << 20))
-        .determinize_size_limit(Some(1 << 21));
-    let dfa = dense::Builder::new().configure(config).build_from_nfa(&nfa).ok()?;
-    Some((nfa, dfa))
+    let config = DFA::config().match_kind(MatchKind::All);
+    let dfa = DFA::builder().configure(config).build_from_nfa(nfa.clone()).ok()?;
+    let maker = dfa.clone();
+    let caches = Pool::new(Box::new(move || maker.create_cache()) as MakeCache);
+    Some(Built { nfa, dfa, caches })
 }
 
 /// Where the first way of matching the forward `nfa` from `start`, in the order a backtracking
@@ -232,63 +242,65 @@ fn first_way(
     None
 }
 
-/// Call `seen` with each position in `start + 1..=end` from which the reverse `dfa` matches up to
-/// `end`, nearest first, while it returns true.
+/// Call `seen` with each position in `start + 1..=end` from which the reverse DFA matches up to
+/// `end`, nearest first, while it returns true. `None` if the DFA gave up.
 fn walk_backward(
-    dfa: &dense::DFA<Vec<u32>>,
+    dfa: &DFA,
+    cache: &mut Cache,
     text: &[u8],
     start: usize,
     end: usize,
     mut seen: impl FnMut(usize) -> bool,
-) {
+) -> Option<()> {
     let config = start::Config::new().anchored(Anchored::Yes).look_behind(text.get(end).copied());
-    let Ok(mut state) = dfa.start_state(&config) else {
-        return;
-    };
+    let mut state = dfa.start_state(cache, &config).ok()?;
     // A match state is seen one byte late: after reading the byte at `at`, it is a match from `at + 1`.
     for at in (start..end).rev() {
-        state = dfa.next_state(state, text[at]);
-        if dfa.is_special_state(state) {
-            if dfa.is_match_state(state) {
+        state = dfa.next_state(cache, state, text[at]).ok()?;
+        if state.is_tagged() {
+            if state.is_match() {
                 if !seen(at + 1) {
-                    return;
+                    return Some(());
                 }
-            } else if dfa.is_dead_state(state) || dfa.is_quit_state(state) {
-                return;
+            } else if state.is_dead() {
+                return Some(());
+            } else if state.is_quit() {
+                return None;
             }
         }
     }
+    Some(())
 }
 
-/// Call `seen` with each position in `start..=last` up to which the forward `dfa` matches from
-/// `start`, nearest first. True if it stopped before reading past `last` (no match can end after).
+/// Call `seen` with each position in `start..=last` up to which the forward DFA matches from
+/// `start`, nearest first. True if it stopped before reading past `last` (no match can end
+/// after); `None` if the DFA gave up.
 fn walk_forward(
-    dfa: &dense::DFA<Vec<u32>>,
+    dfa: &DFA,
+    cache: &mut Cache,
     text: &[u8],
     start: usize,
     last: usize,
     mut seen: impl FnMut(usize),
-) -> bool {
+) -> Option<bool> {
     let behind = start.checked_sub(1).map(|at| text[at]);
     let config = start::Config::new().anchored(Anchored::Yes).look_behind(behind);
-    let Ok(mut state) = dfa.start_state(&config) else {
-        return false;
-    };
+    let mut state = dfa.start_state(cache, &config).ok()?;
     // After reading the byte at `at`, a match state is a match up to `at` (`last` is inside the
     // text: a value follows it).
     for (at, &byte) in text.iter().enumerate().take(last + 1).skip(start) {
-        state = dfa.next_state(state, byte);
-        if dfa.is_special_state(state) {
-            if dfa.is_match_state(state) {
+        state = dfa.next_state(cache, state, byte).ok()?;
+        if state.is_tagged() {
+            if state.is_match() {
                 seen(at);
-            } else if dfa.is_dead_state(state) {
-                return true;
-            } else if dfa.is_quit_state(state) {
-                return false;
+            } else if state.is_dead() {
+                return Some(true);
+            } else if state.is_quit() {
+                return None;
             }
         }
     }
-    false
+    Some(false)
 }
 
 #[cfg(test)]
