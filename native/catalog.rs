@@ -281,8 +281,6 @@ pub struct Grammar {
     /// Most characters of an identifier before a label phrase.
     pub max_prefix: usize,
     max_suffix: usize,
-    /// The connector's DFA, shared by the label patterns ([`Split`]).
-    connector_part: Arc<Part>,
 }
 
 impl Grammar {
@@ -451,20 +449,44 @@ fn escape_class(c: char) -> String {
 /// Groups: `label` (the phrase as written), `tail` (what follows it in the identifier) and
 /// `value`. Mirrors `label_pattern` in `mcp_pii/catalog.py`.
 pub fn label_pattern(g: &Grammar, phrases: &[String], values: &[String]) -> String {
-    let (head, value) = label_parts(g, phrases, values);
-    let (label, tail) = head;
-    format!("(?P<label>{label})(?P<tail>{tail}){}(?P<value>{value})", g.connector())
+    LabelParts::new(g, phrases, values).pattern(g)
 }
 
-/// The parts of [`label_pattern`] around its connector: the label phrases and the tail, and the
-/// value shapes.
-fn label_parts(g: &Grammar, phrases: &[String], values: &[String]) -> ((String, String), String) {
-    let alts: Vec<String> = longest_first(phrases.iter().cloned())
-        .iter()
-        .map(|p| p.split(' ').map(escape_literal).collect::<Vec<_>>().join("[ _.-]?"))
-        .collect();
-    let vals: Vec<String> = values.iter().map(|v| format!("(?:{v})")).collect();
-    ((format!("(?i:{})", alts.join("|")), format!("[A-Za-z0-9_-]{{0,{}}}", g.max_suffix)), vals.join("|"))
+/// The parts of [`label_pattern`] around its connector (the grammar's): the label phrases, the
+/// tail, the value shapes.
+struct LabelParts {
+    label: String,
+    tail: String,
+    value: String,
+}
+
+impl LabelParts {
+    fn new(g: &Grammar, phrases: &[String], values: &[String]) -> Self {
+        let alts: Vec<String> = longest_first(phrases.iter().cloned())
+            .iter()
+            .map(|p| p.split(' ').map(escape_literal).collect::<Vec<_>>().join("[ _.-]?"))
+            .collect();
+        let vals: Vec<String> = values.iter().map(|v| format!("(?:{v})")).collect();
+        LabelParts {
+            label: format!("(?i:{})", alts.join("|")),
+            tail: format!("[A-Za-z0-9_-]{{0,{}}}", g.max_suffix),
+            value: vals.join("|"),
+        }
+    }
+
+    fn pattern(&self, g: &Grammar) -> String {
+        let LabelParts { label, tail, value } = self;
+        format!("(?P<label>{label})(?P<tail>{tail}){}(?P<value>{value})", g.connector())
+    }
+
+    /// What finds the groups of a match of [`LabelParts::pattern`], with the grammar's `connector`.
+    fn split(&self, connector: &Arc<Part>) -> Split {
+        Split::new(
+            translate(&format!("{}{}", self.label, self.tail)),
+            connector.clone(),
+            translate(&self.value),
+        )
+    }
 }
 
 /// What may join two words of a phrase in a label (as [`label_pattern`] writes `[ _.-]?`).
@@ -1031,7 +1053,7 @@ fn build_tables(v: &ValidatorTables) -> Result<Tables> {
 }
 
 fn build_grammar(g: &GrammarEntry) -> Grammar {
-    let mut grammar = Grammar {
+    Grammar {
         connector_words: g.connector_words.clone(),
         connector_tokens: g.connector_tokens.clone(),
         connector_chars: g.connector_chars.clone(),
@@ -1041,10 +1063,7 @@ fn build_grammar(g: &GrammarEntry) -> Grammar {
         max_connector: g.max_connector,
         max_prefix: g.max_prefix,
         max_suffix: g.max_suffix,
-        connector_part: Arc::new(Part::new(String::new(), false)),
-    };
-    grammar.connector_part = Arc::new(Part::new(translate(&grammar.connector()), false));
-    grammar
+    }
 }
 
 /// Compile `p` so that it must match a whole string.
@@ -1136,7 +1155,14 @@ fn build_labels(g: &Grammar, e: &TypeEntry) -> Result<Option<(Labels, Vec<String
     )))
 }
 
-fn build_type(g: &Grammar, e: &TypeEntry, extra: &[RuleEntry], budget: &mut usize) -> Result<PiiType> {
+/// Compile one type; `connector` is the grammar's connector as a part of every label pattern.
+fn build_type(
+    g: &Grammar,
+    connector: &Arc<Part>,
+    e: &TypeEntry,
+    extra: &[RuleEntry],
+    budget: &mut usize,
+) -> Result<PiiType> {
     if !PARTIAL_RULES.contains(&e.partial.as_str()) {
         return Err(Error::Config(format!("type '{}' names an unknown partial rule", e.id)));
     }
@@ -1178,15 +1204,11 @@ fn build_type(g: &Grammar, e: &TypeEntry, extra: &[RuleEntry], budget: &mut usiz
     let labels = match build_labels(g, e)? {
         Some((labels, values)) => {
             let phrases = e.labels.as_ref().map(|l| l.phrases.clone()).unwrap_or_default();
-            let pattern = label_pattern(g, &phrases, &values);
+            let parts = LabelParts::new(g, &phrases, &values);
+            let pattern = parts.pattern(g);
             check_syntax(&pattern)?;
             let mut compiled = search_pattern(&pattern)?;
-            let ((label, tail), value) = label_parts(g, &phrases, &values);
-            compiled.split = Some(Box::new(Split::new(
-                translate(&(label + &tail)),
-                g.connector_part.clone(),
-                translate(&value),
-            )));
+            compiled.split = Some(Box::new(parts.split(connector)));
             compiled.name = format!("{}-label", e.id);
             compiled.checks = checks.clone();
             compiled.keywords = phrase_keywords(&phrases);
@@ -1304,9 +1326,13 @@ pub fn compile_config(cfg: &EngineConfig) -> Result<Compiled> {
     }
     entries.retain(|e| !cfg.disabled.contains(&e.id));
     let mut budget = MAX_UNION_CUSTOM;
+    // Shared by the label patterns' parts ([`Split`]): its DFA is made once.
+    let connector = Arc::new(Part::new(translate(&grammar.connector()), false));
     let mut types = entries
         .iter()
-        .map(|e| build_type(&grammar, e, vendor.get(&e.id).map_or(&[][..], Vec::as_slice), &mut budget))
+        .map(|e| {
+            build_type(&grammar, &connector, e, vendor.get(&e.id).map_or(&[][..], Vec::as_slice), &mut budget)
+        })
         .collect::<Result<Vec<_>>>()?;
 
     for (name, strategy) in &cfg.strategies {

@@ -99,9 +99,7 @@ fn search(p: &Pattern, input: &mut Input<'_>, caps: &mut Option<Captures>) -> Op
             label: None,
         });
     }
-    // Made at the first labelled match only: most patterns searched in a text never match.
-    // A search for groups finds the match with the forward DFA first, so one tried at a keyword
-    // that does not match costs no more than that DFA.
+    // A label pattern's groups, found by its parts' DFAs when they can tell (nearly always).
     if let Some(split) = &p.split {
         let whole = p.regex.search(input)?;
         if let Some((start, head)) = split.groups(input.haystack(), whole.start(), whole.end()) {
@@ -113,6 +111,9 @@ fn search(p: &Pattern, input: &mut Input<'_>, caps: &mut Option<Captures>) -> Op
             });
         }
     }
+    // Made at the first labelled match only: most patterns searched in a text never match.
+    // A search for groups finds the match with the forward DFA first, so one tried at a keyword
+    // that does not match costs no more than that DFA.
     let caps = caps.get_or_insert_with(|| p.regex.create_captures());
     p.regex.search_captures(input, caps);
     let whole = caps.get_match()?;
@@ -591,8 +592,6 @@ pub(crate) mod tests {
     use super::*;
     use crate::catalog::{compile_config, EngineConfig};
 
-    /// A pattern tried at its keywords finds what a search of the whole text finds: texts made
-    /// of address-like runs, timestamps, hex words, colons and fillers.
     /// A reproducible pick in `0..n` per call (xorshift from `seed`), for generated texts.
     pub(crate) fn picker(mut seed: u64) -> impl FnMut(usize) -> usize {
         move |n: usize| {
@@ -603,6 +602,8 @@ pub(crate) mod tests {
         }
     }
 
+    /// A pattern tried at its keywords finds what a search of the whole text finds: texts made
+    /// of address-like runs, timestamps, hex words, colons and fillers.
     #[test]
     fn trying_at_keywords_finds_what_a_whole_search_finds() {
         let tried = compile_config(&EngineConfig::default()).unwrap();

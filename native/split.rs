@@ -15,9 +15,8 @@
 //! connector word, "DLno"; "=" that may join a password or begin it), the backtracker's choice is
 //! the first in its order of preference: a walk of the head's NFA in that order picks the head
 //! end, one of the connector's NFA from there the value start. The general matcher is left only
-//! a head and connector running past `REACH` bytes, more than `HEADS` head ends, or a part
-//! that does not compile: on the catalog's examples, the external suites' texts and the bench's,
-//! no match at all.
+//! a head and connector running past `REACH` bytes, or a part that does not compile: on the
+//! catalog's examples, the external suites' texts and the bench's, no match at all.
 
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::nfa::thompson::{self, State, WhichCaptures, NFA};
@@ -79,8 +78,6 @@ pub struct Split {
 /// How far from a match's start the head and connector are followed; one that may run further (a
 /// rare label, tail and connector of over 128 bytes) is left to the backtracker.
 const REACH: usize = 128;
-/// How many ends of the head are followed; more are left to the backtracker.
-const HEADS: usize = 48;
 
 impl Split {
     /// The parts of a label pattern, from its translated head and value.
@@ -98,42 +95,39 @@ impl Split {
         let last = (end - 1).min(start + REACH);
         // A read that stopped before reaching past `last` saw every position it could match.
         let within = |stopped: bool| stopped || last == end - 1;
-        let mut heads = [(0, 0u128); HEADS];
-        let mut found = 0;
+        let (mut heads, mut empty) = (0u128, false);
         let stopped = walk_forward(&head.dfa, &mut head_cache, text, start, last, |at| {
-            if let Some(slot) = heads.get_mut(found) {
-                slot.0 = at;
-            }
-            found += 1;
+            heads |= bit(at);
+            empty |= at == start;
         })?;
         // (A head is never empty: its label is not. Were it, its end would have no bit.)
-        if !within(stopped) || found > HEADS || heads[0].0 == start {
+        if !within(stopped) || empty {
             return None;
         }
-        // Where a connector can take each head: the value starts at one of these.
-        let mut reached = 0u128;
-        for (at, ends) in &mut heads[..found] {
-            let stopped = walk_forward(&connector.dfa, &mut connector_cache, text, *at, last, |to| {
-                *ends |= bit(to);
-            })?;
-            if !within(stopped) {
-                return None;
-            }
-            reached |= *ends;
-        }
         let mut values = 0u128;
-        walk_backward(&value.dfa, &mut value.caches.get(), text, start, end, |at| {
-            values |= bit(at) & reached;
-            true
-        })?;
-        // The head ends whose connector reaches a value start. When there are several ("pass" +
-        // "word=x" or "password" + "=x"), the backtracker takes the first in the head's order of
-        // preference, and from it the first way of the connector that stops at a value start
-        // ("=" can join a password or begin it).
-        let head_ends = heads[..found]
-            .iter()
-            .filter(|(_, ends)| ends & values != 0)
-            .fold(0, |bits, (at, _)| bits | bit(*at));
+        walk_backward(&value.dfa, &mut value.caches.get(), text, start, end, |at| values |= bit(at))?;
+        // Where a connector can take a head end: the value starts at one of these.
+        let mut connect = |from: usize| -> Option<u128> {
+            let mut ends = 0u128;
+            let stopped =
+                walk_forward(&connector.dfa, &mut connector_cache, text, from, last, |to| ends |= bit(to))?;
+            within(stopped).then_some(ends)
+        };
+        // The head ends whose connector reaches a value start (and the last one's ends). When there
+        // are several ("pass" + "word=x" or "password" + "=x"), the backtracker takes the first in
+        // the head's order of preference, and from it the first way of the connector that stops
+        // at a value start ("=" can join a password or begin it).
+        let (mut head_ends, mut reaching) = (0u128, (0, 0u128));
+        let mut rest = heads;
+        while rest != 0 {
+            let at = position(start, rest);
+            rest &= rest - 1;
+            let ends = connect(at)? & values;
+            if ends != 0 {
+                head_ends |= bit(at);
+                reaching = (at, ends);
+            }
+        }
         let head_end = match only_bit(head_ends) {
             Some(bits) => position(start, bits),
             None if head_ends != 0 => {
@@ -141,7 +135,7 @@ impl Split {
             }
             None => return None,
         };
-        let ends = heads[..found].iter().find(|(at, _)| *at == head_end)?.1 & values;
+        let ends = if reaching.0 == head_end { reaching.1 } else { connect(head_end)? & values };
         let value_start = match only_bit(ends) {
             Some(bits) => position(start, bits),
             None => first_way(self.connector.nfa()?, text, head_end, last, |at| ends & bit(at) != 0)?,
@@ -243,14 +237,14 @@ fn first_way(
 }
 
 /// Call `seen` with each position in `start + 1..=end` from which the reverse DFA matches up to
-/// `end`, nearest first, while it returns true. `None` if the DFA gave up.
+/// `end`, nearest first. `None` if the DFA gave up.
 fn walk_backward(
     dfa: &DFA,
     cache: &mut Cache,
     text: &[u8],
     start: usize,
     end: usize,
-    mut seen: impl FnMut(usize) -> bool,
+    mut seen: impl FnMut(usize),
 ) -> Option<()> {
     let config = start::Config::new().anchored(Anchored::Yes).look_behind(text.get(end).copied());
     let mut state = dfa.start_state(cache, &config).ok()?;
@@ -259,9 +253,7 @@ fn walk_backward(
         state = dfa.next_state(cache, state, text[at]).ok()?;
         if state.is_tagged() {
             if state.is_match() {
-                if !seen(at + 1) {
-                    return Some(());
-                }
+                seen(at + 1);
             } else if state.is_dead() {
                 return Some(());
             } else if state.is_quit() {
