@@ -258,9 +258,12 @@ pub struct Tables {
     pub min_ipv6_groups: usize,
     /// Secret values that are placeholders (lower case, without `-_.` and blanks).
     pub placeholders: HashSet<String>,
-    /// Substrings that make a secret value a placeholder.
-    pub markers: Vec<String>,
-    /// Beginnings that make a secret value a reference, not a secret.
+    /// The longest of [`Tables::placeholders`], in bytes.
+    pub placeholder_len: usize,
+    /// Substrings that make a secret value a placeholder (lower case), found in one pass with
+    /// ASCII case ignored: the same as looking for each in the lower-cased value.
+    pub markers: AhoCorasick,
+    /// Beginnings that make a secret value a reference, not a secret (lower case).
     pub starts: Vec<String>,
     /// A run of this many equal characters makes a secret value a placeholder.
     pub max_run: usize,
@@ -379,41 +382,49 @@ impl Labels {
 /// assert_eq!(split_parts("getHTTP2Client"), ["get", "http", "2", "client"]);
 /// ```
 pub fn split_parts(name: &str) -> Vec<String> {
-    fn flush(parts: &mut Vec<String>, cur: &mut Vec<char>) {
-        if !cur.is_empty() {
-            parts.push(cur.iter().map(|c| c.to_ascii_lowercase()).collect());
-            cur.clear();
-        }
-    }
     let mut parts = Vec::new();
-    let mut cur: Vec<char> = Vec::new();
-    let mut prev = ' ';
-    for ch in name.chars() {
+    // The part being read: where it starts, and the kinds of its last character and of the one
+    // before (' ' when there is none).
+    let mut start: Option<usize> = None;
+    let (mut before, mut prev) = (' ', ' ');
+    let mut last_at = 0;
+    for (at, ch) in name.char_indices() {
         let kind = match ch {
             '0'..='9' => 'd',
             'A'..='Z' => 'u',
             'a'..='z' => 'l',
             c if !c.is_ascii() => 'l',
             _ => {
-                flush(&mut parts, &mut cur);
-                prev = ' ';
+                if let Some(s) = start.take() {
+                    parts.push(name[s..at].to_ascii_lowercase());
+                }
+                (before, prev) = (' ', ' ');
                 continue;
             }
         };
-        if !cur.is_empty() {
-            if (prev == 'd') != (kind == 'd') || (prev == 'l' && kind == 'u') {
-                flush(&mut parts, &mut cur);
-            } else if prev == 'u' && kind == 'l' && cur.len() >= 2 && cur[cur.len() - 2].is_ascii_uppercase()
-            {
-                let last = cur.pop().expect("cur has two characters");
-                flush(&mut parts, &mut cur);
-                cur.push(last);
+        match start {
+            Some(s) if (prev == 'd') != (kind == 'd') || (prev == 'l' && kind == 'u') => {
+                parts.push(name[s..at].to_ascii_lowercase());
+                start = Some(at);
+                (before, prev) = (' ', kind);
+            }
+            // The last of a run of capitals begins the next part (`HTTPServer`).
+            Some(s) if prev == 'u' && kind == 'l' && before == 'u' => {
+                parts.push(name[s..last_at].to_ascii_lowercase());
+                start = Some(last_at);
+                (before, prev) = ('u', kind);
+            }
+            Some(_) => (before, prev) = (prev, kind),
+            None => {
+                start = Some(at);
+                (before, prev) = (' ', kind);
             }
         }
-        cur.push(ch);
-        prev = kind;
+        last_at = at;
     }
-    flush(&mut parts, &mut cur);
+    if let Some(s) = start {
+        parts.push(name[s..].to_ascii_lowercase());
+    }
     parts
 }
 
@@ -526,6 +537,32 @@ pub fn label_identifier(g: &Grammar, text: &str, start: usize) -> usize {
     i
 }
 
+/// A class of characters given as a regex (`reject_prev`, `reject_next`), with its answer for
+/// every ASCII character worked out once: most neighbours are ASCII, and a regex search per
+/// candidate cost more than the validator.
+#[derive(Debug, Clone)]
+pub struct CharClass {
+    regex: Regex,
+    ascii: u128,
+}
+
+impl CharClass {
+    fn new(regex: Regex) -> Self {
+        let ascii = (0u8..128)
+            .filter(|&b| regex.is_match(char::from(b).encode_utf8(&mut [0; 4])))
+            .fold(0, |m, b| m | 1 << b);
+        CharClass { regex, ascii }
+    }
+
+    /// True if the one character `ch` is in the class.
+    pub fn contains(&self, ch: &str) -> bool {
+        match ch.as_bytes() {
+            &[b] if b.is_ascii() => self.ascii >> b & 1 == 1,
+            _ => self.regex.is_match(ch),
+        }
+    }
+}
+
 /// What a candidate must pass (see catalog.toml).
 #[derive(Debug, Clone, Default)]
 pub struct Checks {
@@ -534,9 +571,9 @@ pub struct Checks {
     /// Fewest ASCII digits a value may have.
     pub min_digits: usize,
     /// A class the character before a value must not be in.
-    pub reject_prev: Option<Regex>,
+    pub reject_prev: Option<CharClass>,
     /// A class the character after a value must not be in.
-    pub reject_next: Option<Regex>,
+    pub reject_next: Option<CharClass>,
     /// Lower-cased suffixes a value may not end with.
     pub deny_suffixes: Vec<String>,
 }
@@ -564,6 +601,11 @@ pub struct Pattern {
     pub keywords: Vec<String>,
     /// Every match starts with a keyword: the pattern is tried only at keyword positions.
     pub anchored: bool,
+    /// Literals, one of which begins every match (at most [`MOST_OPENINGS`]; empty when the
+    /// syntax gives no such short list). A keyword is found with case ignored, a rule's prefix
+    /// often is not (`sk` in "desk" for `SK[0-9a-f]{32}`): a start that opens with none of these
+    /// is not tried.
+    pub openings: Vec<Vec<u8>>,
     /// The pattern's id in the union regex, if it joins it.
     pub union_id: Option<usize>,
     /// The longest match, in bytes, if the pattern's matches are bounded.
@@ -946,9 +988,9 @@ fn search_pattern(pattern: &str) -> Result<Pattern> {
     let value_group = group("value");
     let label_groups = group("label").zip(group("tail"));
     let parse = |p: &str| regex_syntax::ParserBuilder::new().build().parse(p).ok();
-    let (gate, need, max_len) = match parse(&translated) {
-        Some(hir) => (gate(&hir), need(&hir), hir.properties().maximum_len()),
-        None => (Gate::Plain, Need::default(), None),
+    let (gate, need, max_len, openings) = match parse(&translated) {
+        Some(hir) => (gate(&hir), need(&hir), hir.properties().maximum_len(), openings(&hir)),
+        None => (Gate::Plain, Need::default(), None, Vec::new()),
     };
     Ok(Pattern {
         name: String::new(),
@@ -961,6 +1003,7 @@ fn search_pattern(pattern: &str) -> Result<Pattern> {
         checks: Checks::default(),
         keywords: Vec::new(),
         anchored: false,
+        openings,
         union_id: None,
         max_len,
         evidence: 2,
@@ -969,6 +1012,21 @@ fn search_pattern(pattern: &str) -> Result<Pattern> {
         lead_dfa: None,
         split: None,
     })
+}
+
+/// The most literals [`Pattern::openings`] holds: a longer list costs more to check than the
+/// search it saves.
+pub const MOST_OPENINGS: usize = 16;
+
+fn openings(hir: &regex_syntax::hir::Hir) -> Vec<Vec<u8>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+    match seq.literals() {
+        Some(lits) if lits.len() <= MOST_OPENINGS && lits.iter().all(|l| !l.as_bytes().is_empty()) => {
+            lits.iter().map(|l| l.as_bytes().to_vec()).collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Return true if `pattern` can match the empty string somewhere.
@@ -1027,6 +1085,18 @@ fn prefix_range(spec: &str) -> Result<(usize, u64, u64)> {
     Ok((lo.len(), lo.parse().map_err(|_| bad())?, hi.parse().map_err(|_| bad())?))
 }
 
+/// The markers' automaton. Markers and starts must be lower case: they are compared with the
+/// value with ASCII case ignored, which is comparing them with the lower-cased value.
+fn secret_markers(s: &SecretTable) -> Result<AhoCorasick> {
+    if let Some(m) = s.markers.iter().chain(&s.starts).find(|m| m.bytes().any(|b| b.is_ascii_uppercase())) {
+        return Err(Error::Config(format!("secret marker '{m}' in the catalog is not lower case")));
+    }
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(&s.markers)
+        .map_err(|e| Error::Config(format!("secret markers in the catalog: {e}")))
+}
+
 fn build_tables(v: &ValidatorTables) -> Result<Tables> {
     let issuers = v
         .luhn
@@ -1045,7 +1115,8 @@ fn build_tables(v: &ValidatorTables) -> Result<Tables> {
         years: (v.date.years[0], v.date.years[1]),
         min_ipv6_groups: v.ip.min_ipv6_groups,
         placeholders: v.secret.placeholders.iter().cloned().collect(),
-        markers: v.secret.markers.clone(),
+        placeholder_len: v.secret.placeholders.iter().map(String::len).max().unwrap_or(0),
+        markers: secret_markers(&v.secret)?,
         starts: v.secret.starts.clone(),
         max_run: v.secret.max_run,
         password_kinds: v.secret.password_kinds,
@@ -1088,13 +1159,13 @@ fn build_checks(id: &str, entry: &ChecksEntry, base: &Checks) -> Result<Checks> 
             return Err(Error::Config(format!("'{id}' names an unknown validator")));
         }
     }
-    let class = |p: &Option<String>, default: &Option<Regex>| -> Result<Option<Regex>> {
+    let class = |p: &Option<String>, default: &Option<CharClass>| -> Result<Option<CharClass>> {
         match p {
             None => Ok(default.clone()),
             Some(p) if p.is_empty() => Ok(None),
             Some(p) => {
                 check_dialect(p)?;
-                Ok(Some(anchored(p)?))
+                Ok(Some(CharClass::new(anchored(p)?)))
             }
         }
     };
@@ -1675,6 +1746,52 @@ fn keyword_index(types: &mut [PiiType]) -> Result<Option<KeywordIndex>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Split parts as the rule reads, one character at a time (the reference for `split_parts`).
+    fn parts_by_chars(name: &str) -> Vec<String> {
+        let (mut parts, mut cur, mut prev) = (Vec::new(), Vec::<char>::new(), ' ');
+        let flush = |parts: &mut Vec<String>, cur: &mut Vec<char>| {
+            if !cur.is_empty() {
+                parts.push(cur.drain(..).map(|c| c.to_ascii_lowercase()).collect());
+            }
+        };
+        for ch in name.chars() {
+            let kind = match ch {
+                '0'..='9' => 'd',
+                'A'..='Z' => 'u',
+                c if c.is_ascii_lowercase() || !c.is_ascii() => 'l',
+                _ => {
+                    flush(&mut parts, &mut cur);
+                    prev = ' ';
+                    continue;
+                }
+            };
+            if !cur.is_empty() && ((prev == 'd') != (kind == 'd') || (prev == 'l' && kind == 'u')) {
+                flush(&mut parts, &mut cur);
+            } else if prev == 'u' && kind == 'l' && cur.len() >= 2 && cur[cur.len() - 2].is_ascii_uppercase()
+            {
+                let last = cur.pop().unwrap();
+                flush(&mut parts, &mut cur);
+                cur.push(last);
+            }
+            cur.push(ch);
+            prev = kind;
+        }
+        flush(&mut parts, &mut cur);
+        parts
+    }
+
+    #[test]
+    fn split_parts_reads_as_the_rule() {
+        let alphabet = ['a', 'b', 'A', 'B', '0', '7', '_', '-', ' ', '.', '#', 'é', 'Ü'];
+        let mut pick = crate::detect::tests::picker(7);
+        for _ in 0..20_000 {
+            let name: String = (0..pick(12)).map(|_| alphabet[pick(alphabet.len())]).collect();
+            assert_eq!(split_parts(&name), parts_by_chars(&name), "{name:?}");
+        }
+        assert_eq!(split_parts("HTTPServer"), ["http", "server"]);
+        assert_eq!(split_parts("dateOfBirth2"), ["date", "of", "birth", "2"]);
+    }
 
     #[test]
     fn catalog_compiles() {

@@ -70,12 +70,12 @@ pub fn accept(
     let prev = ck
         .reject_prev
         .as_ref()
-        .filter(|rx| start > 0 && rx.is_match(prev_char(text, start)))
+        .filter(|class| start > 0 && class.contains(prev_char(text, start)))
         .map(|_| start - prev_char(text, start).len());
     let next = ck
         .reject_next
         .as_ref()
-        .filter(|rx| end < text.len() && rx.is_match(one_char(&text[end..])))
+        .filter(|class| end < text.len() && class.contains(one_char(&text[end..])))
         .map(|_| end);
     Some((end, prev, next))
 }
@@ -172,6 +172,9 @@ fn each_match(
             return;
         };
         i += 1;
+        if !p.openings.is_empty() && !p.openings.iter().any(|o| text.as_bytes()[at..].starts_with(o)) {
+            continue;
+        }
         input.set_start(at);
         let Some(m) = search(p, &mut input, caps) else {
             continue;

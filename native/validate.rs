@@ -266,11 +266,11 @@ pub fn mrz(value: &str) -> Option<usize> {
 
 /// True if a secret's value is a placeholder, a reference or a masked value, not a secret.
 pub fn placeholder(value: &str, t: &Tables) -> bool {
-    let lower = value.to_ascii_lowercase();
-    let squeezed: String = lower.chars().filter(|c| !"-_. \t".contains(*c)).collect();
-    if t.placeholders.contains(&squeezed)
-        || t.markers.iter().any(|m| lower.contains(m.as_str()))
-        || t.starts.iter().any(|s| lower.starts_with(s.as_str()))
+    if t.markers.is_match(value)
+        || t.starts
+            .iter()
+            .any(|s| value.as_bytes().get(..s.len()).is_some_and(|b| b.eq_ignore_ascii_case(s.as_bytes())))
+        || squeezed(value, t.placeholder_len).is_some_and(|v| t.placeholders.contains(&v))
     {
         return true;
     }
@@ -284,6 +284,18 @@ pub fn placeholder(value: &str, t: &Tables) -> bool {
         prev = Some(c);
     }
     false
+}
+
+/// `value` lower-cased without `-_.` and blanks, if that is at most `most` bytes long.
+fn squeezed(value: &str, most: usize) -> Option<String> {
+    let mut out = String::new();
+    for c in value.chars().filter(|c| !"-_. \t".contains(*c)) {
+        if out.len() + c.len_utf8() > most {
+            return None;
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    Some(out)
 }
 
 /// True if a value reads as code: a call (`getpass(`) or a dotted name (`self.password`).
