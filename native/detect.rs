@@ -150,12 +150,13 @@ fn each_match(
     let mut input = Input::new(text).range(range.clone());
     let mut pos = range.start;
     let Some(starts) = starts else {
-        while pos <= range.end {
+        while pos < range.end {
             input.set_start(pos);
             let Some(m) = search(p, &mut input, caps) else {
                 return;
             };
-            // Patterns cannot match the empty string (checked when built), so this always advances.
+            // Patterns cannot match the empty string (checked when built), so this always advances,
+            // and once at the range's end (where a match located by the union ends) nothing is left.
             pos = m.whole_end.max(pos + 1);
             if let Some(resume) = f(&m) {
                 // The validator kept a prefix: what the match ran over is searched again.
