@@ -130,7 +130,7 @@ fmt: setup  ## Format Rust and Python sources
 	$(VENV_BIN)/ruff check --fix mcp_pii tests bench examples scripts build_backend
 
 .PHONY: bench
-bench: setup $(STAMPS)/contextforge-$(CPEX_VERSION)  ## Benchmarks: engines vs cpex-pii-filter, MCP latency, plugin and proxy latency (writes bench/results/)
+bench: setup $(STAMPS)/contextforge-$(CPEX_VERSION)  ## Benchmarks: engines vs cpex-pii-filter (warm and cold), MCP latency, plugin and proxy latency (writes bench/results/)
 	$(PY) -m pip install --quiet "cpex-pii-filter==$(CPEX_PII_FILTER_VERSION)"
 	$(PY) bench/run.py $(BENCH_ARGS)
 

@@ -2,7 +2,7 @@
 
     python bench/run.py                 # everything (about 5 minutes on 2 cores)
     python bench/run.py --quick         # a smoke run: small inputs, few runs (under a minute)
-    python bench/run.py --only engines  # one section: engines, mcp, path or memory (comma-separated)
+    python bench/run.py --only engines  # one section: engines, cold, mcp, path or memory (comma-separated)
 
 It prints each measurement as it goes, then the report, and writes it to ``<out>/latest.md`` and
 ``<out>/latest.json`` (``quick.md``/``quick.json`` for ``--quick``, so a smoke run never replaces
@@ -21,7 +21,9 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path[:0] = [str(BENCH), str(REPO)]
 
+import cold  # noqa: E402
 import engines  # noqa: E402
 import inputs  # noqa: E402
 import mcp_latency  # noqa: E402
@@ -37,7 +40,7 @@ import path_latency  # noqa: E402
 import report  # noqa: E402
 import throughput  # noqa: E402
 
-SECTIONS = ("engines", "mcp", "path", "memory")
+SECTIONS = ("engines", "cold", "mcp", "path", "memory")
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -152,22 +155,13 @@ def run_engines(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def run_mcp(args: argparse.Namespace) -> dict[str, Any]:
-    log("mcp: measuring tool-call latency ...")
+def run_section(name: str, what: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a section that reports its own status: say what it measures, and why not if it could not."""
+    log(f"{name}: {what} ...")
     t0 = time.perf_counter()
-    section = mcp_latency.run(quick=args.quick, standin=args.standin)
+    section = measure()
     if section["status"] != "ok":
-        log(f"mcp: {section['detail']}")
-    section["seconds"] = round(time.perf_counter() - t0, 1)
-    return section
-
-
-def run_path(args: argparse.Namespace) -> dict[str, Any]:
-    log("path: in-process hook, external plugin and proxy latency, beside cpex-pii-filter ...")
-    t0 = time.perf_counter()
-    section = path_latency.run(quick=args.quick)
-    if section["status"] != "ok":
-        log(f"path: {section['detail']}")
+        log(f"{name}: {section['detail']}")
     section["seconds"] = round(time.perf_counter() - t0, 1)
     return section
 
@@ -243,10 +237,15 @@ def main() -> int:
     }
     if "engines" in sections:
         result["engines"] = run_engines(args)
+    if "cold" in sections:
+        evicted = f"each call after {cold.EVICT_BYTES >> 20} MiB written, beside the same calls back to back"
+        result["cold"] = run_section("cold", evicted, partial(cold.run, quick=args.quick))
     if "mcp" in sections:
-        result["mcp"] = run_mcp(args)
+        latency = partial(mcp_latency.run, quick=args.quick, standin=args.standin)
+        result["mcp"] = run_section("mcp", "measuring tool-call latency", latency)
     if "path" in sections:
-        result["path"] = run_path(args)
+        path = "in-process hook, external plugin and proxy latency, beside cpex-pii-filter"
+        result["path"] = run_section("path", path, partial(path_latency.run, quick=args.quick))
     if "memory" in sections:
         result["memory"] = run_memory(args)
     result["targets"] = report.targets(result)
