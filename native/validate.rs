@@ -93,14 +93,21 @@ pub fn ssn(value: &str) -> Option<usize> {
     Some(value.len())
 }
 
+/// Four dot-separated numbers of 1-3 digits, each at most 255, none with a leading zero.
+/// One pass over the bytes: this runs on every candidate address.
 fn ipv4(value: &str) -> bool {
-    value.split('.').count() == 4
-        && value.split('.').all(|p| {
-            (1..=3).contains(&p.len())
-                && p.bytes().all(|c| c.is_ascii_digit())
-                && !(p.len() > 1 && p.starts_with('0'))
-                && p.parse::<u32>().is_ok_and(|v| v <= 255)
-        })
+    let mut parts = 0;
+    for p in value.as_bytes().split(|&b| b == b'.') {
+        parts += 1;
+        let number = (1..=3).contains(&p.len())
+            && p.iter().all(u8::is_ascii_digit)
+            && !(p.len() > 1 && p[0] == b'0')
+            && p.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0')) <= 255;
+        if parts > 4 || !number {
+            return false;
+        }
+    }
+    parts == 4
 }
 
 fn ipv6(value: &str, t: &Tables) -> bool {
@@ -427,6 +434,14 @@ mod tests {
         assert!(ip("2001:db8::8a2e:370:7334", &t).is_some());
         for bad in ["256.1.1.1", "01.2.3.4", "1.2.3.4.5", "::1", "10:30:45", "a:::b:c:d"] {
             assert!(ip(bad, &t).is_none(), "{bad}");
+        }
+        for good in ["0.0.0.0", "255.255.255.255", "10.0.0.1"] {
+            assert!(ipv4(good), "{good}");
+        }
+        for bad in
+            ["", "1.2.3", "1.2.3.4.", ".1.2.3", "1..2.3", "1.2.3.1000", "1.2.3.-1", "1.2.3.٤", "1.2.3.4 "]
+        {
+            assert!(!ipv4(bad), "{bad}");
         }
     }
 
