@@ -350,7 +350,7 @@ def cold_md(section: dict[str, Any]) -> list[str]:
     runs = section["runs"]
     lines = [
         f"`mask` of one text by `rust-full` and by cpex (`mask(text, detect(text))`): back to back (warm, best of "
-        f"{runs['warm']}) and each call after {section['evict_bytes'] >> 20} MiB were written in place, more than "
+        f"{runs['warm']}) and each call after {section['evict_bytes'] >> 20} MiB were read, more than "
         f"the last-level cache (cold, best of {runs['cold']}; see `bench/cold.py`). A server that gets a call now "
         "and then runs it cold.",
         "",

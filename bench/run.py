@@ -238,7 +238,7 @@ def main() -> int:
     if "engines" in sections:
         result["engines"] = run_engines(args)
     if "cold" in sections:
-        evicted = f"each call after {cold.EVICT_BYTES >> 20} MiB written, beside the same calls back to back"
+        evicted = f"each call after {cold.EVICT_BYTES >> 20} MiB read, beside the same calls back to back"
         result["cold"] = run_section("cold", evicted, partial(cold.run, quick=args.quick))
     if "mcp" in sections:
         latency = partial(mcp_latency.run, quick=args.quick, standin=args.standin)
