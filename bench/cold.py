@@ -4,8 +4,8 @@ The throughput rows time calls back to back, so each engine's tables (for ours, 
 union's lazy DFA; for cpex, its regexes) stay in the caches between calls. A server that gets a
 call now and then runs it from memory instead. Here each call comes after ``EVICT_BYTES`` were
 read (more than this machine's 32 MiB last-level cache), for ``rust-full``'s ``mask`` and cpex's
-``mask(text, detect(text))`` in turn, best of N; the warm
-columns are the same calls back to back, in the same process.
+``mask(text, detect(text))`` in turn, best of N; the warm columns are the same calls back to
+back, in the same process.
 
 The eviction reads a buffer made once (a search for a byte it does not hold), so it allocates
 nothing. Writing it would not do: ``memset`` of that size uses stores that bypass the caches, and
@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
 import engines
 import inputs
+import throughput
 
 EVICT_BYTES = 64 << 20
 # (kind, size, ASCII only)
@@ -47,15 +47,13 @@ class Evictor:
         self._buf.find(b"\x02")
 
 
-def best_us(fn: Callable[[], Any], runs: int, before: Callable[[], None] | None = None) -> float:
-    """The fastest of ``runs`` calls of ``fn`` in microseconds, each after ``before`` (untimed)."""
+def best_us(fn: Callable[[str], Any], text: str, runs: int, before: Callable[[], None] | None = None) -> float:
+    """The fastest of ``runs`` calls of ``fn(text)`` in microseconds, each after ``before`` (untimed)."""
     best = float("inf")
     for _ in range(runs):
         if before is not None:
             before()
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, throughput.sample(fn, text, 1))
     return best * 1e6
 
 
@@ -65,20 +63,19 @@ def run(quick: bool = False) -> dict[str, Any]:
     missing = [c for c in loaded if isinstance(c, engines.Unavailable)]
     if missing:
         return {"status": "unavailable", "detail": "; ".join(f"{c.name}: {c.reason}" for c in missing)}
+    contenders = [c for c in loaded if not isinstance(c, engines.Unavailable)]
     evict = Evictor()
     cold_runs, warm_runs = (5, 50) if quick else (30, 300)
     rows = []
     for kind, size, ascii_only in CASES:
         inp = (inputs.pii_prose if kind == "pii" else inputs.clean_prose)(size, ascii_only)
         row: dict[str, Any] = {"input": inp.name, "bytes": inp.nbytes}
-        for c in loaded:
-            assert not isinstance(c, engines.Unavailable)
-
-            def call(mask: Callable[[str], Any] = c.mask, text: str = inp.text) -> None:
-                mask(text)
-
-            call()  # the first call builds what is built lazily
-            row[c.name] = {"warm_us": best_us(call, warm_runs), "cold_us": best_us(call, cold_runs, evict)}
+        for c in contenders:
+            c.mask(inp.text)  # the first call builds what is built lazily
+            row[c.name] = {
+                "warm_us": best_us(c.mask, inp.text, warm_runs),
+                "cold_us": best_us(c.mask, inp.text, cold_runs, evict),
+            }
         ours, theirs = row["rust-full"], row["cpex"]
         row["warm_ratio"] = theirs["warm_us"] / ours["warm_us"]
         row["cold_ratio"] = theirs["cold_us"] / ours["cold_us"]

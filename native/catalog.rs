@@ -16,7 +16,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::prefilter::{gate, lead, need, ClusterFinder, Gate, Lead, Need};
+use crate::prefilter::{gate, lead, need, openings, ClusterFinder, Gate, Lead, Need};
 use crate::split::{Part, Split};
 use regex_automata::dfa::{dense, StartKind};
 use regex_automata::{hybrid, meta};
@@ -601,10 +601,9 @@ pub struct Pattern {
     pub keywords: Vec<String>,
     /// Every match starts with a keyword: the pattern is tried only at keyword positions.
     pub anchored: bool,
-    /// Literals, one of which begins every match (at most [`MOST_OPENINGS`]; empty when the
-    /// syntax gives no such short list). A keyword is found with case ignored, a rule's prefix
-    /// often is not (`sk` in "desk" for `SK[0-9a-f]{32}`): a start that opens with none of these
-    /// is not tried.
+    /// Literals, one of which begins every match ([`openings`]; empty when the syntax gives no
+    /// such short list). A keyword is found with case ignored, a rule's prefix often is not (`sk`
+    /// in "desk" for `SK[0-9a-f]{32}`): a start that opens with none of these is not tried.
     pub openings: Vec<Vec<u8>>,
     /// The pattern's id in the union regex, if it joins it.
     pub union_id: Option<usize>,
@@ -1020,21 +1019,6 @@ fn search_pattern(pattern: &str, located: bool) -> Result<Pattern> {
         lead_dfa: None,
         split: None,
     })
-}
-
-/// The most literals [`Pattern::openings`] holds: a longer list costs more to check than the
-/// search it saves.
-pub const MOST_OPENINGS: usize = 16;
-
-fn openings(hir: &regex_syntax::hir::Hir) -> Vec<Vec<u8>> {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
-    match seq.literals() {
-        Some(lits) if lits.len() <= MOST_OPENINGS && lits.iter().all(|l| !l.as_bytes().is_empty()) => {
-            lits.iter().map(|l| l.as_bytes().to_vec()).collect()
-        }
-        _ => Vec::new(),
-    }
 }
 
 /// Return true if `pattern` can match the empty string somewhere.

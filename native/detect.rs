@@ -246,18 +246,17 @@ struct Starts {
     at: Vec<usize>,
 }
 
-/// Bits of a packed (gate, position) pair that hold the position (texts are far shorter).
+/// Bits of a packed keyword start ([`note_keyword`]) that hold the position (texts are far shorter).
 const AT_BITS: u32 = 40;
 
 impl Starts {
-    fn from_pairs(pairs: Vec<(usize, usize)>) -> Self {
-        if pairs.is_empty() {
+    /// From keyword starts packed as `gate << AT_BITS | position`: sorted as single integers,
+    /// gate then position (a log line's hex ids give hundreds, and sorting pairs cost twice as
+    /// much), each once.
+    fn from_packed(mut packed: Vec<u64>) -> Self {
+        if packed.is_empty() {
             return Starts::default();
         }
-        // Sorted as single integers, gate then position: a log line's hex ids give hundreds of
-        // pairs, and sorting tuples cost twice as much.
-        let mut packed: Vec<u64> =
-            pairs.into_iter().map(|(g, at)| (g as u64) << AT_BITS | at as u64).collect();
         packed.sort_unstable();
         packed.dedup();
         let mask = (1u64 << AT_BITS) - 1;
@@ -283,7 +282,7 @@ impl Starts {
 /// When it gives up (a thrashing cache), the keywords are found by their own automaton and the
 /// union patterns are searched without the union's help.
 fn locate(c: &Compiled, text: &str) -> Located {
-    let mut starts: Vec<(usize, usize)> = Vec::new();
+    let mut starts: Vec<u64> = Vec::new();
     let Some(union) = c.union.as_ref() else {
         return Located { ends: None, starts: keyword_starts(c, text) };
     };
@@ -308,12 +307,12 @@ fn locate(c: &Compiled, text: &str) -> Located {
     if let Some(index) = &c.keywords {
         byte_keywords(index, text.as_bytes(), &mut starts);
     }
-    Located { ends: Some(ends), starts: Starts::from_pairs(starts) }
+    Located { ends: Some(ends), starts: Starts::from_packed(starts) }
 }
 
 /// The starts of the keywords of one byte ([`KeywordIndex::bytes`]), by a byte search of up to
 /// three bytes at a time.
-fn byte_keywords(index: &KeywordIndex, text: &[u8], starts: &mut Vec<(usize, usize)>) {
+fn byte_keywords(index: &KeywordIndex, text: &[u8], starts: &mut Vec<u64>) {
     for words in index.bytes.chunks(3) {
         let byte = |i: usize| {
             words.get(i).map_or(index.words[words[0]].as_bytes()[0], |&w| index.words[w].as_bytes()[0])
@@ -326,8 +325,9 @@ fn byte_keywords(index: &KeywordIndex, text: &[u8], starts: &mut Vec<(usize, usi
     }
 }
 
-fn note_keyword(starts: &mut Vec<(usize, usize)>, gates: &[usize], at: usize) {
-    starts.extend(gates.iter().map(|&gate| (gate, at)));
+/// Note a keyword starting at `at` for each of its `gates`, packed for [`Starts::from_packed`].
+fn note_keyword(starts: &mut Vec<u64>, gates: &[usize], at: usize) {
+    starts.extend(gates.iter().map(|&gate| (gate as u64) << AT_BITS | at as u64));
 }
 
 /// The merged spans `[end - reach, end]` (widened to char boundaries) around ascending match ends:
@@ -357,7 +357,7 @@ fn keyword_starts(c: &Compiled, text: &str) -> Starts {
     for m in index.automaton.find_overlapping_iter(text) {
         note_keyword(&mut out, &index.rules[m.pattern().as_usize()], m.start());
     }
-    Starts::from_pairs(out)
+    Starts::from_packed(out)
 }
 
 /// True if `text[start..end]` is a token masking wrote (`[PHONE]`, `[PHONE_1#k3x9qz]`), not a label.

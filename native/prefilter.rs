@@ -346,11 +346,28 @@ pub fn gate(hir: &Hir) -> Gate {
     }
 }
 
+/// The literals every match of `hir` begins with one of, if its syntax gives a finite list.
+fn prefixes(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+    seq.literals().map(|lits| lits.iter().map(|l| l.as_bytes().to_vec()).collect())
+}
+
 /// True if the regex engine's own prefilter is likely to fire often: some match may begin with
 /// fewer than three known bytes (in practice a case-insensitive label such as `ssn`).
 fn weak_prefixes(hir: &Hir) -> bool {
-    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
-    seq.literals().is_none_or(|lits| lits.iter().any(|l| l.as_bytes().len() < 3))
+    prefixes(hir).is_none_or(|lits| lits.iter().any(|l| l.len() < 3))
+}
+
+/// The most literals [`openings`] gives: a longer list costs more to check than the search it saves.
+pub const MOST_OPENINGS: usize = 16;
+
+/// The literals, at most [`MOST_OPENINGS`] and none empty, one of which begins every match of
+/// `hir`, case included (empty when there is no such list): a pattern tried at a keyword found
+/// with case ignored is not tried where none of them opens.
+pub fn openings(hir: &Hir) -> Vec<Vec<u8>> {
+    prefixes(hir)
+        .filter(|lits| lits.len() <= MOST_OPENINGS && lits.iter().all(|l| !l.is_empty()))
+        .unwrap_or_default()
 }
 
 /// The longest match a window-gated pattern may have.
