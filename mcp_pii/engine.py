@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import logging
 import os
@@ -9,7 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
 from mcp_pii import reversible
 from mcp_pii.config import Config
@@ -170,14 +171,38 @@ def _fallback_message() -> str:
     )
 
 
+# Results of at least this many detections are built with the cyclic garbage collector paused.
+PAUSE_AT = 256
+
+_Built = TypeVar("_Built", Detection, NestedDetection)
+
+
+def _built(kind: type[_Built], columns: Hits | Found) -> list[_Built]:
+    """The engines' detection columns as ``kind`` objects.
+
+    A large result is built with Python's cyclic garbage collector paused (when it runs): each
+    few hundred new objects would trigger a collection that traverses them, and now and then one
+    of the whole heap, and none can free anything of the result, which nothing else refers to
+    yet. The collector is process-wide: another thread that turns it off while this runs finds it
+    on again after (as with any library that pauses it).
+    """
+    if len(columns[0]) < PAUSE_AT or not gc.isenabled():
+        return list(map(kind, *columns))
+    gc.disable()
+    try:
+        return list(map(kind, *columns))
+    finally:
+        gc.enable()
+
+
 def _detections(hits: Hits) -> list[Detection]:
     """The engines' detection columns as :class:`Detection` (most texts hold none: no map then)."""
-    return list(map(Detection, *hits)) if hits[0] else []
+    return _built(Detection, hits) if hits[0] else []
 
 
 def _nested(found: Found) -> list[NestedDetection]:
     """The engines' detection columns as :class:`NestedDetection`."""
-    return list(map(NestedDetection, *found))
+    return _built(NestedDetection, found)
 
 
 def native_available() -> bool:

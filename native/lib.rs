@@ -170,6 +170,43 @@ mod binding {
         }
     }
 
+    /// Payloads of at least this many values have their result written with Python's cyclic
+    /// garbage collector paused (see [`CollectorPaused`]).
+    const PAUSE_NODES: usize = 256;
+
+    /// Python's cyclic garbage collector, paused while a guard lives (when it was running).
+    ///
+    /// Writing a masked payload makes thousands of new dicts and lists at once; each few hundred
+    /// trigger a collection that traverses them (and now and then the whole heap, the payload
+    /// included), and none can free anything of the result: nothing else refers to it yet. The
+    /// facade pauses it the same way while it builds the detection objects
+    /// (`mcp_pii.engine._built`), where the process-wide caveat is written down.
+    struct CollectorPaused<'py>(Option<Bound<'py, PyModule>>);
+
+    impl<'py> CollectorPaused<'py> {
+        fn new(py: Python<'py>, pause: bool) -> PyResult<Self> {
+            if !pause {
+                return Ok(CollectorPaused(None));
+            }
+            let gc = py.import(pyo3::intern!(py, "gc"))?;
+            if !gc.call_method0(pyo3::intern!(py, "isenabled"))?.is_truthy()? {
+                return Ok(CollectorPaused(None));
+            }
+            gc.call_method0(pyo3::intern!(py, "disable"))?;
+            Ok(CollectorPaused(Some(gc)))
+        }
+    }
+
+    impl Drop for CollectorPaused<'_> {
+        fn drop(&mut self) {
+            if let Some(gc) = &self.0 {
+                // `gc.enable()` cannot fail; were it to, the collector would stay paused, which
+                // costs memory, never a result.
+                let _ = gc.call_method0(pyo3::intern!(gc.py(), "enable"));
+            }
+        }
+    }
+
     /// A compiled configuration (the Rust twin of `mcp_pii.pyengine.PyEngine`).
     #[pyclass(frozen, module = "mcp_pii._native", name = "Engine")]
     struct PyEngine {
@@ -364,8 +401,10 @@ mod binding {
                     None => self.inner.scan_tape(tape, nodes, strategy, selected, mask),
                 })
             })?;
+            let paused = CollectorPaused::new(py, nodes >= PAUSE_NODES)?;
             let data_out = if mask { read.write(py, &changes)?.unbind() } else { data.clone().unbind() };
             let found = self.found_columns(py, found)?.unbind();
+            drop(paused);
             Ok((data_out, found))
         }
     }

@@ -1,0 +1,89 @@
+"""Large results are built with Python's cyclic garbage collector paused, and left as found."""
+
+from __future__ import annotations
+
+import gc
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from conftest import require_impl
+
+from mcp_pii import Engine
+from mcp_pii import engine as engine_module
+
+# More detections than the facade builds with the collector running.
+COUNT = 3 * engine_module.PAUSE_AT
+TEXT = " ".join(f"mail user{i}@example.com now" for i in range(COUNT))
+PAYLOAD = {"rows": [{"id": i, "mail": f"user{i}@example.com", "tags": [f"t{i}"]} for i in range(COUNT)]}
+
+
+@contextmanager
+def collections(threshold: int = 10) -> Iterator[list[str]]:
+    """The code object names of the Python frames in which collections started, with a low threshold.
+
+    A low threshold makes a collection start every few container allocations, so that building a
+    result with the collector running shows up as many.
+    """
+    started: list[str] = []
+
+    def note(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started.append(sys._getframe(1).f_code.co_name)
+
+    before = gc.get_threshold()
+    gc.set_threshold(threshold, *before[1:])
+    gc.callbacks.append(note)
+    try:
+        yield started
+    finally:
+        gc.callbacks.remove(note)
+        gc.set_threshold(*before)
+
+
+# Each call's detections.
+CALLS: dict[str, Callable[[Engine], list[Any]]] = {
+    "detect": lambda e: e.detect(TEXT),
+    "mask": lambda e: e.mask(TEXT).detections,
+    "scan": lambda e: e.scan(PAYLOAD).detections,
+}
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_left_as_found(engine: Engine, call: str, enabled: bool) -> None:
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        found = CALLS[call](engine)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert len(found) == COUNT
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_no_collection_while_detections_are_built(engine: Engine, call: str) -> None:
+    with collections() as started:
+        found = CALLS[call](engine)
+    assert len(found) == COUNT
+    # Building COUNT objects would start a collection every 10 of them.
+    assert "_built" not in started
+    # The pause starts at PAUSE_AT: a smaller result is built with the collector running.
+    small = Engine(implementation=engine.implementation)
+    with collections() as started:
+        assert len(small.detect(TEXT[: len(TEXT) // COUNT * 20])) == 20
+    assert "_built" in started
+
+
+def test_the_rust_binding_writes_a_large_payload_with_the_collector_paused() -> None:
+    require_impl("rust")
+    backend = Engine(implementation="rust")._backend
+    with collections() as started:
+        out, found = backend.scan(PAYLOAD, None, None, True)
+    assert len(found[0]) == COUNT
+    assert out["rows"][0]["mail"] == "[EMAIL]"
+    # A new dict per row and a new list: hundreds of collections with the collector running.
+    assert len(started) <= 1
