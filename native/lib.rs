@@ -184,16 +184,18 @@ mod binding {
     struct CollectorPaused<'py>(Option<Bound<'py, PyModule>>);
 
     impl<'py> CollectorPaused<'py> {
-        fn new(py: Python<'py>, pause: bool) -> PyResult<Self> {
-            if !pause {
-                return Ok(CollectorPaused(None));
-            }
-            let gc = py.import(pyo3::intern!(py, "gc"))?;
-            if !gc.call_method0(pyo3::intern!(py, "isenabled"))?.is_truthy()? {
-                return Ok(CollectorPaused(None));
-            }
-            gc.call_method0(pyo3::intern!(py, "disable"))?;
-            Ok(CollectorPaused(Some(gc)))
+        /// Pause the collector if `pause` and it runs. Never fails: a collector that could not be
+        /// paused costs time, never a result.
+        fn new(py: Python<'py>, pause: bool) -> Self {
+            let paused = || -> PyResult<Option<Bound<'py, PyModule>>> {
+                let gc = py.import(pyo3::intern!(py, "gc"))?;
+                if !gc.call_method0(pyo3::intern!(py, "isenabled"))?.is_truthy()? {
+                    return Ok(None);
+                }
+                gc.call_method0(pyo3::intern!(py, "disable"))?;
+                Ok(Some(gc))
+            };
+            CollectorPaused(if pause { paused().ok().flatten() } else { None })
         }
     }
 
@@ -401,7 +403,7 @@ mod binding {
                     None => self.inner.scan_tape(tape, nodes, strategy, selected, mask),
                 })
             })?;
-            let paused = CollectorPaused::new(py, nodes >= PAUSE_NODES)?;
+            let paused = CollectorPaused::new(py, nodes >= PAUSE_NODES);
             let data_out = if mask { read.write(py, &changes)?.unbind() } else { data.clone().unbind() };
             let found = self.found_columns(py, found)?.unbind();
             drop(paused);

@@ -87,3 +87,16 @@ def test_the_rust_binding_writes_a_large_payload_with_the_collector_paused() -> 
     assert out["rows"][0]["mail"] == "[EMAIL]"
     # A new dict per row and a new list: hundreds of collections with the collector running.
     assert len(started) <= 1
+
+
+def test_a_collector_that_cannot_be_paused_costs_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    require_impl("rust")
+    backend = Engine(implementation="rust")._backend
+
+    def broken() -> bool:
+        raise RuntimeError("no collector here")
+
+    monkeypatch.setattr(gc, "isenabled", broken)
+    out, found = backend.scan(PAYLOAD, None, None, True)
+    assert len(found[0]) == COUNT
+    assert out["rows"][-1]["mail"] == "[EMAIL]"
