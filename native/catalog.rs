@@ -16,6 +16,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::hash::QuickSet;
 use crate::prefilter::{gate, lead, need, openings, ClusterFinder, Gate, Lead, Need};
 use crate::split::{Part, Split};
 use regex_automata::dfa::{dense, StartKind};
@@ -257,7 +258,7 @@ pub struct Tables {
     /// Non-empty groups an IPv6 address needs.
     pub min_ipv6_groups: usize,
     /// Secret values that are placeholders (lower case, without `-_.` and blanks).
-    pub placeholders: HashSet<String>,
+    pub placeholders: QuickSet<String>,
     /// The longest of [`Tables::placeholders`], in bytes.
     pub placeholder_len: usize,
     /// Substrings that make a secret value a placeholder (lower case), found in one pass with
@@ -279,7 +280,7 @@ pub struct Grammar {
     connector_chars: String,
     quotes: String,
     operators: String,
-    operator_words: HashSet<String>,
+    operator_words: QuickSet<String>,
     max_connector: usize,
     /// Most characters of an identifier before a label phrase.
     pub max_prefix: usize,
@@ -305,8 +306,12 @@ impl Grammar {
 
     /// True if a connector holds an operator character or word.
     pub fn has_operator(&self, connector: &str) -> bool {
-        connector.chars().any(|c| self.operators.contains(c))
-            || split_parts(connector).iter().any(|w| self.operator_words.contains(w))
+        let lower = connector.to_ascii_lowercase();
+        connector.chars().any(|c| self.operators.contains(c)) || {
+            let mut found = false;
+            part_bounds(connector, |s, e| found |= self.operator_words.contains(&lower[s..e]));
+            found
+        }
     }
 }
 
@@ -314,12 +319,12 @@ impl Grammar {
 #[derive(Debug, Clone)]
 pub struct Labels {
     /// Each phrase's parts joined (`dateofbirth`).
-    phrases: HashSet<String>,
+    phrases: QuickSet<String>,
     /// Those that also name a key (not `mr#`, `a/c`: their marks carry the meaning).
-    key_phrases: HashSet<String>,
+    key_phrases: QuickSet<String>,
     /// Words that may follow a phrase; `None`: any.
-    suffixes: Option<HashSet<String>>,
-    deny: HashSet<String>,
+    suffixes: Option<QuickSet<String>>,
+    deny: QuickSet<String>,
     /// The label must be joined to its value by an operator.
     pub operator: bool,
     /// A value under a labelled key must match it in full.
@@ -335,25 +340,31 @@ impl Labels {
     /// number.
     pub fn matches(&self, name: &str, key: bool) -> bool {
         let phrases = if key { &self.key_phrases } else { &self.phrases };
-        let parts = split_parts(name);
+        // The parts borrow from one lower-cased copy, and the runs are spelt in one buffer: a
+        // label is checked for every candidate after one, and a string per part and per run
+        // cost more than the lookups.
+        let lower = name.to_ascii_lowercase();
+        let mut parts: Vec<&str> = Vec::new();
+        part_bounds(name, |s, e| parts.push(&lower[s..e]));
+        let mut acc = String::with_capacity(lower.len());
         for i in 0..parts.len() {
-            let mut acc = String::new();
+            acc.clear();
             for j in i..parts.len() {
-                acc.push_str(&parts[j]);
+                acc.push_str(parts[j]);
                 if acc.chars().count() > LONGEST_PHRASE {
                     break;
                 }
                 let as_plural = key && acc.strip_suffix('s').is_some_and(|p| phrases.contains(p));
-                if !(phrases.contains(&acc) || as_plural) {
+                if !(phrases.contains(acc.as_str()) || as_plural) {
                     continue;
                 }
                 let others = parts[..i].iter().chain(&parts[j + 1..]);
-                if others.clone().any(|p| self.deny.contains(p)) {
+                if others.clone().any(|p| self.deny.contains(*p)) {
                     continue;
                 }
                 if let Some(allowed) = &self.suffixes {
                     let ok = parts[j + 1..].iter().all(|p| {
-                        allowed.contains(p) || (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                        allowed.contains(*p) || (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
                     });
                     if !ok {
                         continue;
@@ -383,6 +394,14 @@ impl Labels {
 /// ```
 pub fn split_parts(name: &str) -> Vec<String> {
     let mut parts = Vec::new();
+    part_bounds(name, |s, e| parts.push(name[s..e].to_ascii_lowercase()));
+    parts
+}
+
+/// Where the parts of [`split_parts`] lie in `name`, in order, as byte ranges `part(start, end)`
+/// (not lower-cased: lower-casing ASCII keeps every byte where it is, so they are also the parts
+/// of the lower-cased name).
+fn part_bounds(name: &str, mut part: impl FnMut(usize, usize)) {
     // The part being read: where it starts, and the kinds of its last character and of the one
     // before (' ' when there is none).
     let mut start: Option<usize> = None;
@@ -396,7 +415,7 @@ pub fn split_parts(name: &str) -> Vec<String> {
             c if !c.is_ascii() => 'l',
             _ => {
                 if let Some(s) = start.take() {
-                    parts.push(name[s..at].to_ascii_lowercase());
+                    part(s, at);
                 }
                 (before, prev) = (' ', ' ');
                 continue;
@@ -404,13 +423,13 @@ pub fn split_parts(name: &str) -> Vec<String> {
         };
         match start {
             Some(s) if (prev == 'd') != (kind == 'd') || (prev == 'l' && kind == 'u') => {
-                parts.push(name[s..at].to_ascii_lowercase());
+                part(s, at);
                 start = Some(at);
                 (before, prev) = (' ', kind);
             }
             // The last of a run of capitals begins the next part (`HTTPServer`).
             Some(s) if prev == 'u' && kind == 'l' && before == 'u' => {
-                parts.push(name[s..last_at].to_ascii_lowercase());
+                part(s, last_at);
                 start = Some(last_at);
                 (before, prev) = ('u', kind);
             }
@@ -423,9 +442,8 @@ pub fn split_parts(name: &str) -> Vec<String> {
         last_at = at;
     }
     if let Some(s) = start {
-        parts.push(name[s..].to_ascii_lowercase());
+        part(s, name.len());
     }
-    parts
 }
 
 fn longest_first(items: impl IntoIterator<Item = String>) -> Vec<String> {

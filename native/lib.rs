@@ -25,6 +25,7 @@ pub mod detect;
 pub mod embedded;
 pub mod engine;
 pub mod error;
+pub mod hash;
 pub mod mask;
 #[cfg(feature = "python")]
 mod payload;

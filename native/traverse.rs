@@ -20,6 +20,7 @@ use crate::catalog::Compiled;
 use crate::detect::{self, char_offsets, Span};
 use crate::embedded;
 use crate::error::{Error, Result};
+use crate::hash::quick_hash;
 use crate::mask::Masker;
 
 /// A detection in a payload: pointer, type index, code-point start and end, value.
@@ -639,21 +640,6 @@ fn pair_slots(parent: Option<&str>, key: &str) -> (usize, usize) {
         key.as_bytes(),
     );
     ((h >> 32) as usize % KeyNames::PAIRS, (h >> 48) as usize % KeyNames::PAIRS)
-}
-
-/// A quick hash of `bytes` continuing from `h` (FxHash's step, 8 bytes at a time), for tables
-/// that compare what they find in full and keep one entry per slot, so that collisions cost a
-/// miss and nothing more.
-fn quick_hash(mut h: u64, bytes: &[u8]) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
-    }
-    let tail = chunks.remainder().iter().rev().fold(0u64, |t, &b| t << 8 | u64::from(b));
-    (h.rotate_left(5) ^ tail ^ bytes.len() as u64).wrapping_mul(K)
 }
 
 /// Pass 2: scan (and optionally mask) every string of a checked value.
