@@ -35,10 +35,14 @@ from typing import Any
 
 SIZES: dict[str, int] = {"1KB": 1_000, "10KB": 10_000, "100KB": 100_000, "1MB": 1_000_000}
 NESTED_SIZES: dict[str, int] = {"10KB": 10_000, "1MB": 1_000_000}
+# Short texts, the size of most tool arguments and results: reported beside the targets (which
+# start at 1 KB), because a call's fixed costs weigh most there.
+SHORT_SIZES: dict[str, int] = {"128B": 128, "512B": 512}
 PII_EVERY_BYTES = 200
 
 __all__ = [
     "NESTED_SIZES",
+    "SHORT_SIZES",
     "SIZES",
     "BenchInput",
     "Planted",
@@ -46,6 +50,7 @@ __all__ = [
     "clean_prose",
     "nested_payload",
     "pii_prose",
+    "short_prose",
 ]
 
 
@@ -304,12 +309,16 @@ def pii_sentence(r: random.Random, ascii_only: bool = False) -> tuple[str, Plant
     return r.choice(templates).format(v=value, n=name(r, ascii_only)), Planted(type_id, value)
 
 
-def _prose(name_: str, nbytes: int, with_pii: bool, ascii_only: bool) -> BenchInput:
+def _prose(
+    name_: str, nbytes: int, with_pii: bool, ascii_only: bool, *, kind: str | None = None, first_pii: int | None = None
+) -> BenchInput:
+    """Sentences up to ``nbytes``; with PII, one PII sentence per ``PII_EVERY_BYTES``, the first
+    after ``first_pii`` bytes (random within the first half of that stretch when None)."""
     r = _rng(name_)
     parts: list[str] = []
     planted: list[Planted] = []
     size = 0
-    next_pii = r.randint(0, PII_EVERY_BYTES // 2)
+    next_pii = r.randint(0, PII_EVERY_BYTES // 2) if first_pii is None else first_pii
     while True:
         if with_pii and size >= next_pii:
             chunk, p = pii_sentence(r, ascii_only)
@@ -324,7 +333,7 @@ def _prose(name_: str, nbytes: int, with_pii: bool, ascii_only: bool) -> BenchIn
             planted.append(p)
         size += chunk_bytes
     text = " ".join(parts).replace(" \n", "\n").replace("\n ", "\n")
-    kind = ("pii" if with_pii else "clean") + ("-ascii" if ascii_only else "")
+    kind = kind or ("pii" if with_pii else "clean") + ("-ascii" if ascii_only else "")
     return BenchInput(name_, kind, name_.rsplit("-", 1)[1], text, tuple(planted))
 
 
@@ -332,6 +341,13 @@ def pii_prose(size_label: str, ascii_only: bool = False) -> BenchInput:
     """Prose and log lines of about ``SIZES[size_label]`` UTF-8 bytes with one PII item per ~200 bytes."""
     prefix = "pii-ascii" if ascii_only else "pii"
     return _prose(f"{prefix}-{size_label}", SIZES[size_label], with_pii=True, ascii_only=ascii_only)
+
+
+def short_prose(size_label: str) -> BenchInput:
+    """ASCII prose of about ``SHORT_SIZES[size_label]`` bytes that starts with a PII sentence (so
+    that even the shortest holds one), then one PII item per ~200 bytes."""
+    name_ = f"short-pii-ascii-{size_label}"
+    return _prose(name_, SHORT_SIZES[size_label], True, True, kind="short-pii-ascii", first_pii=0)
 
 
 def clean_prose(size_label: str, ascii_only: bool = False) -> BenchInput:
@@ -425,14 +441,19 @@ def nested_payload(size_label: str, ascii_only: bool = False) -> BenchInput:
 
 
 def build_inputs(
-    sizes: Iterable[str] = SIZES, nested_sizes: Iterable[str] = NESTED_SIZES, ascii_variants: bool = True
+    sizes: Iterable[str] = SIZES,
+    nested_sizes: Iterable[str] = NESTED_SIZES,
+    ascii_variants: bool = True,
+    short_sizes: Iterable[str] = SHORT_SIZES,
 ) -> list[BenchInput]:
-    """All inputs: PII prose, clean prose (and their ASCII-only variants) at each size, then nested."""
+    """All inputs: PII prose, clean prose (and their ASCII-only variants) at each size, short
+    ASCII texts with PII, then nested."""
     sizes = list(sizes)
     out = [pii_prose(s) for s in sizes] + [clean_prose(s) for s in sizes]
     nested = list(nested_sizes)
     if ascii_variants:
         out += [pii_prose(s, ascii_only=True) for s in sizes] + [clean_prose(s, ascii_only=True) for s in sizes]
+    out += [short_prose(s) for s in short_sizes]
     out += [nested_payload(s) for s in nested]
     if ascii_variants:
         out += [nested_payload(s, ascii_only=True) for s in nested]

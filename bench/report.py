@@ -26,6 +26,7 @@ KIND_TITLES = {
     "clean": "no-PII prose",
     "pii-ascii": "PII prose, ASCII only",
     "clean-ascii": "no-PII prose, ASCII only",
+    "short-pii-ascii": "short texts with PII, ASCII only",
     "nested": "nested JSON",
     "nested-ascii": "nested JSON, ASCII only",
 }
@@ -73,6 +74,8 @@ class EngineTarget:
     pair: tuple[str, str]
     goal: float
     size: str | None = None
+    # Reported beside the targets, not judged against a goal.
+    reported: bool = False
 
     def judge(self, cells: list[dict[str, Any]], note: str = "", suffix: str = "") -> dict[str, Any]:
         """The worst ratio over the rows this target covers (None when a row lacks a contender)."""
@@ -89,10 +92,10 @@ class EngineTarget:
                 missing = True
             elif worst is None or r < worst[0]:
                 worst = (r, f"{name} {op}")
-        goal = f"{X_GE} {self.goal:g}{X}"
+        goal = "reported" if self.reported else f"{X_GE} {self.goal:g}{X}"
         if worst is None or missing:
             return {"target": self.title + note, "measured": None, "where": "", "goal": goal, "met": None}
-        met = worst[0] >= self.goal
+        met = None if self.reported else worst[0] >= self.goal
         return {"target": self.title + note, "measured": worst[0], "where": worst[1], "goal": goal, "met": met}
 
 
@@ -114,6 +117,8 @@ ENGINE_TARGETS = [
                  FULL, 2),
     EngineTarget(f"mask, PII prose, 100 KB: rust {X_GE} 200{X} python twin (reported)", "pii", ("mask",), TWIN, 200,
                  "100KB"),
+    EngineTarget("detect and mask, short texts with PII (128 B, 512 B), ASCII only: rust ÷ cpex (reported)",
+                 "short-pii-ascii", ("detect", "mask"), FULL, 1, reported=True),
 ]  # fmt: skip
 
 
