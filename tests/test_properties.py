@@ -299,8 +299,10 @@ def test_masking_twice_changes_nothing_more(engine_impl: str, text: str, strateg
     # Holds for every strategy but remove, partial included, on prose. Where values touch each
     # other (see GLUED below) it does not always hold; remove joins what stood around a value, so
     # a label can meet a value that was not its own (GLUED "remove-splices-a-label-onto-a-value").
-    # Nor where partial keeps the IPv4 tail of an IPv6 address (GLUED "partial-keeps-an-ipv4-tail").
+    # Nor where partial keeps the IPv4 tail of an IPv6 address (GLUED "partial-keeps-an-ipv4-tail"),
+    # nor where a key block's body takes a phone's "+1" for a line (GLUED "key-body-takes-a-country-code").
     assume(strategy != "partial" or not IPV4_AFTER_COLON.search(text))
+    assume(not KEY_HEADER_THEN_PLUS.search(text))
     engine = engine_for(engine_impl)
     once = engine.mask(text, strategy).text
     assert engine.mask(once, strategy).text == once
@@ -308,6 +310,8 @@ def test_masking_twice_changes_nothing_more(engine_impl: str, text: str, strateg
 
 # An IPv6 address written with an IPv4 tail (::ffff:192.0.2.1).
 IPV4_AFTER_COLON = re.compile(r":[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+# A private key's header, line breaks, then a line that starts with "+" (a phone's country code).
+KEY_HEADER_THEN_PLUS = re.compile(r"PRIVATE KEY(?: BLOCK)?-----(?:[ \t]*\r?\n)+[ \t]*\+")
 
 # Texts where masking twice still finds more, each with the reason. The neighbour rule (DESIGN
 # rule 3b) covers a value held back by a character of a detection next to it; these are the cases
@@ -338,6 +342,14 @@ GLUED = [
         id="partial-keeps-an-ipv4-tail",
         # The tail rule keeps the last 4 of 11 significant characters, "2.0.2.1": an IPv4
         # address of its own once "19" is masked, found and masked again.
+    ),
+    pytest.param(
+        "-----BEGIN RSA PRIVATE KEY-----\n\n\n+1 (212) 555-0147; ",
+        "redact",
+        id="key-body-takes-a-country-code",
+        # A key block without its body or END line reads "+1" as a body line (base64), so the
+        # phone "+1 (212) 555-0147" overlaps the key and loses; once the key is masked,
+        # "(212) 555-0147" stands alone and is found. Found by the property above (hypothesis).
     ),
 ]
 
