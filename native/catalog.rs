@@ -306,10 +306,10 @@ impl Grammar {
 
     /// True if a connector holds an operator character or word.
     pub fn has_operator(&self, connector: &str) -> bool {
-        let lower = connector.to_ascii_lowercase();
         connector.chars().any(|c| self.operators.contains(c)) || {
+            let lower = connector.to_ascii_lowercase();
             let mut found = false;
-            part_bounds(connector, |s, e| found |= self.operator_words.contains(&lower[s..e]));
+            part_bounds(connector, |s, e| found = found || self.operator_words.contains(&lower[s..e]));
             found
         }
     }
