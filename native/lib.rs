@@ -241,13 +241,15 @@ mod binding {
             if hits.is_empty() {
                 return Ok(self.no_hits.bind(py).clone());
             }
-            let ids: Vec<_> = hits.iter().map(|h| self.ids[h.ty].clone_ref(py)).collect();
-            let starts: Vec<usize> = hits.iter().map(|h| h.start).collect();
-            let ends: Vec<usize> = hits.iter().map(|h| h.end).collect();
-            let values: Vec<_> =
-                hits.iter().map(|h| PyString::new(py, &text[h.bytes.0..h.bytes.1])).collect();
-            let rules: Vec<_> = hits.iter().map(|h| self.rule(py, h.ty, h.rule)).collect();
-            (ids, starts, ends, values, rules).into_pyobject(py)
+            // Each list is made at its size and filled from the hits (no vector in between: for
+            // the one or two detections of a short text, those cost more than the lists).
+            let ids = PyList::new(py, hits.iter().map(|h| self.ids[h.ty].bind(py)))?;
+            let starts = PyList::new(py, hits.iter().map(|h| h.start))?;
+            let ends = PyList::new(py, hits.iter().map(|h| h.end))?;
+            let values =
+                PyList::new(py, hits.iter().map(|h| PyString::new(py, &text[h.bytes.0..h.bytes.1])))?;
+            let rules = PyList::new(py, hits.iter().map(|h| self.rule(py, h.ty, h.rule)))?;
+            PyTuple::new(py, [ids, starts, ends, values, rules])
         }
 
         /// Detections in a payload as seven lists, one item per detection in each: pointer, type
