@@ -32,8 +32,9 @@ from mcp_pii import Config, Engine, NestedDetection, ScanResult
 class OtherBuild:
     """``Engine.scan`` (without a vault) over another build of the extension.
 
-    Older builds return a tuple per detection, newer ones seven columns; each is turned
-    into :class:`NestedDetection` the way the facade of its time did.
+    Older builds return a tuple per detection, later ones seven columns, newer ones the
+    detection objects; the first two are turned into :class:`NestedDetection` the way the facade
+    of their time did.
     """
 
     def __init__(self, path: Path, config: Config) -> None:
@@ -46,9 +47,11 @@ class OtherBuild:
 
     def scan(self, data: Any) -> ScanResult:
         out, found = self.backend.scan(data, None, None, True)
-        if isinstance(found, list):
-            return ScanResult(out, [NestedDetection(p, t, a, b, v, r, e) for p, t, a, b, v, r, e in found])
-        return ScanResult(out, list(map(NestedDetection, *found)))
+        if isinstance(found, tuple):
+            return ScanResult(out, list(map(NestedDetection, *found)))
+        if found and isinstance(found[0], tuple):
+            return ScanResult(out, [NestedDetection(*row) for row in found])
+        return ScanResult(out, found)
 
 
 def same(a: Any, b: Any) -> bool:

@@ -1,12 +1,18 @@
 """Type stubs for the Rust extension ``mcp_pii._native`` (hand-written; see ``native/lib.rs``)."""
 
-from collections.abc import Sequence
 from typing import Any, Self, final
 
+from mcp_pii.detection import PlainDetection, PlainNestedDetection
+
 # `_panic_for_tests` only in builds with the `test-hooks` feature (make setup), not in wheels.
-__all__ = ["Engine", "__version__", "_panic_for_tests"]
+__all__ = ["Detection", "Engine", "NestedDetection", "__version__", "_panic_for_tests"]
 
 __version__: str
+
+# The result classes (``native/objects.rs``): ``mcp_pii.detection`` names them ``Detection`` and
+# ``NestedDetection`` when this module loads; they behave as the plain dataclasses there.
+Detection = PlainDetection
+NestedDetection = PlainNestedDetection
 
 @final
 class Engine:
@@ -27,11 +33,8 @@ class Engine:
     def type_ids(self) -> list[str]:
         """Return the enabled type ids in catalog order."""
 
-    def detect(
-        self, text: str, types: list[str] | None = None
-    ) -> tuple[Sequence[str], Sequence[int], Sequence[int], Sequence[str], Sequence[str]]:
-        """Return the detections as five lists, one item per detection in each: type id, start,
-        end (code points), value, rule. Without detections, one shared value of five empty tuples.
+    def detect(self, text: str, types: list[str] | None = None) -> list[PlainDetection]:
+        """Return the detections, sorted by start, as ``Detection`` objects (spans in code points).
 
         Raises:
             InputError: ``text`` is not a string, has a lone surrogate, or ``types`` names an unknown type.
@@ -44,7 +47,7 @@ class Engine:
         strategy: str | None = None,
         types: list[str] | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[str, tuple[Sequence[str], Sequence[int], Sequence[int], Sequence[str], Sequence[str]]]:
+    ) -> tuple[str, list[PlainDetection]]:
         """Return the masked text and the detections (spans in the input text), as :meth:`detect`.
         Without detections, the masked text is ``text`` itself.
 
@@ -65,13 +68,10 @@ class Engine:
         types: list[str] | None = None,
         mask: bool | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[Any, tuple[list[str], list[str], list[int], list[int], list[str], list[str], list[tuple[str, ...]]]]:
-        """Return the data and the detections as seven lists: pointer, type id, start, end, value, rule, embedded.
+    ) -> tuple[Any, list[PlainNestedDetection]]:
+        """Return the data and the detections as ``NestedDetection`` objects, in traversal order.
 
-        Each list holds one item per detection, in traversal order (columns rather than a tuple per
-        detection: fewer objects for the garbage collector to visit).
-
-        ``pointer`` is the RFC 6901 pointer of the string in ``data``; for a detection inside JSON
+        ``path`` is the RFC 6901 pointer of the string in ``data``; for a detection inside JSON
         held in a string it is that string's, and ``embedded`` holds the pointers within the
         embedded documents, outermost first (empty otherwise).
 

@@ -1,28 +1,21 @@
 """The pure-Python engine: the same interface as ``mcp_pii._native.Engine``. Mirrors ``native/engine.rs``.
 
-Both take the resolved configuration as JSON (``Config.to_engine_json``) and return plain tuples;
-:mod:`mcp_pii.engine` wraps them in the public result types.
+Both take the resolved configuration as JSON (``Config.to_engine_json``) and return their
+detections as :mod:`mcp_pii.detection` objects; :mod:`mcp_pii.engine` wraps them in the public
+result types.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from mcp_pii import detect
 from mcp_pii.catalog import STRATEGIES, compile_config
+from mcp_pii.detection import Detection, NestedDetection, built
 from mcp_pii.errors import InputError, LimitError
 from mcp_pii.mask import Assigned, Masker
-from mcp_pii.traverse import Found, Walker, check, surrogate_index, utf8_len
-
-# The detections of a text as columns, one item per detection in each: type id, start, end (code
-# points), value, rule. Columns rather than a tuple per detection: no object per detection for
-# the garbage collector, and the facade builds its detections with ``map``.
-Hits = tuple[Sequence[str], Sequence[int], Sequence[int], Sequence[str], Sequence[str]]
-# The columns of a text without detections (most texts): one shared value of empty tuples, so
-# that such a call builds no lists (both engines).
-NO_HITS: Hits = ((), (), (), (), ())
+from mcp_pii.traverse import Walker, check, surrogate_index, utf8_len
 
 
 class PyEngine:
@@ -90,20 +83,21 @@ class PyEngine:
             )
         return text
 
-    def _hits(self, text: str, spans: list[tuple[int, int, int, int]]) -> Hits:
+    def _hits(self, text: str, spans: list[tuple[int, int, int, int]]) -> list[Detection]:
         if not spans:
-            return NO_HITS
+            return []
         types = self._c.types
-        return (
+        columns = (
             [types[ti].id for _, _, ti, _ in spans],
             [a for a, _, _, _ in spans],
             [b for _, b, _, _ in spans],
             [text[a:b] for a, b, _, _ in spans],
             [types[ti].rule_name(ri) for _, _, ti, ri in spans],
         )
+        return built(Detection, columns)
 
-    def detect(self, text: str, types: list[str] | None = None) -> Hits:
-        """Return the detections in ``text`` as columns (see ``Hits``)."""
+    def detect(self, text: str, types: list[str] | None = None) -> list[Detection]:
+        """Return the detections in ``text``, sorted by start."""
         text = self._text(text)
         return self._hits(text, detect.detect(self._c, text, self._select(types)))
 
@@ -113,8 +107,8 @@ class PyEngine:
         strategy: str | None = None,
         types: list[str] | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[str, Hits]:
-        """Return the masked text and the detections (spans in the input text, as columns).
+    ) -> tuple[str, list[Detection]]:
+        """Return the masked text and the detections (spans in the input text).
 
         With ``tokens`` (type id -> value -> token), every detection is replaced by its token.
         """
@@ -131,8 +125,8 @@ class PyEngine:
         types: list[str] | None = None,
         mask: bool = True,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[Any, Found]:
-        """Return the data (masked when ``mask``) and the detections as columns (see ``traverse.Found``).
+    ) -> tuple[Any, list[NestedDetection]]:
+        """Return the data (masked when ``mask``) and the detections.
 
         With ``tokens`` (type id -> value -> token), the data is masked and every detection is
         replaced by its token.
@@ -144,4 +138,4 @@ class PyEngine:
         nodes = check(self._c, data)
         walker = Walker(self._c, selected, masker if mask else None, nodes)
         out = walker.walk(data, 0, ())
-        return (out if mask else data), walker.found
+        return (out if mask else data), built(NestedDetection, walker.found)

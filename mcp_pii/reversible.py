@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 from mcp_pii import tokens
 from mcp_pii.errors import InputError
 from mcp_pii.offload import EngineRunner, payload_size, run_engine
-from mcp_pii.pyengine import Hits
-from mcp_pii.traverse import Found, RawNumber, dump, parse_embedded
+from mcp_pii.traverse import RawNumber, dump, parse_embedded
 from mcp_pii.vault import Vault
 
 if TYPE_CHECKING:
+    from mcp_pii.detection import Detection, NestedDetection
     from mcp_pii.engine import _Backend
 
 
@@ -69,7 +69,7 @@ async def mask_text(
     scope: str | None,
     *,
     run: EngineRunner = run_engine,
-) -> tuple[str, Hits, str]:
+) -> tuple[str, list[Detection], str]:
     """Mask ``text`` reversibly in ``scope`` (a new one when None); return masked text, hits, scope.
 
     ``run`` runs the engine steps (by default inline for small texts, in a worker thread otherwise).
@@ -77,7 +77,7 @@ async def mask_text(
     size = len(text) if isinstance(text, str) else 0
     hits = await run(size, partial(core.detect, text, types))
     scope = await _scope(vault, scope)
-    values = list(zip(hits[0], hits[3], strict=True))
+    values = [(d.type, d.value) for d in hits]
     reserve = await run(size, partial(_scope_keys, [text], vault.tag(scope)))
     assigned = await vault.assign(scope, values, reserve)
     masked, hits = await run(size, partial(core.mask, text, None, types, _by_type(assigned)))
@@ -92,12 +92,12 @@ async def mask_nested(
     scope: str | None,
     *,
     run: EngineRunner = run_engine,
-) -> tuple[Any, Found, str]:
+) -> tuple[Any, list[NestedDetection], str]:
     """Mask every string of ``data`` reversibly in ``scope`` (a new one when None); return data, detections, scope."""
     size = payload_size(data)
     _, found = await run(size, partial(core.scan, data, None, types, False))
     scope = await _scope(vault, scope)
-    values = list(zip(found[1], found[4], strict=True))
+    values = [(d.type, d.value) for d in found]
     reserve = await run(size, lambda: _scope_keys(_strings(data), vault.tag(scope)))
     assigned = await vault.assign(scope, values, reserve)
     out, found = await run(size, partial(core.scan, data, None, types, True, _by_type(assigned)))

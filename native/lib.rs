@@ -28,6 +28,8 @@ pub mod error;
 pub mod hash;
 pub mod mask;
 #[cfg(feature = "python")]
+mod objects;
+#[cfg(feature = "python")]
 mod payload;
 pub mod prefilter;
 pub mod scan;
@@ -48,6 +50,7 @@ mod binding {
     use crate::engine;
     use crate::error::Error;
     use crate::mask::Assigned;
+    use crate::objects::{Detection, NestedDetection};
     use crate::traverse::{Budget, Found};
 
     use crate::payload;
@@ -219,8 +222,6 @@ mod binding {
         ids: Vec<Py<PyString>>,
         /// Per type, the names of its patterns and, last, of its labelled-key rule.
         rules: Vec<Vec<Py<PyString>>>,
-        /// The columns of a text without detections (five empty tuples), made once.
-        no_hits: Py<PyTuple>,
     }
 
     impl PyEngine {
@@ -229,40 +230,35 @@ mod binding {
             names[rule.min(names.len() - 1)].clone_ref(py)
         }
 
-        /// Detections in a text as five lists, one item per detection in each: type id, start,
-        /// end (code points), value, rule (columns: no object per detection for the garbage
-        /// collector to visit).
-        fn hit_columns<'py>(
+        /// Detections in a text as `Detection` objects (a large result made with the collector
+        /// paused, see [`CollectorPaused`]).
+        fn hit_objects<'py>(
             &self,
             py: Python<'py>,
             text: &str,
             hits: &[engine::Hit],
-        ) -> PyResult<Bound<'py, PyTuple>> {
-            if hits.is_empty() {
-                return Ok(self.no_hits.bind(py).clone());
-            }
-            // Each list is made at its size and filled from the hits (no vector in between: for
-            // the one or two detections of a short text, those cost more than the lists).
-            let ids = PyList::new(py, hits.iter().map(|h| self.ids[h.ty].bind(py)))?;
-            let starts = PyList::new(py, hits.iter().map(|h| h.start))?;
-            let ends = PyList::new(py, hits.iter().map(|h| h.end))?;
-            let values =
-                PyList::new(py, hits.iter().map(|h| PyString::new(py, &text[h.bytes.0..h.bytes.1])))?;
-            let rules = PyList::new(py, hits.iter().map(|h| self.rule(py, h.ty, h.rule)))?;
-            PyTuple::new(py, [ids, starts, ends, values, rules])
+        ) -> PyResult<Bound<'py, PyList>> {
+            let _paused = CollectorPaused::new(py, hits.len() >= PAUSE_NODES);
+            let made: PyResult<Vec<Bound<'py, Detection>>> = hits
+                .iter()
+                .map(|h| {
+                    let detection = Detection {
+                        ty: self.ids[h.ty].clone_ref(py).into_any(),
+                        start: h.start.into_pyobject(py)?.into_any().unbind(),
+                        end: h.end.into_pyobject(py)?.into_any().unbind(),
+                        value: PyString::new(py, &text[h.bytes.0..h.bytes.1]).into_any().unbind(),
+                        rule: self.rule(py, h.ty, h.rule).into_any(),
+                    };
+                    Bound::new(py, detection)
+                })
+                .collect();
+            PyList::new(py, made?)
         }
 
-        /// Detections in a payload as seven lists, one item per detection in each: pointer, type
-        /// id, start, end, value, rule, embedded pointers (columns: no object per detection for
-        /// the garbage collector to visit). One `str` for the pointer of detections in the same
-        /// string.
-        fn found_columns<'py>(&self, py: Python<'py>, found: Vec<Found>) -> PyResult<Bound<'py, PyTuple>> {
-            fn column<T>(n: usize) -> Vec<T> {
-                Vec::with_capacity(n)
-            }
-            let n = found.len();
-            let (mut paths, mut ids, mut starts, mut ends) = (column(n), column(n), column(n), column(n));
-            let (mut values, mut rules, mut inside) = (column(n), column(n), column(n));
+        /// Detections in a payload as `NestedDetection` objects (the caller pauses the collector
+        /// for a large result). One `str` for the pointer of detections in the same string.
+        fn found_objects<'py>(&self, py: Python<'py>, found: Vec<Found>) -> PyResult<Bound<'py, PyList>> {
+            let mut made = Vec::with_capacity(found.len());
             let mut last: Option<(String, Bound<'py, PyString>)> = None;
             for f in found {
                 let path = match &last {
@@ -275,15 +271,18 @@ mod binding {
                 };
                 let embedded =
                     if f.embedded.is_empty() { PyTuple::empty(py) } else { PyTuple::new(py, f.embedded)? };
-                paths.push(path);
-                ids.push(self.ids[f.ty].clone_ref(py));
-                starts.push(f.start);
-                ends.push(f.end);
-                values.push(f.value);
-                rules.push(self.rule(py, f.ty, f.rule));
-                inside.push(embedded);
+                let detection = NestedDetection {
+                    path: path.into_any().unbind(),
+                    ty: self.ids[f.ty].clone_ref(py).into_any(),
+                    start: f.start.into_pyobject(py)?.into_any().unbind(),
+                    end: f.end.into_pyobject(py)?.into_any().unbind(),
+                    value: f.value.into_pyobject(py)?.into_any().unbind(),
+                    rule: self.rule(py, f.ty, f.rule).into_any(),
+                    embedded: embedded.into_any().unbind(),
+                };
+                made.push(Bound::new(py, detection)?);
             }
-            (paths, ids, starts, ends, values, rules, inside).into_pyobject(py)
+            PyList::new(py, made)
         }
 
         /// Pre-assigned tokens: a dict of type id to a dict of value to token text.
@@ -327,9 +326,7 @@ mod binding {
                     (0..=t.patterns.len()).map(|i| PyString::intern(py, t.rule_name(i)).unbind()).collect()
                 })
                 .collect();
-            let empty = PyTuple::empty(py);
-            let no_hits = PyTuple::new(py, [&empty, &empty, &empty, &empty, &empty])?.unbind();
-            Ok(PyEngine { inner, ids, rules, no_hits })
+            Ok(PyEngine { inner, ids, rules })
         }
 
         fn type_ids(&self) -> Vec<String> {
@@ -342,12 +339,12 @@ mod binding {
             py: Python<'py>,
             text: &Bound<'_, PyAny>,
             types: Option<&Bound<'_, PyAny>>,
-        ) -> PyResult<Bound<'py, PyTuple>> {
+        ) -> PyResult<Bound<'py, PyList>> {
             let text = text_arg(text)?;
             let types = types_arg(types)?;
             let hits =
                 detached(py, text.len(), || guarded(|| self.inner.detect(text, as_refs(&types).as_deref())))?;
-            self.hit_columns(py, text, &hits)
+            self.hit_objects(py, text, &hits)
         }
 
         #[pyo3(signature = (text, strategy=None, types=None, tokens=None))]
@@ -358,7 +355,7 @@ mod binding {
             strategy: Option<&Bound<'_, PyAny>>,
             types: Option<&Bound<'_, PyAny>>,
             tokens: Option<&Bound<'_, PyAny>>,
-        ) -> PyResult<(Py<PyAny>, Bound<'py, PyTuple>)> {
+        ) -> PyResult<(Py<PyAny>, Bound<'py, PyList>)> {
             let assigned = self.tokens_arg(tokens)?;
             let original = text;
             let text = text_arg(text)?;
@@ -377,7 +374,7 @@ mod binding {
                 Cow::Borrowed(_) => original.clone().unbind(),
                 Cow::Owned(masked) => PyString::new(py, &masked).into_any().unbind(),
             };
-            Ok((masked, self.hit_columns(py, text, &hits)?))
+            Ok((masked, self.hit_objects(py, text, &hits)?))
         }
 
         #[pyo3(signature = (data, strategy=None, types=None, mask=None, tokens=None))]
@@ -389,7 +386,7 @@ mod binding {
             types: Option<&Bound<'_, PyAny>>,
             mask: Option<&Bound<'_, PyAny>>,
             tokens: Option<&Bound<'_, PyAny>>,
-        ) -> PyResult<(Py<PyAny>, Py<PyTuple>)> {
+        ) -> PyResult<(Py<PyAny>, Py<PyList>)> {
             let assigned = self.tokens_arg(tokens)?;
             let mask = assigned.is_some() || mask.map_or(Ok(true), |m| m.is_truthy())?;
             let strategy = strategy_arg(strategy);
@@ -408,9 +405,9 @@ mod binding {
                     None => self.inner.scan_tape(tape, nodes, strategy, selected, mask),
                 })
             })?;
-            let paused = CollectorPaused::new(py, nodes >= PAUSE_NODES);
+            let paused = CollectorPaused::new(py, nodes.max(found.len()) >= PAUSE_NODES);
             let data_out = if mask { read.write(py, &changes)?.unbind() } else { data.clone().unbind() };
-            let found = self.found_columns(py, found)?.unbind();
+            let found = self.found_objects(py, found)?.unbind();
             drop(paused);
             Ok((data_out, found))
         }
@@ -431,6 +428,8 @@ mod binding {
     fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         m.add_class::<PyEngine>()?;
+        m.add_class::<Detection>()?;
+        m.add_class::<NestedDetection>()?;
         #[cfg(feature = "test-hooks")]
         m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
         Ok(())

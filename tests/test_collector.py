@@ -12,10 +12,10 @@ import pytest
 from conftest import require_impl
 
 from mcp_pii import Engine
-from mcp_pii import engine as engine_module
+from mcp_pii.detection import PAUSE_AT
 
-# More detections than the facade builds with the collector running.
-COUNT = 3 * engine_module.PAUSE_AT
+# More detections than either engine builds with the collector running.
+COUNT = 3 * PAUSE_AT
 TEXT = " ".join(f"mail user{i}@example.com now" for i in range(COUNT))
 PAYLOAD = {"rows": [{"id": i, "mail": f"user{i}@example.com", "tags": [f"t{i}"]} for i in range(COUNT)]}
 
@@ -27,7 +27,7 @@ def collections(threshold: int = 10) -> Iterator[list[set[str]]]:
     A low threshold makes a collection start every few container allocations, so that building a
     result with the collector running shows up as many. Up to Python 3.11 a collection runs in
     the frame that allocated; from 3.12 at the next bytecode boundary (here, in a detection's
-    ``__init__`` called by ``_built``): the whole stack is what tells.
+    ``__init__`` called by ``built``): the whole stack is what tells.
     """
     started: list[set[str]] = []
 
@@ -71,21 +71,31 @@ def test_the_collector_is_left_as_found(engine: Engine, call: str, enabled: bool
 
 
 @pytest.mark.parametrize("call", sorted(CALLS))
-def test_no_collection_while_detections_are_built(engine: Engine, call: str) -> None:
+def test_the_python_engine_builds_its_detections_with_no_collection(call: str) -> None:
+    engine = Engine(implementation="python")
     with collections() as started:
         found = CALLS[call](engine)
     assert len(found) == COUNT
     # Building COUNT objects would start a collection every 10 of them.
-    assert not [names for names in started if "_built" in names]
+    assert not [names for names in started if "built" in names]
     # The pause starts at PAUSE_AT: a smaller result is built with the collector running.
     with collections() as started:
         assert len(engine.detect(TEXT[: len(TEXT) // COUNT * 20])) == 20
-    assert [names for names in started if "_built" in names]
+    assert [names for names in started if "built" in names]
 
 
+# The Rust binding's calls on a result of `rows` detections: (text or payload, the call).
+BINDING_CALLS: dict[str, Callable[[Any, int], Any]] = {
+    "detect": lambda b, rows: b.detect(" ".join(TEXT.split(" now ")[:rows])),
+    "mask": lambda b, rows: b.mask(" ".join(TEXT.split(" now ")[:rows]))[1],
+    "scan": lambda b, rows: b.scan({"rows": PAYLOAD["rows"][:rows]}, None, None, True)[1],
+}
+
+
+@pytest.mark.parametrize("call", sorted(BINDING_CALLS))
 @pytest.mark.parametrize(("rows", "calls"), [(COUNT, ["isenabled", "disable", "enable"]), (10, [])])
-def test_the_rust_binding_writes_a_large_payload_with_the_collector_paused(
-    monkeypatch: pytest.MonkeyPatch, rows: int, calls: list[str]
+def test_the_rust_binding_makes_a_large_result_with_the_collector_paused(
+    monkeypatch: pytest.MonkeyPatch, call: str, rows: int, calls: list[str]
 ) -> None:
     require_impl("rust")
     backend = Engine(implementation="rust")._backend
@@ -93,12 +103,10 @@ def test_the_rust_binding_writes_a_large_payload_with_the_collector_paused(
     for name in ("isenabled", "disable", "enable"):
         real = getattr(gc, name)
         monkeypatch.setattr(gc, name, lambda real=real, name=name: made.append(name) or real())
-    payload = {"rows": PAYLOAD["rows"][:rows]}
-    out, found = backend.scan(payload, None, None, True)
+    found = BINDING_CALLS[call](backend, rows)
     monkeypatch.undo()
-    assert len(found[0]) == rows
-    assert out["rows"][-1]["mail"] == "[EMAIL]"
-    # Paused while the masked copy was written (a payload under PAUSE_NODES values is not).
+    assert len(found) == rows
+    # Paused while the detections (and a scan's masked copy) were made; not for a small result.
     assert made == calls
     assert gc.isenabled()
 
@@ -112,5 +120,5 @@ def test_a_collector_that_cannot_be_paused_costs_no_result(monkeypatch: pytest.M
 
     monkeypatch.setattr(gc, "isenabled", broken)
     out, found = backend.scan(PAYLOAD, None, None, True)
-    assert len(found[0]) == COUNT
+    assert len(found) == COUNT
     assert out["rows"][-1]["mail"] == "[EMAIL]"

@@ -137,18 +137,17 @@ def test_no_detection_leaves_text_unchanged(engine: Engine) -> None:
         assert result.detections == []
 
 
-def test_no_detection_is_the_callers_string_and_shared_empty_columns(engine: Engine) -> None:
-    # Both engines hand back the caller's own string and one shared value of empty tuples when
-    # nothing was found (no copy, no lists per call); tuples, so no caller can change the shared one.
+def test_no_detection_is_the_callers_string(engine: Engine) -> None:
+    # Both engines hand back the caller's own string when nothing was found (no copy).
     backend = engine._backend
     text = "Nothing here: version 1.2.3, order #12345, ☃"
     masked, hits = backend.mask(text)
     assert masked is text
-    assert hits == ((), (), (), (), ())
-    assert backend.detect(text) is hits
-    assert backend.mask("nothing", "hash")[1] is hits
-    # With something found, the columns are new ones.
-    assert backend.detect("SSN 123-45-6789")[0] == ["ssn"]
+    assert hits == []
+    assert backend.detect(text) == []
+    # Each call's list is its own: a caller that changes one changes no other call's result.
+    assert backend.detect(text) is not backend.detect(text)
+    assert backend.detect("SSN 123-45-6789") == [Detection("ssn", 4, 15, "123-45-6789")]
 
 
 # --- per-type overrides --------------------------------------------------------------------------
