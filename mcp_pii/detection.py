@@ -4,8 +4,8 @@ With the Rust extension, these names are its classes (``native/objects.rs``), wh
 makes without running Python code: a Python ``__init__`` costs about 140 ns an object, more than a
 short text's whole scan in Rust. Without it, they are the plain slots dataclasses below. The two
 behave alike (same constructor, fields, equality, hash, repr, pickling; ``dataclasses.asdict``,
-``replace`` and ``fields`` take both), and ``tests/test_detection.py`` holds them to it. Type
-checkers see the dataclasses.
+``replace`` and ``fields`` and pydantic take both), and ``tests/test_detection.py`` holds them to
+it. Type checkers see the dataclasses.
 """
 
 from __future__ import annotations
@@ -65,7 +65,11 @@ if not TYPE_CHECKING:
         pass
     else:
         for _plain, _made in ((Detection, _native.Detection), (NestedDetection, _native.NestedDetection)):
+            # What the dataclass functions and pydantic read (pydantic sets a slots class's fields
+            # one by one on a blank object; see native/objects.rs).
             _made.__dataclass_fields__ = _plain.__dataclass_fields__
+            _made.__slots__ = _plain.__slots__
+            _made.__annotations__ = _plain.__annotations__
             _made.__doc__ = _plain.__doc__
         Detection = _native.Detection
         NestedDetection = _native.NestedDetection

@@ -6,12 +6,40 @@
 //! `mcp_pii.detection` gives them the dataclass's `__dataclass_fields__`, so that
 //! `dataclasses.asdict`, `replace` and `fields` take them too. A Python `__init__` costs about
 //! 140 ns an object and made most of a short call's time outside the engine; an object made
-//! here costs a few tens of ns. One difference, outside the documented use: the constructor reads
-//! `rule=None` (and `embedded=None`) as the default, where the dataclass would keep `None`.
+//! here costs a few tens of ns.
+//!
+//! Called with no arguments at all, the constructor makes a blank object (its fields None), as
+//! `object.__new__` does for a dataclass: pydantic (and with it FastAPI) makes a dataclass that
+//! way and then sets its fields. Two differences, both outside the documented use: `Detection()`
+//! is that blank object where the dataclass raises `TypeError`, and `rule=None` (or
+//! `embedded=None`) is read as the default, where the dataclass would keep `None`.
 
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyString, PyTuple};
+
+/// The required fields of a constructor call: all given, or none (a blank object, fields None:
+/// see the module's notes). Some but not all is a `TypeError` naming the missing ones.
+fn required<const N: usize>(
+    py: Python<'_>,
+    class: &str,
+    names: &[&str],
+    given: [Option<Py<PyAny>>; N],
+) -> PyResult<[Py<PyAny>; N]> {
+    if given.iter().all(Option::is_none) {
+        return Ok(std::array::from_fn(|_| py.None()));
+    }
+    let missing: Vec<String> =
+        names.iter().zip(&given).filter(|(_, v)| v.is_none()).map(|(n, _)| format!("'{n}'")).collect();
+    if !missing.is_empty() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "{class}() missing {} required argument(s): {}",
+            missing.len(),
+            missing.join(", ")
+        )));
+    }
+    Ok(given.map(|v| v.unwrap_or_else(|| py.None())))
+}
 
 /// `(type(obj), (fields...))` for pickling and copying.
 fn reduced<'py>(obj: &Bound<'py, PyAny>, fields: &[&Py<PyAny>]) -> PyResult<Bound<'py, PyTuple>> {
@@ -142,17 +170,18 @@ result_class! {
     Detection,
     DETECTION_FIELDS,
     #[new]
-    #[pyo3(signature = (r#type, start, end, value, rule = None))]
+    #[pyo3(signature = (r#type = None, start = None, end = None, value = None, rule = None))]
     fn new(
         py: Python<'_>,
-        r#type: Py<PyAny>,
-        start: Py<PyAny>,
-        end: Py<PyAny>,
-        value: Py<PyAny>,
+        r#type: Option<Py<PyAny>>,
+        start: Option<Py<PyAny>>,
+        end: Option<Py<PyAny>>,
+        value: Option<Py<PyAny>>,
         rule: Option<Py<PyAny>>,
-    ) -> Self {
+    ) -> PyResult<Self> {
+        let [ty, start, end, value] = required(py, "Detection", &DETECTION_FIELDS, [r#type, start, end, value])?;
         let rule = rule.unwrap_or_else(|| PyString::intern(py, "").into_any().unbind());
-        Detection { ty: r#type, start, end, value, rule }
+        Ok(Detection { ty, start, end, value, rule })
     }
 }
 
@@ -195,20 +224,22 @@ result_class! {
     NestedDetection,
     NESTED_FIELDS,
     #[new]
-    #[pyo3(signature = (path, r#type, start, end, value, rule = None, embedded = None))]
+    #[pyo3(signature = (path = None, r#type = None, start = None, end = None, value = None, rule = None, embedded = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        path: Py<PyAny>,
-        r#type: Py<PyAny>,
-        start: Py<PyAny>,
-        end: Py<PyAny>,
-        value: Py<PyAny>,
+        path: Option<Py<PyAny>>,
+        r#type: Option<Py<PyAny>>,
+        start: Option<Py<PyAny>>,
+        end: Option<Py<PyAny>>,
+        value: Option<Py<PyAny>>,
         rule: Option<Py<PyAny>>,
         embedded: Option<Py<PyAny>>,
-    ) -> Self {
+    ) -> PyResult<Self> {
+        let [path, ty, start, end, value] =
+            required(py, "NestedDetection", &NESTED_FIELDS, [path, r#type, start, end, value])?;
         let rule = rule.unwrap_or_else(|| PyString::intern(py, "").into_any().unbind());
         let embedded = embedded.unwrap_or_else(|| PyTuple::empty(py).into_any().unbind());
-        NestedDetection { path, ty: r#type, start, end, value, rule, embedded }
+        Ok(NestedDetection { path, ty, start, end, value, rule, embedded })
     }
 }

@@ -12,8 +12,10 @@ import dataclasses
 import pickle
 import subprocess
 import sys
+import typing
 from typing import Any
 
+import pydantic
 import pytest
 from conftest import require_impl
 from test_engine_fallback import HIDE_NATIVE
@@ -126,6 +128,25 @@ def test_dataclass_functions_take_both(name: str, plain: type, fields: dict[str,
     assert made.__doc__ == plain.__doc__
     if sys.version_info >= (3, 13):
         assert copy.replace(a, start=0) == made(**{**fields, "start": 0})  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("name", "plain", "fields"), PAIRS)
+def test_pydantic_takes_both(name: str, plain: type, fields: dict[str, Any]) -> None:
+    # pydantic (and FastAPI's response models) make a dataclass blank and set its fields.
+    made = native_class(name)
+    given = {**fields, "embedded": list(fields["embedded"])} if "embedded" in fields else fields
+    for cls in (made, plain):
+        adapter = pydantic.TypeAdapter(list[cls])  # type: ignore[valid-type]
+        [back] = adapter.validate_python([given])
+        assert type(back) is cls
+        assert [getattr(back, f) for f in fields] == list(fields.values())
+        assert adapter.dump_python([back]) == [fields]
+        with pytest.raises(pydantic.ValidationError):
+            adapter.validate_python([{**fields, "start": "four"}])
+    assert pydantic.TypeAdapter(made).json_schema() == pydantic.TypeAdapter(plain).json_schema()
+    assert typing.get_type_hints(made) == typing.get_type_hints(plain)
+    # The blank object pydantic starts from: what `object.__new__` gives a dataclass, with None fields.
+    assert all(getattr(made(), f) is None for f in fields if f not in ("rule", "embedded"))
 
 
 @pytest.mark.parametrize(("name", "plain", "fields"), PAIRS)
