@@ -61,6 +61,13 @@ class Engine:
             LimitError: ``text`` is over ``max_text_bytes``.
         """
 
+    def mask_counts(
+        self, text: str, strategy: str | None = None, types: list[str] | None = None
+    ) -> tuple[str, dict[str, int]]:
+        """Return :meth:`mask`'s text and the count of detections per type id, in order of first
+        appearance, without the detection objects. Errors as :meth:`mask`.
+        """
+
     def scan(
         self,
         data: Any,

@@ -6,7 +6,6 @@ import importlib.util
 import logging
 import os
 import time
-from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
@@ -94,6 +93,9 @@ class _Backend(Protocol):
         types: list[str] | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
     ) -> tuple[str, list[Detection]]: ...
+    def mask_counts(
+        self, text: str, strategy: str | None = None, types: list[str] | None = None
+    ) -> tuple[str, dict[str, int]]: ...
     def scan(
         self,
         data: Any,
@@ -240,10 +242,10 @@ class Engine:
     ) -> tuple[str, dict[str, int]]:
         """The masked text of :meth:`mask` and its detections per type id (in order of first appearance).
 
-        For callers that report counts only (the server's ``detections='none'``).
+        For callers that report counts only (the server's ``detections='none'``): no
+        :class:`Detection` is made.
         """
-        masked, hits = self._backend.mask(text, strategy, types)
-        return masked, dict(Counter(d.type for d in hits))
+        return self._backend.mask_counts(text, strategy, types)
 
     async def _mask_reversible(
         self, text: str, types: list[str] | None, vault: Vault, scope: str | None, run: EngineRunner

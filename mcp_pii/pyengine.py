@@ -8,6 +8,7 @@ result types.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from mcp_pii import detect
@@ -112,11 +113,24 @@ class PyEngine:
 
         With ``tokens`` (type id -> value -> token), every detection is replaced by its token.
         """
-        assigned = self._tokens(tokens)
+        masked, text, spans = self._masked(text, strategy, types, self._tokens(tokens))
+        return masked, self._hits(text, spans)
+
+    def mask_counts(
+        self, text: str, strategy: str | None = None, types: list[str] | None = None
+    ) -> tuple[str, dict[str, int]]:
+        """Return the masked text and the detections per type id, in order of first appearance."""
+        masked, _, spans = self._masked(text, strategy, types, None)
+        return masked, dict(Counter(self._c.types[ti].id for _, _, ti, _ in spans))
+
+    def _masked(
+        self, text: str, strategy: str | None, types: list[str] | None, assigned: Assigned | None
+    ) -> tuple[str, str, list[tuple[int, int, int, int]]]:
+        """The masked text, the text, and the detections' spans: what ``mask`` and ``mask_counts`` share."""
         text = self._text(text)
         masker = self._masker(strategy, assigned)
         spans = detect.detect(self._c, text, self._select(types))
-        return masker.apply(text, spans), self._hits(text, spans)
+        return masker.apply(text, spans), text, spans
 
     def scan(
         self,

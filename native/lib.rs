@@ -285,6 +285,34 @@ mod binding {
             PyList::new(py, made)
         }
 
+        /// The masked text of `original` (the caller's own `str` when nothing was found: no copy),
+        /// its text, and the detections: the work `mask` and `mask_counts` share.
+        fn masked<'t>(
+            &self,
+            py: Python<'_>,
+            original: &'t Bound<'_, PyAny>,
+            strategy: Option<&Bound<'_, PyAny>>,
+            types: Option<&Bound<'_, PyAny>>,
+            assigned: Option<Assigned>,
+        ) -> PyResult<(Py<PyAny>, &'t str, Vec<engine::Hit>)> {
+            let text = text_arg(original)?;
+            let strategy = strategy_arg(strategy);
+            let strategy = strategy.as_deref();
+            let types = types_arg(types)?;
+            let types = as_refs(&types);
+            let (masked, hits) = detached(py, text.len(), move || {
+                guarded(|| match &assigned {
+                    Some(assigned) => self.inner.mask_assigned(text, types.as_deref(), assigned),
+                    None => self.inner.mask(text, strategy, types.as_deref()),
+                })
+            })?;
+            let masked = match masked {
+                Cow::Borrowed(_) => original.clone().unbind(),
+                Cow::Owned(masked) => PyString::new(py, &masked).into_any().unbind(),
+            };
+            Ok((masked, text, hits))
+        }
+
         /// Pre-assigned tokens: a dict of type id to a dict of value to token text.
         fn tokens_arg(&self, tokens: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Assigned>> {
             let Some(tokens) = tokens.filter(|t| !t.is_none()) else {
@@ -357,24 +385,34 @@ mod binding {
             tokens: Option<&Bound<'_, PyAny>>,
         ) -> PyResult<(Py<PyAny>, Bound<'py, PyList>)> {
             let assigned = self.tokens_arg(tokens)?;
-            let original = text;
-            let text = text_arg(text)?;
-            let strategy = strategy_arg(strategy);
-            let strategy = strategy.as_deref();
-            let types = types_arg(types)?;
-            let types = as_refs(&types);
-            let (masked, hits) = detached(py, text.len(), move || {
-                guarded(|| match &assigned {
-                    Some(assigned) => self.inner.mask_assigned(text, types.as_deref(), assigned),
-                    None => self.inner.mask(text, strategy, types.as_deref()),
-                })
-            })?;
-            // Nothing found, nothing changed: the caller's own string comes back (no copy).
-            let masked = match masked {
-                Cow::Borrowed(_) => original.clone().unbind(),
-                Cow::Owned(masked) => PyString::new(py, &masked).into_any().unbind(),
-            };
+            let (masked, text, hits) = self.masked(py, text, strategy, types, assigned)?;
             Ok((masked, self.hit_objects(py, text, &hits)?))
+        }
+
+        /// `mask` without the detection objects: the masked text and the count of detections
+        /// per type id, in order of first appearance (what a caller reporting counts needs).
+        #[pyo3(signature = (text, strategy=None, types=None))]
+        fn mask_counts<'py>(
+            &self,
+            py: Python<'py>,
+            text: &Bound<'_, PyAny>,
+            strategy: Option<&Bound<'_, PyAny>>,
+            types: Option<&Bound<'_, PyAny>>,
+        ) -> PyResult<(Py<PyAny>, Bound<'py, PyDict>)> {
+            let (masked, _, hits) = self.masked(py, text, strategy, types, None)?;
+            let mut per_type = vec![0usize; self.ids.len()];
+            let mut order = Vec::new();
+            for h in &hits {
+                if per_type[h.ty] == 0 {
+                    order.push(h.ty);
+                }
+                per_type[h.ty] += 1;
+            }
+            let counts = PyDict::new(py);
+            for ty in order {
+                counts.set_item(self.ids[ty].bind(py), per_type[ty])?;
+            }
+            Ok((masked, counts))
         }
 
         #[pyo3(signature = (data, strategy=None, types=None, mask=None, tokens=None))]

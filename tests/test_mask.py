@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 import pytest
 from conftest import EngineFactory
@@ -44,6 +45,19 @@ def test_mask_counts_is_mask_counted(engine: Engine, strategy: str | None, types
     masked, counted = engine.mask_counts(text, strategy, types)
     assert (masked, counted) == (whole.text, counts)
     assert list(counted) == list(counts)  # in order of first appearance
+
+
+@pytest.mark.parametrize(
+    ("text", "strategy", "types"),
+    [(123, None, None), ("SSN 123-45-6789", "nope", None), ("SSN 123-45-6789", None, ["nope"]), ("\ud800", None, None)],
+    ids=["not-a-string", "unknown-strategy", "unknown-type", "lone-surrogate"],
+)
+def test_mask_counts_refuses_what_mask_refuses(engine: Engine, text: Any, strategy: str | None, types: Any) -> None:
+    with pytest.raises(InputError) as counted:
+        engine.mask_counts(text, strategy, types)
+    with pytest.raises(InputError) as masked:
+        engine.mask(text, strategy, types)
+    assert str(counted.value) == str(masked.value)
 
 
 def test_redact(make_engine: EngineFactory) -> None:
