@@ -71,16 +71,13 @@ fn compared(
     this: &Bound<'_, PyAny>,
     other: &Bound<'_, PyAny>,
     op: CompareOp,
-    key: impl Fn(&Bound<'_, PyAny>) -> PyResult<Option<Py<PyTuple>>>,
+    key: impl for<'py> Fn(&Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>>,
 ) -> PyResult<Py<PyAny>> {
     let py = this.py();
     if !other.get_type().is(this.get_type()) || !matches!(op, CompareOp::Eq | CompareOp::Ne) {
         return Ok(py.NotImplemented());
     }
-    let (Some(a), Some(b)) = (key(this)?, key(other)?) else {
-        return Ok(py.NotImplemented());
-    };
-    let equal = a.bind(py).eq(b.bind(py))?;
+    let equal = key(this)?.eq(key(other)?)?;
     Ok(PyBool::new(py, equal == matches!(op, CompareOp::Eq)).to_owned().into_any().unbind())
 }
 
@@ -113,7 +110,7 @@ macro_rules! result_class {
             }
 
             fn __hash__(slf: &Bound<'_, Self>) -> PyResult<isize> {
-                $class::key(slf.as_any())?.map_or(Ok(0), |k| k.bind(slf.py()).hash())
+                $class::key(slf.as_any())?.hash()
             }
 
             fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
@@ -159,10 +156,9 @@ impl Detection {
     }
 
     /// The fields that identify a detection (`rule` explains, it does not identify).
-    fn key(obj: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyTuple>>> {
-        let Ok(d) = obj.cast::<Detection>() else { return Ok(None) };
-        let d = d.borrow();
-        Ok(Some(PyTuple::new(obj.py(), [&d.ty, &d.start, &d.end, &d.value])?.unbind()))
+    fn key<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+        let d = obj.cast::<Detection>()?.borrow();
+        PyTuple::new(obj.py(), [&d.ty, &d.start, &d.end, &d.value])
     }
 }
 
@@ -213,10 +209,9 @@ impl NestedDetection {
     }
 
     /// The fields that identify a detection: all but `rule`.
-    fn key(obj: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyTuple>>> {
-        let Ok(d) = obj.cast::<NestedDetection>() else { return Ok(None) };
-        let d = d.borrow();
-        Ok(Some(PyTuple::new(obj.py(), [&d.path, &d.ty, &d.start, &d.end, &d.value, &d.embedded])?.unbind()))
+    fn key<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+        let d = obj.cast::<NestedDetection>()?.borrow();
+        PyTuple::new(obj.py(), [&d.path, &d.ty, &d.start, &d.end, &d.value, &d.embedded])
     }
 }
 
