@@ -122,28 +122,39 @@ impl Walk<'_> {
 /// Every (union id, match end) of the union's patterns and keywords in `text`, each id's ends
 /// ascending; `Err` if the DFA gave up. `Ok(true)` if the text was walked in two halves.
 ///
+/// `held` is a cache taken by the caller for many texts (a payload's strings), used for the
+/// first walk instead of one taken here per text.
+///
 /// # Example
 /// ```
 /// use _native::catalog::{compile_config, EngineConfig};
 /// let c = compile_config(&EngineConfig::default()).unwrap();
 /// let union = c.union.as_ref().unwrap();
 /// let mut ends = Vec::new();
-/// let split = _native::scan::union_matches(union, "SSN 123-45-6789", &mut |_, end| ends.push(end)).unwrap();
+/// let split = _native::scan::union_matches(union, "SSN 123-45-6789", None, &mut |_, end| ends.push(end)).unwrap();
 /// assert!(!split, "a short text is walked once");
 /// assert!(ends.contains(&15), "the SSN ends at byte 15");
 /// ```
 pub fn union_matches(
     union: &Union,
     text: &str,
+    held: Option<&mut Cache>,
     found: &mut impl FnMut(usize, usize),
 ) -> Result<bool, GaveUp> {
     let dfa = &union.dfa;
     let hay = text.as_bytes();
     let len = hay.len();
-    let mut first = union.caches.get();
+    let mut taken;
+    let first: &mut Cache = match held {
+        Some(cache) => cache,
+        None => {
+            taken = union.caches.get();
+            &mut taken
+        }
+    };
     let Some(reach) = union.reach.filter(|&r| len >= SPLIT_REACHES * r.max(16)) else {
-        let sid = Walk::start(dfa, &mut first, text, 0)?;
-        let mut walk = Walk { cache: &mut first, from: 0 };
+        let sid = Walk::start(dfa, first, text, 0)?;
+        let mut walk = Walk { cache: first, from: 0 };
         let sid = walk.run(dfa, sid, hay, (0, len), found)?;
         walk.finish(dfa, sid, len, found)?;
         return Ok(false);
@@ -154,9 +165,9 @@ pub fn union_matches(
     // first is done so that each id's ends stay ascending.
     let middle = len / 2;
     let head = middle - reach;
-    let mut sa = Walk::start(dfa, &mut first, text, 0)?;
+    let mut sa = Walk::start(dfa, first, text, 0)?;
     let mut sb = Walk::start(dfa, &mut second, text, head)?;
-    let mut a = Walk { cache: &mut first, from: 0 };
+    let mut a = Walk { cache: first, from: 0 };
     let mut b = Walk { cache: &mut second, from: middle };
     let mut later: Vec<(usize, usize)> = Vec::new();
     let mut keep = |id: usize, end: usize| later.push((id, end));
@@ -204,7 +215,7 @@ mod tests {
 
     fn ours(union: &Union, text: &str) -> (Vec<(usize, usize)>, bool) {
         let mut out = Vec::new();
-        let split = union_matches(union, text, &mut |id, end| out.push((id, end))).unwrap();
+        let split = union_matches(union, text, None, &mut |id, end| out.push((id, end))).unwrap();
         let ascending = |id| out.iter().filter(|m| m.0 == id).map(|m| m.1).is_sorted();
         assert!((0..union.dfa.pattern_len()).all(ascending), "ends of an id out of order");
         out.sort_unstable();

@@ -666,13 +666,23 @@ pub struct Walker<'c, 's> {
     /// The labelled types of pairs of keys of the payload met in this walk, by where the keys'
     /// texts lie (see `types_for`).
     key_types: Vec<Option<(KeyPlace, Box<[usize]>)>>,
+    /// What the detections in its strings keep from one string to the next.
+    held: detect::Held<'c>,
 }
 
 /// Where the texts of a pair of keys lie: address and length of the key above (if any) and of
 /// the nearest key.
 type KeyPlace = (Option<(usize, usize)>, (usize, usize));
 
-const BLANK: [char; 4] = [' ', '\t', '\n', '\r'];
+/// The bytes of `s` without its leading and trailing JSON blanks (space, tab, CR, LF): a byte
+/// walk (`str::trim_matches` with a set of chars decodes each char, and it was 5% of a scan).
+fn unblanked(s: &str) -> std::ops::Range<usize> {
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let bytes = s.as_bytes();
+    let start = bytes.iter().position(|b| !blank(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !blank(b)).map_or(start, |i| i + 1);
+    start..end
+}
 /// Strings up to this many bytes have their detections kept for the rest of the walk, in a
 /// table of a slot per two strings of the payload (rounded down to a power of two), at most
 /// `SHORT_SLOTS` (a power of two).
@@ -709,6 +719,7 @@ impl<'c, 's> Walker<'c, 's> {
             short: Vec::new(),
             seen: Vec::new(),
             key_types: (0..KEY_SLOTS).map(|_| None).collect(),
+            held: detect::Held::default(),
             outer: Vec::new(),
             found: Vec::new(),
         }
@@ -809,7 +820,7 @@ impl<'c, 's> Walker<'c, 's> {
         if keyed.is_empty() {
             return;
         }
-        let spans = detect::detect_with(self.c, &text, &[], keyed);
+        let spans = detect::detect_with(self.c, &text, &[], keyed, &mut self.held);
         if spans.is_empty() {
             return;
         }
@@ -851,10 +862,12 @@ impl<'c, 's> Walker<'c, 's> {
     /// Candidates for a whole value under a labelled key: its text without surrounding blanks.
     fn keyed(&mut self, s: &str, keys: Keys<'_>) -> Vec<Span> {
         let mut out = Vec::new();
-        for ty in self.types_for(keys) {
-            let trimmed = s.trim_start_matches(BLANK);
-            let start = s.len() - trimmed.len();
-            let end = s.trim_end_matches(BLANK).len();
+        let types = self.types_for(keys);
+        if types.is_empty() {
+            return out;
+        }
+        let std::ops::Range { start, end } = unblanked(s);
+        for ty in types {
             let t = &self.c.types[ty];
             if start >= end || !t.labels.as_ref().is_some_and(|l| l.key_values.is_match(&s[start..end])) {
                 continue;
@@ -891,7 +904,7 @@ impl<'c, 's> Walker<'c, 's> {
 
     /// Scan a string at `path`; return its new text when it changed.
     fn string(&mut self, s: &str, depth: usize, path: &[Step<'_>], keys: Keys<'_>) -> Result<Option<String>> {
-        if s.trim_start_matches(BLANK).starts_with(['{', '[']) {
+        if matches!(s.as_bytes().get(unblanked(s).start), Some(b'{' | b'[')) {
             let shape = shape(s);
             let too_deep = depth + shape.depth > self.c.max_depth + 1;
             if too_deep && is_json(s) {
@@ -914,7 +927,7 @@ impl<'c, 's> Walker<'c, 's> {
         let spans = if keyed.is_empty() && s.len() <= SHORT {
             self.detect_short(s)
         } else {
-            detect::detect_with(self.c, s, self.selected, keyed)
+            detect::detect_with(self.c, s, self.selected, keyed, &mut self.held)
         };
         if spans.is_empty() {
             return Ok(None);
@@ -928,7 +941,7 @@ impl<'c, 's> Walker<'c, 's> {
     /// fingerprint of it is: values met once, most of them, cost no copy and push nothing out).
     fn detect_short(&mut self, s: &str) -> Vec<Span> {
         if self.short.is_empty() {
-            return detect::detect(self.c, s, self.selected);
+            return detect::detect_with(self.c, s, self.selected, Vec::new(), &mut self.held);
         }
         let h = quick_hash(0, s.as_bytes());
         // Both tables have a power of two of slots: a mask, not a division (a division per
@@ -939,7 +952,7 @@ impl<'c, 's> Walker<'c, 's> {
                 return spans.clone();
             }
         }
-        let spans = detect::detect(self.c, s, self.selected);
+        let spans = detect::detect_with(self.c, s, self.selected, Vec::new(), &mut self.held);
         let (mark, print) = ((h >> 8) as usize & (self.seen.len() - 1), (h >> 32) as u32 | 1);
         if self.seen[mark] == print {
             self.short[slot] = Some((s.into(), spans.clone()));
