@@ -5,11 +5,10 @@
 use std::ops::Range;
 
 use regex_automata::dfa::Automaton;
-use regex_automata::hybrid::dfa::Cache;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
-use crate::catalog::{label_identifier, CacheGuard, Checks, Compiled, KeywordIndex, Pattern, PiiType, Union};
+use crate::catalog::{label_identifier, CacheGuard, Checks, Compiled, KeywordIndex, Pattern, PiiType};
 use crate::prefilter::{markers, windows, Gate, Lead};
 use crate::scan::union_matches;
 use crate::validate;
@@ -231,12 +230,12 @@ fn each_match_at_keywords(
 }
 
 /// What the union pass saw: per union pattern the ascending match ends (`None` when the union
-/// gave up on its cache, or there is none; an empty list when nothing matched), and per
-/// keyword-gated pattern the ascending positions where one of its keywords starts.
-struct Located {
-    ends: Option<Vec<Vec<usize>>>,
+/// gave up on its cache, or there is none; lists all empty, or no list, when nothing matched),
+/// and per keyword-gated pattern the ascending positions where one of its keywords starts.
+struct Located<'s> {
+    ends: Option<&'s [Vec<usize>]>,
     /// By gate id ([`Pattern::gate_id`]).
-    starts: Starts,
+    starts: &'s Starts,
 }
 
 /// Keyword starts by gate id, as (gate, position) pairs sorted and kept in two columns: a text
@@ -251,19 +250,20 @@ struct Starts {
 const AT_BITS: u32 = 40;
 
 impl Starts {
-    /// From keyword starts packed as `gate << AT_BITS | position`: sorted as single integers,
-    /// gate then position (a log line's hex ids give hundreds, and sorting pairs cost twice as
-    /// much), each once.
-    fn from_packed(mut packed: Vec<u64>) -> Self {
+    /// Set to the keyword starts packed as `gate << AT_BITS | position`: sorted as single
+    /// integers, gate then position (a log line's hex ids give hundreds, and sorting pairs cost
+    /// twice as much), each once.
+    fn fill(&mut self, packed: &mut Vec<u64>) {
+        self.gate.clear();
+        self.at.clear();
         if packed.is_empty() {
-            return Starts::default();
+            return;
         }
         packed.sort_unstable();
         packed.dedup();
         let mask = (1u64 << AT_BITS) - 1;
-        let gate = packed.iter().map(|&p| (p >> AT_BITS) as usize).collect();
-        let at = packed.iter().map(|&p| (p & mask) as usize).collect();
-        Starts { gate, at }
+        self.gate.extend(packed.iter().map(|&p| (p >> AT_BITS) as usize));
+        self.at.extend(packed.iter().map(|&p| (p & mask) as usize));
     }
 
     /// The ascending positions where a keyword of gate `g` starts.
@@ -281,48 +281,69 @@ impl Starts {
 
 /// What detections in many texts in turn (a payload's strings) keep from one text to the next:
 /// the union's cache, taken once for them all rather than once per text (a lock and two moves
-/// per text, 4% of the scan of a payload of short strings).
+/// per text), and the lists a text's detection fills, emptied rather than freed (a payload's
+/// short strings made three allocations each, most of them these lists).
 #[derive(Default)]
 pub struct Held<'c> {
     cache: Option<CacheGuard<'c>>,
+    marks: Marks,
+    /// The (type, pattern) pairs to search in the text.
+    picked: Vec<(usize, usize)>,
 }
 
-impl<'c> Held<'c> {
-    fn cache(&mut self, union: &'c Union) -> &mut Cache {
-        self.cache.get_or_insert_with(|| union.caches.get())
-    }
+/// The lists [`locate`] fills.
+#[derive(Default)]
+struct Marks {
+    /// Per union pattern, the ends of its matches.
+    ends: Vec<Vec<usize>>,
+    /// Keyword starts as found, packed ([`note_keyword`]).
+    packed: Vec<u64>,
+    starts: Starts,
 }
 
 /// One pass of the union's lazy DFA over `text` for the pattern ends and the keyword starts.
 /// When it gives up (a thrashing cache), the keywords are found by their own automaton and the
 /// union patterns are searched without the union's help.
-fn locate<'c>(c: &'c Compiled, text: &str, held: &mut Held<'c>) -> Located {
-    let mut starts: Vec<u64> = Vec::new();
+fn locate<'c, 's>(
+    c: &'c Compiled,
+    text: &str,
+    cache: &mut Option<CacheGuard<'c>>,
+    marks: &'s mut Marks,
+) -> Located<'s> {
+    let Marks { ends, packed, starts } = marks;
+    packed.clear();
     let Some(union) = c.union.as_ref() else {
-        return Located { ends: None, starts: keyword_starts(c, text) };
+        keyword_starts(c, text, packed);
+        starts.fill(packed);
+        return Located { ends: None, starts };
     };
-    // Made at the first match: most short strings of a payload have none.
-    let mut ends: Vec<Vec<usize>> = Vec::new();
+    ends.iter_mut().for_each(Vec::clear);
     let mut found = |id: usize, end: usize| {
         if id < union.shapes {
-            if ends.is_empty() {
-                ends = vec![Vec::new(); union.shapes];
+            // Made at the first match: most short strings of a payload have none.
+            if ends.len() < union.shapes {
+                ends.resize_with(union.shapes, Vec::new);
             }
             if ends[id].last() != Some(&end) {
                 ends[id].push(end);
             }
         } else if let Some(index) = &c.keywords {
             let word = index.in_union[id - union.shapes];
-            note_keyword(&mut starts, &index.rules[word], end - index.words[word].len());
+            note_keyword(packed, &index.rules[word], end - index.words[word].len());
         }
     };
-    if union_matches(union, text, Some(held.cache(union)), &mut found).is_err() {
-        return Located { ends: None, starts: keyword_starts(c, text) };
+    let cache = cache.get_or_insert_with(|| union.caches.get());
+    if union_matches(union, text, Some(cache), &mut found).is_err() {
+        packed.clear();
+        keyword_starts(c, text, packed);
+        starts.fill(packed);
+        return Located { ends: None, starts };
     }
     if let Some(index) = &c.keywords {
-        byte_keywords(index, text.as_bytes(), &mut starts);
+        byte_keywords(index, text.as_bytes(), packed);
     }
-    Located { ends: Some(ends), starts: Starts::from_packed(starts) }
+    starts.fill(packed);
+    Located { ends: Some(ends), starts }
 }
 
 /// The starts of the keywords of one byte ([`KeywordIndex::bytes`]), by a byte search of up to
@@ -362,17 +383,15 @@ fn end_windows(text: &str, ends: &[usize], reach: usize) -> Vec<(usize, usize)> 
     out
 }
 
-/// Per (type, pattern) of the keyword-gated patterns, the ascending positions where one of their
-/// keywords starts, found by the keywords' own automaton (without the union).
-fn keyword_starts(c: &Compiled, text: &str) -> Starts {
+/// The starts of the keywords of the keyword-gated patterns in `text`, packed into `packed`
+/// ([`note_keyword`]), found by the keywords' own automaton (without the union).
+fn keyword_starts(c: &Compiled, text: &str, packed: &mut Vec<u64>) {
     let Some(index) = &c.keywords else {
-        return Starts::default();
+        return;
     };
-    let mut out = Vec::new();
     for m in index.automaton.find_overlapping_iter(text) {
-        note_keyword(&mut out, &index.rules[m.pattern().as_usize()], m.start());
+        note_keyword(packed, &index.rules[m.pattern().as_usize()], m.start());
     }
-    Starts::from_packed(out)
 }
 
 /// True if `text[start..end]` is a token masking wrote (`[PHONE]`, `[PHONE_1#k3x9qz]`), not a label.
@@ -411,11 +430,12 @@ pub fn candidates<'c>(
     // Union patterns are searched only if the union pass saw them match (or, without a union, if
     // the text covers their needs); keyword-gated ones only where (anchored) or once one of their
     // keywords occurs.
-    let Located { ends, starts } = locate(c, text, held);
+    let Held { cache, marks, picked } = held;
+    let Located { ends, starts } = locate(c, text, cache, marks);
     let has = if ends.is_none() { Some(markers(text.as_bytes())) } else { None };
     let wanted_type = |ty: usize| selected.binary_search(&ty).is_ok();
-    let mut picked: Vec<(usize, usize)> =
-        c.always.iter().copied().filter(|&(ty, _)| wanted_type(ty)).collect();
+    picked.clear();
+    picked.extend(c.always.iter().copied().filter(|&(ty, _)| wanted_type(ty)));
     match (&ends, &has) {
         (Some(e), _) => {
             picked.extend(e.iter().enumerate().filter(|(_, at)| !at.is_empty()).map(|(id, _)| c.by_union[id]))
@@ -429,17 +449,16 @@ pub fn candidates<'c>(
     picked.retain(|&(ty, _)| wanted_type(ty));
     // Searched in type, then pattern order, as the Python engine does (ties keep that order).
     picked.sort_unstable();
-    let searched: Vec<(usize, usize, &Pattern)> =
-        picked.into_iter().map(|(ty, pi)| (ty, pi, &c.types[ty].patterns[pi])).collect();
+    let searched = picked.iter().map(|&(ty, pi)| (ty, pi, &c.types[ty].patterns[pi]));
     // A bounded union pattern is searched only around the ends the union pass saw (the union as a
     // locator); the others by their gate.
     let located = |p: &Pattern| -> Option<&[usize]> {
-        let e = ends.as_ref()?;
+        let e = ends?;
         p.max_len?;
         p.union_id.map(|id| e.get(id).map_or(&[][..], Vec::as_slice))
     };
     let clustered = searched
-        .iter()
+        .clone()
         .any(|(_, _, p)| p.union_id.is_some() && located(p).is_none() && !matches!(p.gate, Gate::Plain));
     let clusters = if clustered { c.clusters.find(text) } else { Vec::new() };
     for (ty, rule, p) in searched {
@@ -634,6 +653,34 @@ pub(crate) mod tests {
             seed ^= seed >> 7;
             seed ^= seed << 17;
             (seed % n as u64) as usize
+        }
+    }
+
+    /// Texts detected in turn with what is held from the ones before find what each finds alone:
+    /// nothing of a text's matches or keyword starts is left over for the next.
+    #[test]
+    fn held_lists_start_empty_for_each_text() {
+        let c = compile_config(&EngineConfig::default()).unwrap();
+        let all: Vec<usize> = (0..c.types.len()).collect();
+        let texts = [
+            "SSN 123-45-6789, call +1 (415) 555-0123",
+            "",
+            "plain words and nothing else",
+            "ip 10.1.2.3 and 2001:db8::1, mail jo@example.com",
+            "passport: X1234567",
+            "x",
+            "card 4111 1111 1111 1111 and iban GB82 WEST 1234 5698 7654 32",
+            "api_key=sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+            "SKU-81418",
+        ];
+        let mut next = picker(0x9E37_79B9_7F4A_7C15);
+        let mut held = Held::default();
+        for _ in 0..500 {
+            let text = texts[next(texts.len())];
+            let long = text.repeat(1 + next(3) * 40);
+            for t in [text, long.as_str()] {
+                assert_eq!(detect_with(&c, t, &all, Vec::new(), &mut held), detect(&c, t, &all), "{t:?}");
+            }
         }
     }
 

@@ -135,6 +135,7 @@ impl Walk<'_> {
 /// assert!(!split, "a short text is walked once");
 /// assert!(ends.contains(&15), "the SSN ends at byte 15");
 /// ```
+#[inline(never)]
 pub fn union_matches(
     union: &Union,
     text: &str,
