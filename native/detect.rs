@@ -312,38 +312,36 @@ fn locate<'c, 's>(
 ) -> Located<'s> {
     let Marks { ends, packed, starts } = marks;
     packed.clear();
-    let Some(union) = c.union.as_ref() else {
-        keyword_starts(c, text, packed);
-        starts.fill(packed);
-        return Located { ends: None, starts };
-    };
     ends.iter_mut().for_each(Vec::clear);
-    let mut found = |id: usize, end: usize| {
-        if id < union.shapes {
-            // Made at the first match: most short strings of a payload have none.
-            if ends.len() < union.shapes {
-                ends.resize_with(union.shapes, Vec::new);
+    let walked = c.union.as_ref().is_some_and(|union| {
+        let mut found = |id: usize, end: usize| {
+            if id < union.shapes {
+                // Made at the first match: most short strings of a payload have none.
+                if ends.len() < union.shapes {
+                    ends.resize_with(union.shapes, Vec::new);
+                }
+                if ends[id].last() != Some(&end) {
+                    ends[id].push(end);
+                }
+            } else if let Some(index) = &c.keywords {
+                let word = index.in_union[id - union.shapes];
+                note_keyword(packed, &index.rules[word], end - index.words[word].len());
             }
-            if ends[id].last() != Some(&end) {
-                ends[id].push(end);
-            }
-        } else if let Some(index) = &c.keywords {
-            let word = index.in_union[id - union.shapes];
-            note_keyword(packed, &index.rules[word], end - index.words[word].len());
+        };
+        let cache = cache.get_or_insert_with(|| union.caches.get());
+        union_matches(union, text, Some(cache), &mut found).is_ok()
+    });
+    if walked {
+        if let Some(index) = &c.keywords {
+            byte_keywords(index, text.as_bytes(), packed);
         }
-    };
-    let cache = cache.get_or_insert_with(|| union.caches.get());
-    if union_matches(union, text, Some(cache), &mut found).is_err() {
+    } else {
+        // What a walk that gave up noted is dropped: its keyword starts are found again, whole.
         packed.clear();
         keyword_starts(c, text, packed);
-        starts.fill(packed);
-        return Located { ends: None, starts };
-    }
-    if let Some(index) = &c.keywords {
-        byte_keywords(index, text.as_bytes(), packed);
     }
     starts.fill(packed);
-    Located { ends: Some(ends), starts }
+    Located { ends: walked.then_some(ends), starts }
 }
 
 /// The starts of the keywords of one byte ([`KeywordIndex::bytes`]), by a byte search of up to
