@@ -7,6 +7,7 @@
 //! types are generated from the catalog's label phrases and value shapes by [`label_pattern`],
 //! step for step as in Python.
 
+use std::cell::Cell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -17,6 +18,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::hash::QuickSet;
+use crate::kept::{with_kept, Kept};
 use crate::prefilter::{gate, lead, need, openings, ClusterFinder, Gate, Lead, Need};
 use crate::split::{Part, Split};
 use regex_automata::dfa::{dense, StartKind};
@@ -340,41 +342,64 @@ impl Labels {
     /// number.
     pub fn matches(&self, name: &str, key: bool) -> bool {
         let phrases = if key { &self.key_phrases } else { &self.phrases };
-        // The parts borrow from one lower-cased copy, and the runs are spelt in one buffer: a
-        // label is checked for every candidate after one, and a string per part and per run
-        // cost more than the lookups.
-        let lower = name.to_ascii_lowercase();
-        let mut parts: Vec<&str> = Vec::new();
-        part_bounds(name, |s, e| parts.push(&lower[s..e]));
-        let mut acc = String::with_capacity(lower.len());
-        for i in 0..parts.len() {
-            acc.clear();
-            for j in i..parts.len() {
-                acc.push_str(parts[j]);
-                if acc.chars().count() > LONGEST_PHRASE {
-                    break;
-                }
-                let as_plural = key && acc.strip_suffix('s').is_some_and(|p| phrases.contains(p));
-                if !(phrases.contains(acc.as_str()) || as_plural) {
-                    continue;
-                }
-                let others = parts[..i].iter().chain(&parts[j + 1..]);
-                if others.clone().any(|p| self.deny.contains(*p)) {
-                    continue;
-                }
-                if let Some(allowed) = &self.suffixes {
-                    let ok = parts[j + 1..].iter().all(|p| {
-                        allowed.contains(*p) || (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-                    });
-                    if !ok {
+        // The parts are spans of one lower-cased copy, and the runs are spelt in one buffer, all
+        // three kept by the thread: a label is checked for every candidate after one, and a
+        // string per part and per run cost more than the lookups.
+        with_kept(&SPELLING, |Spelling { lower, bounds, acc }| {
+            lower.push_str(name);
+            lower.make_ascii_lowercase();
+            part_bounds(name, |s, e| bounds.push((s, e)));
+            let part = |&(s, e): &(usize, usize)| &lower[s..e];
+            for i in 0..bounds.len() {
+                acc.clear();
+                for j in i..bounds.len() {
+                    acc.push_str(part(&bounds[j]));
+                    if acc.chars().count() > LONGEST_PHRASE {
+                        break;
+                    }
+                    let as_plural = key && acc.strip_suffix('s').is_some_and(|p| phrases.contains(p));
+                    if !(phrases.contains(acc.as_str()) || as_plural) {
                         continue;
                     }
+                    let mut others = bounds[..i].iter().chain(&bounds[j + 1..]).map(part);
+                    if others.any(|p| self.deny.contains(p)) {
+                        continue;
+                    }
+                    if let Some(allowed) = &self.suffixes {
+                        let ok = bounds[j + 1..].iter().map(part).all(|p| {
+                            allowed.contains(p) || (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                        });
+                        if !ok {
+                            continue;
+                        }
+                    }
+                    return true;
                 }
-                return true;
             }
-        }
-        false
+            false
+        })
     }
+}
+
+/// What [`Labels::matches`] spells a name in: its lower-cased copy, its parts' spans in it, and a
+/// run of parts.
+#[derive(Default)]
+struct Spelling {
+    lower: String,
+    bounds: Vec<(usize, usize)>,
+    acc: String,
+}
+
+impl Kept for Spelling {
+    fn reset(&mut self) {
+        self.lower.reset();
+        self.bounds.reset();
+        self.acc.reset();
+    }
+}
+
+thread_local! {
+    static SPELLING: Cell<Option<Spelling>> = const { Cell::new(None) };
 }
 
 /// Split a label or key into lower-cased word parts: `AwsSecretAccessKey` gives aws, secret,

@@ -2,6 +2,7 @@
 //!
 //! Spans here are byte offsets into the text; the engine converts them to code-point offsets.
 
+use std::cell::Cell;
 use std::ops::Range;
 
 use regex_automata::dfa::Automaton;
@@ -9,6 +10,7 @@ use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
 use crate::catalog::{label_identifier, CacheGuard, Checks, Compiled, KeywordIndex, Pattern, PiiType};
+use crate::kept::{with_kept, Kept};
 use crate::prefilter::{markers, windows, Gate, Lead};
 use crate::scan::union_matches;
 use crate::validate;
@@ -286,9 +288,31 @@ impl Starts {
 #[derive(Default)]
 pub struct Held<'c> {
     cache: Option<CacheGuard<'c>>,
+    lists: Lists,
+}
+
+/// The lists a text's detection fills, kept empty between texts: by [`Held`] for a payload's
+/// strings, and per thread for single texts ([`detect`]).
+#[derive(Default)]
+pub struct Lists {
     marks: Marks,
     /// The (type, pattern) pairs to search in the text.
     picked: Vec<(usize, usize)>,
+}
+
+impl Kept for Lists {
+    fn reset(&mut self) {
+        // The list per union pattern stays (emptied): each is made once, at a text's first match.
+        self.marks.ends.iter_mut().for_each(Kept::reset);
+        self.marks.packed.reset();
+        self.marks.starts.gate.reset();
+        self.marks.starts.at.reset();
+        self.picked.reset();
+    }
+}
+
+thread_local! {
+    static LISTS: Cell<Option<Lists>> = const { Cell::new(None) };
 }
 
 /// The lists [`locate`] fills.
@@ -366,19 +390,27 @@ fn note_keyword(starts: &mut Vec<u64>, gates: &[usize], at: usize) {
 
 /// The merged spans `[end - reach, end]` (widened to char boundaries) around ascending match ends:
 /// every match of a pattern no longer than `reach` lies in one of them, whole.
-fn end_windows(text: &str, ends: &[usize], reach: usize) -> Vec<(usize, usize)> {
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    for &end in ends {
+fn end_windows<'a>(
+    text: &'a str,
+    ends: &'a [usize],
+    reach: usize,
+) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let start_of = move |end: usize| {
         let mut start = end.saturating_sub(reach);
         while !text.is_char_boundary(start) {
             start -= 1;
         }
-        match out.last_mut() {
-            Some(last) if start <= last.1 => last.1 = last.1.max(end),
-            _ => out.push((start, end)),
+        start
+    };
+    let mut ends = ends.iter().copied().peekable();
+    std::iter::from_fn(move || {
+        let first = ends.next()?;
+        let mut last = first;
+        while let Some(end) = ends.next_if(|&end| start_of(end) <= last) {
+            last = last.max(end);
         }
-    }
-    out
+        Some((start_of(first), last))
+    })
 }
 
 /// The starts of the keywords of the keyword-gated patterns in `text`, packed into `packed`
@@ -428,7 +460,7 @@ pub fn candidates<'c>(
     // Union patterns are searched only if the union pass saw them match (or, without a union, if
     // the text covers their needs); keyword-gated ones only where (anchored) or once one of their
     // keywords occurs.
-    let Held { cache, marks, picked } = held;
+    let Held { cache, lists: Lists { marks, picked } } = held;
     let Located { ends, starts } = locate(c, text, cache, marks);
     let has = if ends.is_none() { Some(markers(text.as_bytes())) } else { None };
     let wanted_type = |ty: usize| selected.binary_search(&ty).is_ok();
@@ -592,7 +624,12 @@ pub fn rescue(c: &Compiled, kept: &mut Vec<Span>, mut waiting: Vec<Waiting>) {
 /// assert_eq!(found, [("email", "jane@example.com"), ("ssn", "123-45-6789")]);
 /// ```
 pub fn detect(c: &Compiled, text: &str, selected: &[usize]) -> Vec<Span> {
-    detect_with(c, text, selected, Vec::new(), &mut Held::default())
+    with_kept(&LISTS, |lists| {
+        let mut held = Held { cache: None, lists: std::mem::take(lists) };
+        let spans = detect_with(c, text, selected, Vec::new(), &mut held);
+        *lists = held.lists;
+        spans
+    })
 }
 
 /// [`detect`], with candidates found through a labelled key (`traverse`) competing with the
@@ -624,19 +661,20 @@ pub fn detect_with<'c>(
 /// use _native::detect::{char_offsets, Span};
 /// // "é" is two bytes and one code point: "123" is bytes 7..10, code points 6..9.
 /// let spans = [Span { start: 7, end: 10, ty: 0, rule: 0 }];
-/// assert_eq!(char_offsets("héllo 123", &spans), [(6, 9)]);
+/// assert_eq!(char_offsets("héllo 123", &spans).collect::<Vec<_>>(), [(6, 9)]);
 /// ```
-pub fn char_offsets(text: &str, spans: &[Span]) -> Vec<(usize, usize)> {
-    if text.is_ascii() {
-        return spans.iter().map(|s| (s.start, s.end)).collect();
-    }
+pub fn char_offsets<'a>(text: &'a str, spans: &'a [Span]) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let ascii = spans.is_empty() || text.is_ascii();
     let (mut byte, mut chars) = (0usize, 0usize);
-    let mut at = |target: usize| {
+    let mut at = move |target: usize| {
+        if ascii {
+            return target;
+        }
         chars += text[byte..target].chars().count();
         byte = target;
         chars
     };
-    spans.iter().map(|s| (at(s.start), at(s.end))).collect()
+    spans.iter().map(move |s| (at(s.start), at(s.end)))
 }
 
 #[cfg(test)]
@@ -654,8 +692,9 @@ pub(crate) mod tests {
         }
     }
 
-    /// Texts detected in turn with what is held from the ones before find what each finds alone:
-    /// nothing of a text's matches or keyword starts is left over for the next.
+    /// Texts detected in turn with what is held from the ones before (a payload's, or this
+    /// thread's single texts) find what each finds alone: nothing of a text's matches or keyword
+    /// starts is left over for the next.
     #[test]
     fn held_lists_start_empty_for_each_text() {
         let c = compile_config(&EngineConfig::default()).unwrap();
@@ -677,7 +716,9 @@ pub(crate) mod tests {
             let text = texts[next(texts.len())];
             let long = text.repeat(1 + next(3) * 40);
             for t in [text, long.as_str()] {
-                assert_eq!(detect_with(&c, t, &all, Vec::new(), &mut held), detect(&c, t, &all), "{t:?}");
+                let fresh = detect_with(&c, t, &all, Vec::new(), &mut Held::default());
+                assert_eq!(detect_with(&c, t, &all, Vec::new(), &mut held), fresh, "{t:?}");
+                assert_eq!(detect(&c, t, &all), fresh, "{t:?}");
             }
         }
     }

@@ -40,20 +40,23 @@ pub struct Hit {
 #[derive(Debug)]
 pub struct Engine {
     c: Compiled,
+    /// Every type's index: the selection of a call that names none.
+    all: Vec<usize>,
     /// What keys name, kept from one scan to the next (taken by a scan while it runs).
     names: Mutex<Option<KeyNames>>,
 }
 
 impl Clone for Engine {
     fn clone(&self) -> Self {
-        Engine { c: self.c.clone(), names: Mutex::default() }
+        Engine { c: self.c.clone(), all: self.all.clone(), names: Mutex::default() }
     }
 }
 
 impl Engine {
     /// Build an engine from a resolved configuration.
     pub fn new(cfg: &EngineConfig) -> Result<Self> {
-        Ok(Engine { c: compile_config(cfg)?, names: Mutex::default() })
+        let c = compile_config(cfg)?;
+        Ok(Engine { all: (0..c.types.len()).collect(), c, names: Mutex::default() })
     }
 
     /// Build an engine from the JSON form of the configuration (`Config.to_engine_json()`).
@@ -141,12 +144,12 @@ impl Engine {
     /// # Example
     /// ```
     /// let engine = _native::engine::Engine::from_json(r#"{"enabled": ["email", "ssn"]}"#).unwrap();
-    /// assert_eq!(engine.select(Some(&["ssn", "email", "ssn"])).unwrap(), [0, 1]);
+    /// assert_eq!(*engine.select(Some(&["ssn", "email", "ssn"])).unwrap(), [0, 1]);
     /// assert!(engine.select(Some(&["phone"])).is_err()); // not enabled
     /// ```
-    pub fn select(&self, types: Option<&[&str]>) -> Result<Vec<usize>> {
+    pub fn select(&self, types: Option<&[&str]>) -> Result<Cow<'_, [usize]>> {
         let Some(types) = types else {
-            return Ok((0..self.c.types.len()).collect());
+            return Ok(Cow::Borrowed(&self.all));
         };
         let mut picked = BTreeSet::new();
         for (i, name) in types.iter().enumerate() {
@@ -160,7 +163,7 @@ impl Engine {
                 }
             };
         }
-        Ok(picked.into_iter().collect())
+        Ok(Cow::Owned(picked.into_iter().collect()))
     }
 
     fn hits(&self, text: &str, spans: &[detect::Span]) -> Vec<Hit> {

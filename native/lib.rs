@@ -26,6 +26,7 @@ pub mod embedded;
 pub mod engine;
 pub mod error;
 pub mod hash;
+pub mod kept;
 pub mod mask;
 #[cfg(feature = "python")]
 mod objects;

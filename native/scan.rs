@@ -12,11 +12,14 @@
 //! in one cannot invalidate the other's state. What is reported is exactly what one walk over the
 //! whole text reports (tested against the library's overlapping search).
 
+use std::cell::Cell;
+
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::hybrid::LazyStateID;
 use regex_automata::Input;
 
 use crate::catalog::Union;
+use crate::kept::with_kept;
 
 /// Texts shorter than this many times the reach are walked once: the second walk's head start
 /// would cost more than the split saves.
@@ -166,30 +169,49 @@ pub fn union_matches(
     // first is done so that each id's ends stay ascending.
     let middle = len / 2;
     let head = middle - reach;
-    let mut sa = Walk::start(dfa, first, text, 0)?;
-    let mut sb = Walk::start(dfa, &mut second, text, head)?;
+    let sa = Walk::start(dfa, first, text, 0)?;
+    let sb = Walk::start(dfa, &mut second, text, head)?;
     let mut a = Walk { cache: first, from: 0 };
     let mut b = Walk { cache: &mut second, from: middle };
-    let mut later: Vec<(usize, usize)> = Vec::new();
-    let mut keep = |id: usize, end: usize| later.push((id, end));
-    // The second walk has more to read (its head start): the first is done after `middle + 1`.
+    with_kept(&LATER, |later| {
+        let mut keep = |id: usize, end: usize| later.push((id, end));
+        let sb = both(dfa, hay, (middle, head), (&mut a, sa), (&mut b, sb), found, &mut keep)?;
+        let sb = b.run(dfa, sb, hay, (head + middle + 1, len), &mut keep)?;
+        b.finish(dfa, sb, len, &mut keep)?;
+        for &(id, end) in later.iter() {
+            found(id, end);
+        }
+        Ok(true)
+    })
+}
+
+/// The two walks stepped together over `hay[..=middle]` and `hay[head..]` until the first has
+/// read the middle byte (the second has more to read, its head start); the second's state then.
+/// Its own function: in the closure that holds the second walk's finds, the states were kept in
+/// memory rather than in registers, a store and a reload per byte.
+#[inline(never)]
+fn both(
+    dfa: &DFA,
+    hay: &[u8],
+    (middle, head): (usize, usize),
+    (a, mut sa): (&mut Walk<'_>, LazyStateID),
+    (b, mut sb): (&mut Walk<'_>, LazyStateID),
+    found: &mut impl FnMut(usize, usize),
+    keep: &mut impl FnMut(usize, usize),
+) -> Result<LazyStateID, GaveUp> {
     for (i, (&xa, &xb)) in hay[..=middle].iter().zip(&hay[head..]).enumerate() {
         // Both transitions are read before either is acted on: the two loads overlap.
         let (na, nb) = (a.peek(dfa, sa, xa), b.peek(dfa, sb, xb));
         sa = if na.is_tagged() || sa.is_tagged() { a.settle(dfa, sa, na, (xa, i), found)? } else { na };
-        sb = if nb.is_tagged() || sb.is_tagged() {
-            b.settle(dfa, sb, nb, (xb, head + i), &mut keep)?
-        } else {
-            nb
-        };
+        sb = if nb.is_tagged() || sb.is_tagged() { b.settle(dfa, sb, nb, (xb, head + i), keep)? } else { nb };
     }
     a.cache.search_finish(middle + 1);
-    let sb = b.run(dfa, sb, hay, (head + middle + 1, len), &mut keep)?;
-    b.finish(dfa, sb, len, &mut keep)?;
-    for (id, end) in later {
-        found(id, end);
-    }
-    Ok(true)
+    Ok(sb)
+}
+
+thread_local! {
+    /// What the second walk found, held until the first is done.
+    static LATER: Cell<Option<Vec<(usize, usize)>>> = const { Cell::new(None) };
 }
 
 #[cfg(test)]

@@ -240,9 +240,11 @@ pub fn date(value: &str, t: &Tables) -> Option<usize> {
 
 /// Keep a phone number with a plausible count of digits, not all of them the same.
 pub fn phone(value: &str, t: &Tables) -> Option<usize> {
-    let d = digits(value);
+    let mut d = value.bytes().filter(u8::is_ascii_digit);
+    let first = d.next()?;
+    let (count, varied) = d.fold((1, false), |(n, varied), c| (n + 1, varied || c != first));
     let (lo, hi) = if value.starts_with('+') { t.phone_international } else { t.phone_national };
-    ((lo..=hi).contains(&d.len()) && d.iter().any(|&c| c != d[0])).then_some(value.len())
+    ((lo..=hi).contains(&count) && varied).then_some(value.len())
 }
 
 fn mrz_value(c: u8) -> u32 {
