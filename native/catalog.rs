@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::hash::QuickSet;
 use crate::kept::{with_kept, Kept};
-use crate::prefilter::{gate, lead, need, openings, ClusterFinder, Gate, Lead, Need};
+use crate::prefilter::{gate, head, lead, need, openings, ClusterFinder, Gate, Head, Lead, Need};
 use crate::split::{Part, Split};
 use regex_automata::dfa::{dense, StartKind};
 use regex_automata::{hybrid, meta};
@@ -648,6 +648,9 @@ pub struct Pattern {
     /// such short list). A keyword is found with case ignored, a rule's prefix often is not (`sk`
     /// in "desk" for `SK[0-9a-f]{32}`): a start that opens with none of these is not tried.
     pub openings: Vec<Vec<u8>>,
+    /// What the first bytes of every match can be ([`head`]; checks nothing when the syntax fixes
+    /// none); a pattern tried at a keyword is not tried where the text does not fit it.
+    pub head: Head,
     /// The pattern's id in the union regex, if it joins it.
     pub union_id: Option<usize>,
     /// The longest match, in bytes, if the pattern's matches are bounded.
@@ -1032,9 +1035,9 @@ pub fn compile_search_pattern(pattern: &str, located: bool) -> Result<Pattern> {
 fn search_pattern(pattern: &str, located: bool) -> Result<Pattern> {
     let translated = translate(pattern);
     let parse = |p: &str| regex_syntax::ParserBuilder::new().build().parse(p).ok();
-    let (gate, need, max_len, openings) = match parse(&translated) {
-        Some(hir) => (gate(&hir), need(&hir), hir.properties().maximum_len(), openings(&hir)),
-        None => (Gate::Plain, Need::default(), None, Vec::new()),
+    let (gate, need, max_len, openings, head) = match parse(&translated) {
+        Some(hir) => (gate(&hir), need(&hir), hir.properties().maximum_len(), openings(&hir), head(&hir)),
+        None => (Gate::Plain, Need::default(), None, Vec::new(), Head::default()),
     };
     // The union holds patterns of bounded length only (its pass may split a text: scan.rs).
     let in_union = located && max_len.is_some();
@@ -1054,6 +1057,7 @@ fn search_pattern(pattern: &str, located: bool) -> Result<Pattern> {
         keywords: Vec::new(),
         anchored: false,
         openings,
+        head,
         union_id: in_union.then_some(0),
         max_len,
         evidence: 2,
@@ -1774,6 +1778,39 @@ fn keyword_index(types: &mut [PiiType]) -> Result<Option<KeywordIndex>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every match of every pattern of the catalog, in its examples and counterexamples (each
+    /// whole, and all of them in one text), begins with bytes that fit the pattern's head.
+    #[test]
+    fn every_match_fits_its_pattern_head() {
+        let catalog = parse_catalog().unwrap();
+        let examples = catalog.types.iter().flat_map(|t| t.examples.iter().chain(&t.counterexamples));
+        let examples =
+            examples.chain(catalog.rules.iter().flat_map(|r| r.examples.iter().chain(&r.counterexamples)));
+        let mut texts: Vec<String> = examples
+            .map(|e| match e {
+                Example::Whole(text) | Example::Inside { text, .. } => text.clone(),
+            })
+            .collect();
+        texts.push(texts.join(" "));
+        let c = compile_config(&EngineConfig::default()).unwrap();
+        let (mut checked, mut heads) = (0, 0);
+        for p in c.types.iter().flat_map(|t| &t.patterns).filter(|p| !p.head.is_empty()) {
+            heads += 1;
+            for text in &texts {
+                for m in p.regex.find_iter(text.as_str()) {
+                    assert!(
+                        p.head.fits(&text.as_bytes()[m.start()..]),
+                        "{}: {:?}",
+                        p.name,
+                        &text[m.start()..]
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(heads > 50 && checked > 500, "{heads} heads, {checked} matches");
+    }
 
     /// Split parts as the rule reads, one character at a time (the reference for `split_parts`).
     fn parts_by_chars(name: &str) -> Vec<String> {

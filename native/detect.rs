@@ -175,7 +175,8 @@ fn each_match(
             return;
         };
         i += 1;
-        if !p.openings.is_empty() && !p.openings.iter().any(|o| text.as_bytes()[at..].starts_with(o)) {
+        let from = &text.as_bytes()[at..];
+        if !p.head.fits(from) || (!p.openings.is_empty() && !p.openings.iter().any(|o| from.starts_with(o))) {
             continue;
         }
         input.set_start(at);

@@ -358,6 +358,121 @@ fn weak_prefixes(hir: &Hir) -> bool {
     prefixes(hir).is_none_or(|lits| lits.iter().any(|l| l.len() < 3))
 }
 
+/// The most leading bytes a [`Head`] holds.
+const HEAD_BYTES: usize = 8;
+
+/// A set of bytes, one bit each.
+type ByteSet = [u64; 4];
+
+fn add(set: &mut ByteSet, b: u8) {
+    set[usize::from(b >> 6)] |= 1 << (b & 63);
+}
+
+fn has(set: &ByteSet, b: u8) -> bool {
+    set[usize::from(b >> 6)] >> (b & 63) & 1 == 1
+}
+
+/// What each of the first bytes of every match can be, as far as the pattern's syntax fixes them
+/// (up to [`HEAD_BYTES`]): `pat[a-zA-Z0-9]{14}\.` gives p, a, t and then five letters or digits.
+/// A pattern tried at a keyword found with case ignored is not tried where the bytes from there
+/// do not fit: a log's `path=` is no Airtable token, and its search cost more than the check.
+#[derive(Debug, Clone, Default)]
+pub struct Head(Vec<ByteSet>);
+
+impl Head {
+    /// True if the bytes from a match's start can begin a match (as many as the text has).
+    pub fn fits(&self, from: &[u8]) -> bool {
+        self.0.iter().zip(from).all(|(set, &b)| has(set, b))
+    }
+
+    /// How many leading bytes it checks.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True if it checks nothing.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The [`Head`] of `hir`.
+pub fn head(hir: &Hir) -> Head {
+    let mut sets = Vec::new();
+    extend_head(hir, &mut sets);
+    Head(sets)
+}
+
+/// Append the byte sets of `hir`'s leading bytes to `out` (up to [`HEAD_BYTES`] in all); true if
+/// `hir` has a fixed width and all of it went in (what follows it may go on).
+///
+/// Zero-width assertions are passed over: leaving a condition out only lets more through.
+fn extend_head(hir: &Hir, out: &mut Vec<ByteSet>) -> bool {
+    let room = HEAD_BYTES.saturating_sub(out.len());
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => true,
+        HirKind::Literal(lit) => {
+            out.extend(lit.0.iter().take(room).map(|&b| {
+                let mut set = ByteSet::default();
+                add(&mut set, b);
+                set
+            }));
+            lit.0.len() <= room
+        }
+        HirKind::Class(_) if room == 0 => false,
+        HirKind::Class(Class::Bytes(class)) => {
+            let mut set = ByteSet::default();
+            class.ranges().iter().flat_map(|r| r.start()..=r.end()).for_each(|b| add(&mut set, b));
+            out.push(set);
+            true
+        }
+        HirKind::Class(Class::Unicode(class)) => {
+            // The first byte of a code point's UTF-8 form grows with the code point: a range's
+            // first bytes lie between those of its ends. Wider than one byte: nothing after it.
+            let mut set = ByteSet::default();
+            let first = |c: char| c.encode_utf8(&mut [0; 4]).as_bytes()[0];
+            for r in class.ranges() {
+                (first(r.start())..=first(r.end())).for_each(|b| add(&mut set, b));
+            }
+            out.push(set);
+            class.ranges().last().is_none_or(|r| r.end().is_ascii())
+        }
+        HirKind::Repetition(rep) if rep.min == 0 => false,
+        HirKind::Repetition(rep) => {
+            let mut one = Vec::new();
+            let fixed = extend_head(&rep.sub, &mut one);
+            if !fixed || one.is_empty() {
+                out.extend(one.into_iter().take(room));
+                return false;
+            }
+            let times = usize::try_from(rep.min).unwrap_or(usize::MAX);
+            out.extend(one.iter().cycle().take(room.min(one.len().saturating_mul(times))));
+            rep.max == Some(rep.min) && one.len().saturating_mul(times) <= room
+        }
+        HirKind::Capture(cap) => extend_head(&cap.sub, out),
+        HirKind::Concat(items) => items.iter().all(|item| extend_head(item, out)),
+        HirKind::Alternation(branches) => {
+            // Byte by byte, what any branch may have there, as far as every branch goes.
+            let shapes: Vec<(bool, Vec<ByteSet>)> = branches
+                .iter()
+                .map(|b| {
+                    let mut one = Vec::new();
+                    (extend_head(b, &mut one), one)
+                })
+                .collect();
+            let common = shapes.iter().map(|(_, one)| one.len()).min().unwrap_or(0).min(room);
+            for i in 0..common {
+                let mut set = ByteSet::default();
+                for (_, one) in &shapes {
+                    set.iter_mut().zip(&one[i]).for_each(|(a, b)| *a |= b);
+                }
+                out.push(set);
+            }
+            shapes.iter().all(|(fixed, one)| *fixed && one.len() == common) && common <= room
+        }
+    }
+}
+
 /// The most literals [`openings`] gives: a longer list costs more to check than the search it saves.
 pub const MOST_OPENINGS: usize = 16;
 
@@ -475,6 +590,31 @@ mod tests {
     fn labels_and_lower_case_are_plain() {
         assert!(matches!(gate(&parse(r"(?i-u:passport)[ :]*(?P<value>[A-Z0-9]{6,9})")), Gate::Plain));
         assert!(matches!(gate(&parse("[a-z]+@x")), Gate::Plain));
+    }
+
+    #[test]
+    fn heads_hold_what_the_syntax_fixes() {
+        let twilio = head(&parse(r"\bSK[0-9a-f]{32}\b"));
+        assert_eq!(twilio.len(), HEAD_BYTES);
+        assert!(twilio.fits(b"SKa188c27d9dfd6584") && twilio.fits(b"SKa1"));
+        assert!(!twilio.fits(b"sk ") && !twilio.fits(b"SKA188c2"));
+        let airtable = head(&parse(r"pat[a-zA-Z0-9]{14}\.[a-f0-9]{64}"));
+        assert!(airtable.fits(b"patXydTFRgCBoT2DU.157a") && !airtable.fits(b"path=/api/v1"));
+        // Branches: byte by byte, what any of them has there.
+        let stripe = head(&parse(r"(?:sk|rk)_(?:live|test)_[0-9a-zA-Z]{24}"));
+        assert_eq!(stripe.len(), HEAD_BYTES);
+        assert!(stripe.fits(b"rk_test_") && stripe.fits(b"sk_lest_") && !stripe.fits(b"sk-live_"));
+        let uneven = head(&parse(r"(?:ab|c)d"));
+        assert_eq!(uneven.len(), 1);
+        // Case ignored in Unicode mode: `s` is also the long s (two bytes, the first 0xC5).
+        let ask = head(&parse(r"(?i)ask_"));
+        assert!(
+            ask.fits(b"ASK_") && ask.fits(b"ask_") && ask.fits("a\u{17F}k_".as_bytes()) && !ask.fits(b"ab")
+        );
+        assert_eq!(ask.len(), 2, "nothing is known after a character of more than one byte");
+        // Nothing fixed at the start: nothing checked.
+        assert!(head(&parse(r"[a-z]*@x")).is_empty());
+        assert!(head(&parse(r"(?:x|)y")).is_empty());
     }
 
     #[test]
