@@ -397,6 +397,13 @@ impl Head {
 }
 
 /// The [`Head`] of `hir`.
+///
+/// # Example
+/// ```
+/// let hir = regex_syntax::parse(r"\bSK[0-9a-f]{32}\b").unwrap();
+/// let head = _native::prefilter::head(&hir);
+/// assert!(head.fits(b"SKa188c27d9dfd65") && !head.fits(b"sk in a desk"));
+/// ```
 pub fn head(hir: &Hir) -> Head {
     let mut sets = Vec::new();
     extend_head(hir, &mut sets);
