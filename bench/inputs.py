@@ -48,6 +48,7 @@ __all__ = [
     "Planted",
     "build_inputs",
     "clean_prose",
+    "log_text",
     "nested_payload",
     "pii_prose",
     "short_prose",
@@ -350,6 +351,33 @@ def short_prose(size_label: str) -> BenchInput:
     return _prose(name_, SHORT_SIZES[size_label], True, True, kind="short-pii-ascii", first_pii=0)
 
 
+# One log line in this many names its client, by IP address or e-mail address.
+LOG_CLIENT_EVERY = 5
+
+
+def log_text(size_label: str) -> BenchInput:
+    """ASCII log lines of about ``SIZES[size_label]`` bytes, one in five naming its client by IP
+    address or e-mail address; the rest of their digits (timestamps, ids, sizes) are no PII."""
+    name_ = f"log-ascii-{size_label}"
+    r = _rng(name_)
+    lines: list[str] = []
+    planted: list[Planted] = []
+    size = 0
+    while True:
+        line = log_line(r)
+        client = None
+        if r.randrange(LOG_CLIENT_EVERY) == 0:
+            client = Planted("ip_address", ipv4(r)) if r.random() < 0.5 else Planted("email", email(r))
+            line += f" client={client.value}"
+        if size + len(line) + 1 > SIZES[size_label] and size > 0:
+            break
+        lines.append(line)
+        if client is not None:
+            planted.append(client)
+        size += len(line) + 1
+    return BenchInput(name_, "log-ascii", size_label, "\n".join(lines), tuple(planted))
+
+
 def clean_prose(size_label: str, ascii_only: bool = False) -> BenchInput:
     """Prose and log lines of about ``SIZES[size_label]`` UTF-8 bytes with no PII at all."""
     prefix = "clean-ascii" if ascii_only else "clean"
@@ -446,13 +474,14 @@ def build_inputs(
     ascii_variants: bool = True,
     short_sizes: Iterable[str] = SHORT_SIZES,
 ) -> list[BenchInput]:
-    """All inputs: PII prose, clean prose (and their ASCII-only variants) at each size, short
-    ASCII texts with PII, then nested."""
+    """All inputs: PII prose, clean prose (and their ASCII-only variants) and log lines at each
+    size, short ASCII texts with PII, then nested."""
     sizes = list(sizes)
     out = [pii_prose(s) for s in sizes] + [clean_prose(s) for s in sizes]
     nested = list(nested_sizes)
     if ascii_variants:
         out += [pii_prose(s, ascii_only=True) for s in sizes] + [clean_prose(s, ascii_only=True) for s in sizes]
+        out += [log_text(s) for s in sizes]
     out += [short_prose(s) for s in short_sizes]
     out += [nested_payload(s) for s in nested]
     if ascii_variants:
