@@ -167,7 +167,7 @@ pub fn union_matches(
     // The first walk reads up to and including the middle byte (so it sees the matches that end
     // at the middle); the second reports only the ends after the middle, buffered until the
     // first is done so that each id's ends stay ascending.
-    let middle = len / 2;
+    let middle = middle(len, reach);
     let head = middle - reach;
     let sa = Walk::start(dfa, first, text, 0)?;
     let sb = Walk::start(dfa, &mut second, text, head)?;
@@ -185,8 +185,15 @@ pub fn union_matches(
     })
 }
 
+/// Where a text of `len` bytes is split for two walks, the second starting `reach` bytes before:
+/// the walks then read as many bytes each, or the second one more (a split at `len / 2` gave the
+/// second `reach` more to read alone: a tenth of a 1 KB text).
+fn middle(len: usize, reach: usize) -> usize {
+    (len + reach - 1) / 2
+}
+
 /// The two walks stepped together over `hay[..=middle]` and `hay[head..]` until the first has
-/// read the middle byte (the second has more to read, its head start); the second's state then.
+/// read the middle byte (the second has as many to read, or one more); the second's state then.
 /// Its own function: in the closure that holds the second walk's finds, the states were kept in
 /// memory rather than in registers, a store and a reload per byte.
 #[inline(never)]
@@ -265,10 +272,10 @@ mod tests {
         let mut checked_split = 0;
         let long = filler.repeat(SPLIT_REACHES * reach / filler.len() + 2);
         for piece in pieces {
-            // The piece straddles the middle of the text at each of its bytes, and just misses it.
-            let total = 2 * (long.len() / 2);
+            // The piece straddles the split of the text at each of its bytes, and just misses it.
+            let total = long.len();
             for shift in 0..=piece.len() + 1 {
-                let head = total / 2 - shift;
+                let head = middle(total, reach) + 1 - shift;
                 let text = format!("{}{piece}{}", &long[..head], &long[..total - head - piece.len()]);
                 let (got, split) = ours(union, &text);
                 assert_eq!(got, one_walk(union, &text), "piece {piece:?} shifted {shift}");
