@@ -2,17 +2,19 @@
 
 from typing import Any, Self, final
 
-from mcp_pii.detection import PlainDetection, PlainNestedDetection
+from mcp_pii.detection import PlainDetection, PlainMaskResult, PlainNestedDetection
 
 # `_panic_for_tests` only in builds with the `test-hooks` feature (make setup), not in wheels.
-__all__ = ["Detection", "Engine", "NestedDetection", "__version__", "_panic_for_tests"]
+__all__ = ["Detection", "Engine", "MaskResult", "NestedDetection", "__version__", "_panic_for_tests"]
 
 __version__: str
 
-# The result classes (``native/objects.rs``): ``mcp_pii.detection`` names them ``Detection`` and
-# ``NestedDetection`` when this module loads; they behave as the plain dataclasses there.
+# The result classes (``native/objects.rs``): ``mcp_pii.detection`` names them ``Detection``,
+# ``NestedDetection`` and ``MaskResult`` when this module loads; they behave as the plain
+# dataclasses there.
 Detection = PlainDetection
 NestedDetection = PlainNestedDetection
+MaskResult = PlainMaskResult
 
 @final
 class Engine:
@@ -59,6 +61,11 @@ class Engine:
             InputError: As :meth:`detect`, an unknown strategy, malformed ``tokens``, or a
                 detection that ``tokens`` has no token for.
             LimitError: ``text`` is over ``max_text_bytes``.
+        """
+
+    def mask_result(self, text: str, strategy: str | None = None, types: list[str] | None = None) -> PlainMaskResult:
+        """Return :meth:`mask`'s text and detections as the ``MaskResult`` that ``Engine.mask``
+        returns (made by the binding). Errors as :meth:`mask`.
         """
 
     def mask_counts(

@@ -1,11 +1,12 @@
-"""The detection objects both engines return: :class:`Detection` and :class:`NestedDetection`.
+"""The result objects both engines return: :class:`Detection`, :class:`NestedDetection` and :class:`MaskResult`.
 
 With the Rust extension, these names are its classes (``native/objects.rs``), which the binding
 makes without running Python code: a Python ``__init__`` costs about 140 ns an object, more than a
 short text's whole scan in Rust. Without it, they are the plain slots dataclasses below. The two
 behave alike (same constructor, fields, equality, hash, repr, pickling; ``dataclasses.asdict``,
 ``replace`` and ``fields`` and pydantic take both), and ``tests/test_detection.py`` holds them to
-it. Type checkers see the dataclasses.
+it. Type checkers see the dataclasses. (``ScanResult``, one per scan of a whole payload, stays a
+dataclass: its ``__init__`` is nothing next to the scan.)
 """
 
 from __future__ import annotations
@@ -54,9 +55,22 @@ class NestedDetection:
     embedded: tuple[str, ...] = ()
 
 
+@dataclass(slots=True)
+class MaskResult:
+    """Masked text and the detections, whose spans refer to the input text.
+
+    ``scope`` is the scope of reversible masking (with a vault), None otherwise.
+    """
+
+    text: str
+    detections: list[Detection]
+    scope: str | None = None
+
+
 # The pure-Python classes, whichever the names above end up as (the tests compare the two).
 PlainDetection = Detection
 PlainNestedDetection = NestedDetection
+PlainMaskResult = MaskResult
 
 if not TYPE_CHECKING:
     try:
@@ -64,7 +78,11 @@ if not TYPE_CHECKING:
     except ImportError:
         pass
     else:
-        for _plain, _made in ((Detection, _native.Detection), (NestedDetection, _native.NestedDetection)):
+        for _plain, _made in (
+            (Detection, _native.Detection),
+            (NestedDetection, _native.NestedDetection),
+            (MaskResult, _native.MaskResult),
+        ):
             # What the dataclass functions and pydantic read (pydantic sets a slots class's fields
             # one by one on a blank object; see native/objects.rs).
             _made.__dataclass_fields__ = _plain.__dataclass_fields__
@@ -73,6 +91,7 @@ if not TYPE_CHECKING:
             _made.__doc__ = _plain.__doc__
         Detection = _native.Detection
         NestedDetection = _native.NestedDetection
+        MaskResult = _native.MaskResult
 
 # Results of at least this many detections are built with the cyclic garbage collector paused.
 PAUSE_AT = 256

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 from mcp_pii import reversible
 from mcp_pii.config import Config
-from mcp_pii.detection import Detection, NestedDetection
+from mcp_pii.detection import Detection, MaskResult, NestedDetection
 from mcp_pii.errors import InputError
 from mcp_pii.offload import run_engine
 from mcp_pii.pyengine import PyEngine
@@ -35,18 +35,6 @@ __all__ = [
     "UnmaskResult",
     "native_available",
 ]
-
-
-@dataclass(slots=True)
-class MaskResult:
-    """Masked text and the detections, whose spans refer to the input text.
-
-    ``scope`` is the scope of reversible masking (with a vault), None otherwise.
-    """
-
-    text: str
-    detections: list[Detection]
-    scope: str | None = None
 
 
 @dataclass(slots=True)
@@ -93,6 +81,7 @@ class _Backend(Protocol):
         types: list[str] | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
     ) -> tuple[str, list[Detection]]: ...
+    def mask_result(self, text: str, strategy: str | None = None, types: list[str] | None = None) -> MaskResult: ...
     def mask_counts(
         self, text: str, strategy: str | None = None, types: list[str] | None = None
     ) -> tuple[str, dict[str, int]]: ...
@@ -233,7 +222,7 @@ class Engine:
         if vault is None:
             if scope is not None:
                 raise InputError("a scope needs a vault (reversible masking)")
-            return MaskResult(*self._backend.mask(text, strategy, types))
+            return self._backend.mask_result(text, strategy, types)
         reversible.check_strategy(strategy)
         return self._mask_reversible(text, types, vault, scope, run or run_engine)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from mcp_pii import detect
 from mcp_pii.catalog import STRATEGIES, compile_config
-from mcp_pii.detection import Detection, NestedDetection, built
+from mcp_pii.detection import Detection, MaskResult, NestedDetection, built
 from mcp_pii.errors import InputError, LimitError
 from mcp_pii.mask import Assigned, Masker
 from mcp_pii.traverse import Walker, check, surrogate_index, utf8_len
@@ -115,6 +115,10 @@ class PyEngine:
         """
         masked, text, spans = self._masked(text, strategy, types, self._tokens(tokens))
         return masked, self._hits(text, spans)
+
+    def mask_result(self, text: str, strategy: str | None = None, types: list[str] | None = None) -> MaskResult:
+        """:meth:`mask` as the :class:`MaskResult` that ``Engine.mask`` returns."""
+        return MaskResult(*self.mask(text, strategy, types))
 
     def mask_counts(
         self, text: str, strategy: str | None = None, types: list[str] | None = None

@@ -1,12 +1,12 @@
-//! The result objects `Detection` and `NestedDetection`, made by the binding itself.
+//! The result objects `Detection`, `NestedDetection` and `MaskResult`, made by the binding itself.
 //!
 //! They are the classes of `mcp_pii.detection` when the extension loads; without it the same
 //! names are plain slots dataclasses (defined there), which these behave as: the same
-//! constructor, fields (readable and writable), equality, hash, repr and pickling, and
-//! `mcp_pii.detection` gives them the dataclass's `__dataclass_fields__`, so that
-//! `dataclasses.asdict`, `replace` and `fields` take them too. A Python `__init__` costs about
-//! 140 ns an object and made most of a short call's time outside the engine; an object made
-//! here costs a few tens of ns.
+//! constructor, fields (readable and writable), equality, hash (none for `MaskResult`, as its
+//! dataclass), repr and pickling, and `mcp_pii.detection` gives them the dataclass's
+//! `__dataclass_fields__`, so that `dataclasses.asdict`, `replace` and `fields` take them too. A
+//! Python `__init__` costs about 140 ns an object and made most of a short call's time outside
+//! the engine; an object made here costs a few tens of ns.
 //!
 //! Called with no arguments at all, the constructor makes a blank object (its fields None), as
 //! `object.__new__` does for a dataclass: pydantic (and with it FastAPI) makes a dataclass that
@@ -90,15 +90,17 @@ fn replaced<'py>(
     py.import(pyo3::intern!(py, "dataclasses"))?.getattr(pyo3::intern!(py, "replace"))?.call((obj,), changes)
 }
 
-/// The Python methods of a result class `$class` with fields `$names`: its constructor (given as
-/// tokens) and what both classes share, a dataclass's `__match_args__`, `__eq__` (and `__ne__`),
-/// `__hash__`, `__repr__`, pickling (`__reduce__`) and `__replace__`. `$class` has `fields()`
-/// (in the order of `$names`) and `key()` (the compared fields).
+/// The Python methods of a result class `$class` with fields `$names`: its constructor and its
+/// `__hash__` (given as tokens), and what the classes share, a dataclass's `__match_args__`,
+/// `__eq__` (and `__ne__`), `__repr__`, pickling (`__reduce__`) and `__replace__`. `$class` has
+/// `fields()` (in the order of `$names`) and `key()` (the compared fields).
 macro_rules! result_class {
-    ($class:ident, $names:ident, $($constructor:tt)*) => {
+    ($class:ident, $names:ident, hash { $($hash:tt)* }, $($constructor:tt)*) => {
         #[pymethods]
         impl $class {
             $($constructor)*
+
+            $($hash)*
 
             #[classattr]
             fn __match_args__(py: Python<'_>) -> PyResult<Py<PyTuple>> {
@@ -107,10 +109,6 @@ macro_rules! result_class {
 
             fn __richcmp__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
                 compared(slf.as_any(), other, op, $class::key)
-            }
-
-            fn __hash__(slf: &Bound<'_, Self>) -> PyResult<isize> {
-                $class::key(slf.as_any())?.hash()
             }
 
             fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
@@ -165,6 +163,11 @@ impl Detection {
 result_class! {
     Detection,
     DETECTION_FIELDS,
+    hash {
+        fn __hash__(slf: &Bound<'_, Self>) -> PyResult<isize> {
+            Self::key(slf.as_any())?.hash()
+        }
+    },
     #[new]
     #[pyo3(signature = (r#type = None, start = None, end = None, value = None, rule = None))]
     fn new(
@@ -218,6 +221,11 @@ impl NestedDetection {
 result_class! {
     NestedDetection,
     NESTED_FIELDS,
+    hash {
+        fn __hash__(slf: &Bound<'_, Self>) -> PyResult<isize> {
+            Self::key(slf.as_any())?.hash()
+        }
+    },
     #[new]
     #[pyo3(signature = (path = None, r#type = None, start = None, end = None, value = None, rule = None, embedded = None))]
     #[allow(clippy::too_many_arguments)]
@@ -236,5 +244,51 @@ result_class! {
         let rule = rule.unwrap_or_else(|| PyString::intern(py, "").into_any().unbind());
         let embedded = embedded.unwrap_or_else(|| PyTuple::empty(py).into_any().unbind());
         Ok(NestedDetection { path, ty, start, end, value, rule, embedded })
+    }
+}
+
+/// The masked text and the detections of `Engine.mask` (`scope`: that of reversible masking,
+/// None otherwise). Two results are equal when all three fields are; a result has no hash.
+#[pyclass(module = "mcp_pii.detection", name = "MaskResult", subclass)]
+pub struct MaskResult {
+    #[pyo3(get, set)]
+    pub text: Py<PyAny>,
+    #[pyo3(get, set)]
+    pub detections: Py<PyAny>,
+    #[pyo3(get, set)]
+    pub scope: Py<PyAny>,
+}
+
+const MASK_RESULT_FIELDS: [&str; 3] = ["text", "detections", "scope"];
+
+impl MaskResult {
+    fn fields(&self) -> [&Py<PyAny>; 3] {
+        [&self.text, &self.detections, &self.scope]
+    }
+
+    fn key<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+        let r = obj.cast::<MaskResult>()?.borrow();
+        PyTuple::new(obj.py(), r.fields())
+    }
+}
+
+result_class! {
+    MaskResult,
+    MASK_RESULT_FIELDS,
+    // Its dataclass is mutable and compares by value, so it has no hash.
+    hash {
+        #[classattr]
+        const __hash__: Option<Py<PyAny>> = None;
+    },
+    #[new]
+    #[pyo3(signature = (text = None, detections = None, scope = None))]
+    fn new(
+        py: Python<'_>,
+        text: Option<Py<PyAny>>,
+        detections: Option<Py<PyAny>>,
+        scope: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        let [text, detections] = required(py, "MaskResult", &MASK_RESULT_FIELDS, [text, detections])?;
+        Ok(MaskResult { text, detections, scope: scope.unwrap_or_else(|| py.None()) })
     }
 }

@@ -1,8 +1,9 @@
-"""The detection classes: the Rust extension's (``native/objects.rs``) behave as the plain dataclasses.
+"""The result classes: the Rust extension's (``native/objects.rs``) behave as the plain dataclasses.
 
-With the extension, ``mcp_pii.Detection`` and ``mcp_pii.NestedDetection`` are its classes, which
-the binding makes without running Python code; without it (the pure wheel), they are the plain
-slots dataclasses of ``mcp_pii.detection``. Each check below runs on both and compares.
+With the extension, ``mcp_pii.Detection``, ``mcp_pii.NestedDetection`` and ``mcp_pii.MaskResult``
+are its classes, which the binding makes without running Python code; without it (the pure
+wheel), they are the plain slots dataclasses of ``mcp_pii.detection``. Each check below runs on
+both and compares.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import pytest
 from conftest import require_impl
 from test_engine_fallback import HIDE_NATIVE
 
-from mcp_pii import Detection, Engine, NestedDetection
-from mcp_pii.detection import PlainDetection, PlainNestedDetection, built
+from mcp_pii import Detection, Engine, MaskResult, NestedDetection
+from mcp_pii.detection import PlainDetection, PlainMaskResult, PlainNestedDetection, built
 
 FLAT: dict[str, Any] = {"type": "ssn", "start": 4, "end": 15, "value": "123-45-6789", "rule": "ssn-label"}
 NESTED: dict[str, Any] = {"path": "/a/0", **FLAT, "embedded": ("/user",)}
@@ -46,17 +47,24 @@ def test_with_the_extension_the_public_names_are_its_classes() -> None:
 
     assert Detection is native.Detection
     assert NestedDetection is native.NestedDetection
+    assert MaskResult is native.MaskResult
     assert type(Engine().detect("SSN 123-45-6789")[0]) is native.Detection
     assert type(Engine(implementation="python").detect("SSN 123-45-6789")[0]) is native.Detection
     assert type(Engine().scan({"a": "SSN 123-45-6789"}).detections[0]) is native.NestedDetection
+    for implementation in ("rust", "python"):
+        result = Engine(implementation=implementation).mask("SSN 123-45-6789")  # type: ignore[arg-type]
+        assert type(result) is native.MaskResult
+        assert (result.text, result.scope, type(result.detections[0])) == ("SSN [SSN]", None, native.Detection)
 
 
 def test_without_the_extension_the_public_names_are_the_dataclasses() -> None:
     check = (
         "import dataclasses, mcp_pii, mcp_pii.detection as d; "
         "assert mcp_pii.Detection is d.PlainDetection and mcp_pii.NestedDetection is d.PlainNestedDetection; "
+        "assert mcp_pii.MaskResult is d.PlainMaskResult; "
         "found = mcp_pii.Engine().detect('SSN 123-45-6789'); "
-        "assert dataclasses.is_dataclass(found[0]) and type(found[0]) is d.PlainDetection, found"
+        "assert dataclasses.is_dataclass(found[0]) and type(found[0]) is d.PlainDetection, found; "
+        "assert type(mcp_pii.Engine().mask('SSN 123-45-6789')) is d.PlainMaskResult"
     )
     subprocess.run([sys.executable, "-c", HIDE_NATIVE + check], check=True, capture_output=True, timeout=60)
 
@@ -178,3 +186,52 @@ def test_built_makes_objects_from_columns() -> None:
     for kind in (Detection, PlainDetection):
         assert built(kind, columns) == [kind("ssn", 0, 11, "123-45-6789"), kind("email", 20, 36, "jane@example.com")]
         assert built(kind, ([], [], [], [], [])) == []
+
+
+MASKED: dict[str, Any] = {"text": "SSN [SSN]", "detections": [Detection(**FLAT)], "scope": "s-1"}
+
+
+def test_mask_result_is_its_dataclass() -> None:
+    # What Engine.mask returns, made by the binding: every use of the dataclass holds for it too.
+    made = native_class("MaskResult")
+    for cls in (made, PlainMaskResult):
+        a = cls(**MASKED)
+        assert [getattr(cls(*MASKED.values()), f) for f in MASKED] == list(MASKED.values())
+        assert cls("x", []).scope is None
+        with pytest.raises(TypeError):
+            cls("x")
+        with pytest.raises(TypeError):
+            cls(**MASKED, colour="red")
+        # Equal on every field; mutable, so unhashable (as a non-frozen dataclass).
+        assert a == cls(**MASKED)
+        assert a != cls(**{**MASKED, "scope": None})
+        assert a != cls(**{**MASKED, "detections": []})
+        assert a != tuple(MASKED.values())
+        with pytest.raises(TypeError):
+            hash(a)
+        a.text = "changed"
+        assert a.text == "changed"
+        with pytest.raises(AttributeError):
+            a.colour = "red"
+        match cls(**MASKED):
+            case MaskResult(text, found, scope) | PlainMaskResult(text, found, scope):
+                assert (text, len(found), scope) == ("SSN [SSN]", 1, "s-1")
+            case _:
+                pytest.fail("no pattern matched")
+    a = made(**MASKED)
+    assert made(**MASKED) != PlainMaskResult(**MASKED)  # the two classes are not each other
+    assert repr(a) == repr(PlainMaskResult(**MASKED))
+    assert made.__match_args__ == PlainMaskResult.__match_args__ == tuple(MASKED)
+    assert made.__module__ == PlainMaskResult.__module__ == "mcp_pii.detection"
+    assert made.__doc__ == PlainMaskResult.__doc__
+    assert dataclasses.is_dataclass(a)
+    assert dataclasses.asdict(a) == dataclasses.asdict(PlainMaskResult(**MASKED))
+    assert dataclasses.replace(a, scope=None) == made("SSN [SSN]", MASKED["detections"])
+    for back in (pickle.loads(pickle.dumps(a)), copy.copy(a), copy.deepcopy(a)):
+        assert type(back) is made
+        assert back == a
+    adapter = pydantic.TypeAdapter(made)
+    back = adapter.validate_python({**MASKED, "detections": [FLAT]})
+    assert type(back) is made
+    assert (back.text, back.scope, back.detections[0].value) == ("SSN [SSN]", "s-1", "123-45-6789")
+    assert adapter.json_schema() == pydantic.TypeAdapter(PlainMaskResult).json_schema()
