@@ -48,7 +48,13 @@ struct Reader<'b, 'c, 'py> {
     /// Whether the values are kept for writing the result.
     hold: bool,
     path: Vec<At>,
+    /// Keys read so far, by the address of their `str` object: the tape text of each, one per
+    /// slot ([`Reader::key_text`]).
+    keys: [Option<(usize, usize)>; KEY_SLOTS],
 }
+
+/// Slots of the reader's table of keys (a power of two).
+const KEY_SLOTS: usize = 64;
 
 /// Read `data` for a scan, counting it in `budget`; keep the values when the result will be
 /// written (`hold`).
@@ -60,7 +66,7 @@ pub fn read<'py>(data: &Bound<'py, PyAny>, budget: &mut Budget<'_>, hold: bool) 
         tape: Tape::with_capacity(TAPE_ROOM),
         held: Vec::with_capacity(if hold { TAPE_ROOM } else { 0 }),
     };
-    let mut r = Reader { p, budget, hold, path: Vec::new() };
+    let mut r = Reader { p, budget, hold, path: Vec::new(), keys: [None; KEY_SLOTS] };
     r.value(data, None, 0)?;
     Ok(r.p)
 }
@@ -78,6 +84,31 @@ impl<'py> Reader<'_, '_, 'py> {
             })
             .collect();
         pointer(&steps)
+    }
+
+    /// The tape text of key `k`: the one read for the same `str` object earlier in the payload
+    /// when the table still has it, else a new one. A payload's keys are mostly a few objects met
+    /// in every record (what `json.loads` and literals give), and a new text for each cost a
+    /// lookup of its UTF-8, a reference taken and dropped, and a slot of the tape. The tape holds
+    /// the object of every text it has, so no other object can have its address while it is read.
+    fn key_text(&mut self, k: Bound<'py, PyString>) -> PyResult<usize> {
+        let address = k.as_ptr() as usize;
+        let mixed = ((address >> 4) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let slot = (mixed >> (64 - KEY_SLOTS.ilog2())) as usize;
+        if let Some((seen, text)) = self.keys[slot] {
+            if seen == address {
+                return Ok(text);
+            }
+        }
+        let Ok(backed) = PyBackedStr::try_from(k) else {
+            return Err(InputError::new_err(format!(
+                "object at '{}' has a key with a lone surrogate; send valid Unicode",
+                self.pointer()
+            )));
+        };
+        let text = self.p.tape.text(backed);
+        self.keys[slot] = Some((address, text));
+        Ok(text)
     }
 
     /// Read one value (pre-order: the node, then its items or members); return whether it may
@@ -132,13 +163,7 @@ impl<'py> Reader<'_, '_, 'py> {
                         ))
                     })?;
                     as_is &= k.is_exact_instance_of::<PyString>();
-                    let Ok(k) = PyBackedStr::try_from(k) else {
-                        return Err(InputError::new_err(format!(
-                            "object at '{}' has a key with a lone surrogate; send valid Unicode",
-                            self.pointer()
-                        )));
-                    };
-                    let k = self.p.tape.text(k);
+                    let k = self.key_text(k)?;
                     self.path.push(At::Key(k));
                     as_is &= self.value(&v, Some(k), depth + 1)?;
                     self.path.pop();

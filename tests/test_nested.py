@@ -172,6 +172,31 @@ def test_keys_that_are_str_subclasses(engine: Engine) -> None:
     assert where(result) == [("/mail", "email", "a@example.com")]
 
 
+def test_keys_met_again_read_as_the_first_time(engine: Engine) -> None:
+    # The Rust reader keeps the text of a key object it met (by the object, in a table of 64):
+    # records sharing their key objects (as json.loads gives), more distinct keys than the table
+    # holds, and equal keys that are different objects all read and come back alike.
+    records = json.loads(
+        json.dumps([{"mail": f"u{i}@example.com", "note": "hi", f"k{i % 150}": "x"} for i in range(400)])
+    )
+    built = [
+        {"".join(["ma", "il"]): r["mail"], "note": r["note"], **{k: v for k, v in r.items() if k[0] == "k"}}
+        for r in records
+    ]
+    expected = [(f"/{i}/mail", "email", f"u{i}@example.com") for i in range(400)]
+    for data in (records, built):
+        result = engine.scan(data)
+        assert where(result) == expected
+        assert result.data == [{**src, "mail": "[EMAIL]"} for src in data]
+        # The result's keys are the input's own key objects.
+        assert all(a is b for out, src in zip(result.data, data, strict=True) for a, b in zip(out, src, strict=True))
+    shared = engine.scan({"a": records[:3], "b": {"mail": records[0]["mail"]}, "mail": "none"})
+    assert where(shared) == [*((f"/a{p}", t, v) for p, t, v in expected[:3]), ("/b/mail", "email", "u0@example.com")]
+    with pytest.raises(InputError, match="lone surrogate") as caught:
+        engine.scan([{"ok": "1"}, {"\ud800": "x"}, {"\ud800": "y"}])
+    assert "/1" in str(caught.value)
+
+
 def test_numbers_keep_their_values(engine: Engine) -> None:
     data = [-0.0, 5e-324, 1.7976931348623157e308, 0.1, 2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1]
     out = engine.scan([*data, "a@example.com"]).data
