@@ -67,7 +67,7 @@ pub fn read<'py>(data: &Bound<'py, PyAny>, budget: &mut Budget<'_>, hold: bool) 
         held: Vec::with_capacity(if hold { TAPE_ROOM } else { 0 }),
     };
     let mut r = Reader { p, budget, hold, path: Vec::new(), keys: [None; KEY_SLOTS] };
-    r.value(data, None, 0)?;
+    r.value(data.clone(), None, 0)?;
     Ok(r.p)
 }
 
@@ -112,45 +112,36 @@ impl<'py> Reader<'_, '_, 'py> {
     }
 
     /// Read one value (pre-order: the node, then its items or members); return whether it may
-    /// be returned as it is.
-    fn value(&mut self, obj: &Bound<'py, PyAny>, key: Option<usize>, depth: usize) -> PyResult<bool> {
+    /// be returned as it is. Takes the reference the iteration gave: a string's text or the
+    /// held value keeps it, so no value costs a reference taken and dropped.
+    fn value(&mut self, obj: Bound<'py, PyAny>, key: Option<usize>, depth: usize) -> PyResult<bool> {
         self.budget.enter(depth).map_err(map_error)?;
         let i = self.p.tape.push(key, Kind::Scalar);
         if self.hold {
             self.p.held.push(Held { obj: None, end: 0, as_is: true });
         }
-        let (kind, as_is) = self.kind(obj, depth)?;
+        let (kind, as_is, obj) = self.kind(obj, depth)?;
         self.p.tape.nodes[i].kind = kind;
         if self.hold {
             let end = self.p.tape.nodes.len();
             let held = &mut self.p.held[i];
             held.end = end;
             held.as_is = as_is;
-            // A second reference to a string would cost an increment now and a decrement when
-            // the payload is dropped (both calls into the interpreter with the stable ABI).
-            if !matches!(kind, Kind::Text(_)) {
-                held.obj = Some(obj.clone());
-            }
+            held.obj = obj;
         }
         Ok(as_is)
     }
 
-    /// What `obj` is (reading its items or members), and whether it may be returned as it is.
-    fn kind(&mut self, obj: &Bound<'py, PyAny>, depth: usize) -> PyResult<(Kind, bool)> {
-        let (json, plain) = json_type(obj);
-        Ok(match json {
-            Json::String => {
-                let s = obj.cast::<PyString>()?;
-                let text = PyBackedStr::try_from(s.clone()).map_err(|_| {
-                    InputError::new_err(format!(
-                        "string at '{}' has a lone surrogate at index {}; send valid Unicode",
-                        self.pointer(),
-                        surrogate_index(s)
-                    ))
-                })?;
-                self.budget.string(text.len()).map_err(map_error)?;
-                (Kind::Text(self.p.tape.text(text)), plain)
-            }
+    /// What `obj` is (reading its items or members), whether it may be returned as it is, and
+    /// the object to hold for writing: none for a string (its text on the tape holds it).
+    fn kind(
+        &mut self,
+        obj: Bound<'py, PyAny>,
+        depth: usize,
+    ) -> PyResult<(Kind, bool, Option<Bound<'py, PyAny>>)> {
+        let (json, plain) = json_type(&obj);
+        let (kind, as_is) = match json {
+            Json::String => return Ok((self.text(obj.cast_into::<PyString>()?)?, plain, None)),
             Json::Object => {
                 let d = obj.cast::<PyDict>()?;
                 let mut as_is = plain;
@@ -165,7 +156,7 @@ impl<'py> Reader<'_, '_, 'py> {
                     as_is &= k.is_exact_instance_of::<PyString>();
                     let k = self.key_text(k)?;
                     self.path.push(At::Key(k));
-                    as_is &= self.value(&v, Some(k), depth + 1)?;
+                    as_is &= self.value(v, Some(k), depth + 1)?;
                     self.path.pop();
                 }
                 (Kind::Object(d.len()), as_is)
@@ -175,7 +166,7 @@ impl<'py> Reader<'_, '_, 'py> {
                 let mut as_is = true;
                 for (n, v) in list.iter().enumerate() {
                     self.path.push(At::Index(n));
-                    as_is &= self.value(&v, None, depth + 1)?;
+                    as_is &= self.value(v, None, depth + 1)?;
                     self.path.pop();
                 }
                 (Kind::Array(list.len()), as_is)
@@ -184,7 +175,7 @@ impl<'py> Reader<'_, '_, 'py> {
                 let mut n = 0;
                 for v in obj.try_iter()? {
                     self.path.push(At::Index(n));
-                    self.value(&v?, None, depth + 1)?;
+                    self.value(v?, None, depth + 1)?;
                     self.path.pop();
                     n += 1;
                 }
@@ -212,10 +203,28 @@ impl<'py> Reader<'_, '_, 'py> {
                 return Err(InputError::new_err(format!(
                     "value at '{}' has type '{}'; send JSON values only (objects, arrays, strings, numbers, booleans, null)",
                     self.pointer(),
-                    type_name(obj)
+                    type_name(&obj)
                 )))
             }
-        })
+        };
+        // A second reference to a value not kept would cost an increment now and a decrement
+        // when the payload is dropped (both calls into the interpreter with the stable ABI).
+        Ok((kind, as_is, self.hold.then_some(obj)))
+    }
+
+    /// A string's node kind: its text on the tape, which keeps the reference the iteration gave.
+    fn text(&mut self, s: Bound<'py, PyString>) -> PyResult<Kind> {
+        if s.to_str().is_err() {
+            return Err(InputError::new_err(format!(
+                "string at '{}' has a lone surrogate at index {}; send valid Unicode",
+                self.pointer(),
+                surrogate_index(&s)
+            )));
+        }
+        // The text was just read, so this cannot fail.
+        let text = PyBackedStr::try_from(s)?;
+        self.budget.string(text.len()).map_err(map_error)?;
+        Ok(Kind::Text(self.p.tape.text(text)))
     }
 }
 
