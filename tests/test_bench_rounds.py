@@ -1,0 +1,50 @@
+"""The benchmark's rounds (``bench/throughput.py``): each contender is timed against its own budget.
+
+A contender a call costs a second must not cut the samples of one that costs milliseconds: the
+targets compare the fast ones (the Rust engine and cpex), and on a 1 MB input the Python twins
+used to spend the whole row's budget in three rounds.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+import throughput
+from engines import Contender
+from inputs import BenchInput
+
+
+def contender(name: str, call: Any) -> Contender:
+    return Contender(name, name, "0", [], call, call, call, lambda _: 0, lambda _: 0)
+
+
+def test_a_slow_contender_leaves_the_fast_ones_their_samples() -> None:
+    slow = contender("slow", lambda _: time.sleep(0.05))
+    fast = contender("fast", lambda _: None)
+    inp = BenchInput("text-1KB", "pii", "1KB", "some text", ())
+    budget = throughput.Budget(seconds=0.1, min_runs=3, max_runs=40, warmup_seconds=0.0)
+    cells = {c.contender: c for c in throughput.measure_row(inp, "detect", [slow, fast], budget)}
+    assert cells["slow"].runs == budget.min_runs
+    assert cells["fast"].runs > cells["slow"].runs
+    assert cells["fast"].runs <= budget.max_runs
+
+
+def test_a_failing_contender_is_reported_and_the_others_timed() -> None:
+    def broken(_: Any) -> None:
+        raise ValueError("no")
+
+    calls = iter(range(1000))
+    flaky = contender("flaky", lambda _: next(calls) < 5 or broken(None))
+    fast = contender("fast", lambda _: None)
+    inp = BenchInput("text-1KB", "pii", "1KB", "some text", ())
+    budget = throughput.Budget(seconds=0.05, min_runs=3, max_runs=20, warmup_seconds=0.0)
+    cells = {c.contender: c for c in throughput.measure_row(inp, "detect", [flaky, fast], budget)}
+    assert cells["flaky"].status == "error"
+    assert cells["flaky"].detail.startswith("ValueError")
+    assert cells["fast"].status == "ok"
+    assert cells["fast"].runs >= budget.min_runs
