@@ -235,7 +235,11 @@ def meta_md(meta: dict[str, Any]) -> list[str]:
         + (f" and {meta['loadavg_end']} at the end" if meta.get("loadavg_end") else "")
         + f"; Python {m['python']}.",
         *(
-            ["", "**Warning: the machine was busy during this run (load above half its CPUs); ratios are noisier.**"]
+            [
+                "",
+                "**Warning: the machine was busy during this run (a load above half its CPUs at the start, "
+                "or above that and the benchmark's own at the end); ratios are noisier.**",
+            ]
             if meta.get("busy")
             else []
         ),

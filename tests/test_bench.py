@@ -1,8 +1,9 @@
-"""The benchmark's rounds (``bench/throughput.py``): each contender is timed against its own budget.
+"""The benchmark's own logic (``bench/``): how rows are timed, and when a run is called busy.
 
 A contender a call costs a second must not cut the samples of one that costs milliseconds: the
 targets compare the fast ones (the Rust engine and cpex), and on a 1 MB input the Python twins
-used to spend the whole row's budget in three rounds.
+used to spend the whole row's budget in three rounds. A run is busy when something else loaded
+the machine, not because the benchmark's own servers did by its end.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
+import run
 import throughput
 from engines import Contender
 from inputs import BenchInput
@@ -48,3 +50,11 @@ def test_a_failing_contender_is_reported_and_the_others_timed() -> None:
     assert cells["flaky"].detail.startswith("ValueError")
     assert cells["fast"].status == "ok"
     assert cells["fast"].runs >= budget.min_runs
+
+
+def test_busy_means_someone_else_loaded_the_machine() -> None:
+    # 2 CPUs: busy above 1.0 at the start, above 2.0 at the end (the benchmark's own load added).
+    assert not run.busy("0.34 0.38 0.63", "1.02 0.80 0.75", cpus=2)
+    assert run.busy("1.06 1.20 1.05", "1.00 1.06 1.02", cpus=2)
+    assert run.busy("0.20 0.20 0.20", "2.40 1.50 1.00", cpus=2)
+    assert not run.busy("3.9 0 0", "4.9 0 0", cpus=8)
