@@ -89,8 +89,11 @@ def busy(start: str, end: str, cpus: int | None = None) -> bool:
     """True if the machine was busy: a 1-minute load above half its usable CPUs at the start, or
     above that plus the benchmark's own load (``OWN_LOAD``) at the end."""
     cpus = cpus or len(os.sched_getaffinity(0))
-    first = (float(load.split(maxsplit=1)[0]) for load in (start, end))
-    return next(first) > cpus / 2 or next(first) > cpus / 2 + OWN_LOAD
+
+    def one_minute(load: str) -> float:
+        return float(load.split(maxsplit=1)[0])
+
+    return one_minute(start) > cpus / 2 or one_minute(end) > cpus / 2 + OWN_LOAD
 
 
 def versions() -> dict[str, str]:

@@ -8,10 +8,9 @@ budget, at most ``max_runs`` rounds: on a 1 MB input the Python twins (a second 
 ``min_runs`` while the Rust engine and cpex, tens of milliseconds a call, go on to dozens of
 samples each (with one budget for the whole row, the twins spent it and every contender had
 three samples: a run on a busy machine read the nested 1 MB ratio as 2.53x where
-``bench/scan_against.py`` measured 3.18x on the same machine quiet).
-Calls faster than ~2 ms are timed in batches, so the timer's
-resolution does not matter. MB is 10^6 bytes of the input's UTF-8 text (for ``scan``, of the
-payload serialised as compact JSON).
+``bench/scan_against.py`` measured 3.18x on the same machine quiet). Calls faster than ~2 ms are
+timed in batches, so the timer's resolution does not matter. MB is 10^6 bytes of the input's
+UTF-8 text (for ``scan``, of the payload serialised as compact JSON).
 """
 
 from __future__ import annotations
