@@ -1,4 +1,4 @@
-"""Nested scans side by side: this checkout's Rust engine, another build of it, and cpex-pii-filter.
+"""Nested scans or texts side by side: this checkout's Rust engine, another build of it, and cpex-pii-filter.
 
 ``python bench/scan_against.py --against PATH [--sizes 10KB,1MB] [--rounds 15]`` loads the Rust
 extension at ``PATH`` (another checkout's ``mcp_pii/_native.abi3.so``, or any build of the
@@ -10,6 +10,8 @@ like with like on a shared machine; absolute times do not travel. ``--clock cpu`
 process's CPU time instead of wall time: it leaves out the time the process waits for a CPU,
 which on a loaded machine is most of the noise (at a load of 3 on 2 cores, wall-time medians of
 the same build differed by up to 2x between rounds; CPU-time ratios stayed within a few %).
+``--texts`` times ``Engine.detect`` on the benchmark's PII and clean prose instead (ASCII-only and
+not; sizes ``1KB,10KB,100KB,1MB`` unless given), after checking that both builds find the same.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ class OtherBuild:
         spec.loader.exec_module(module)
         self.backend = module.Engine(config.to_engine_json())
 
+    def detect(self, text: str) -> list[Any]:
+        return list(self.backend.detect(text, None))
+
     def scan(self, data: Any) -> ScanResult:
         out, found = self.backend.scan(data, None, None, True)
         if isinstance(found, tuple):
@@ -61,6 +66,15 @@ def same(a: Any, b: Any) -> bool:
         return [(d.path, d.type, d.start, d.end, d.value, d.rule, tuple(d.embedded)) for d in r.detections]
 
     return bool(a.data == b.data and key(a) == key(b))
+
+
+def same_found(a: list[Any], b: list[Any]) -> bool:
+    """Whether two lists of text detections (objects, or rows of an older build) are the same."""
+
+    def key(d: Any) -> tuple[Any, ...]:
+        return tuple(d) if isinstance(d, tuple) else (d.type, d.start, d.end, d.value, d.rule)
+
+    return [key(d) for d in a] == [key(d) for d in b]
 
 
 def medians(
@@ -85,7 +99,8 @@ def medians(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--against", type=Path, required=True, help="another build of the Rust extension (.so)")
-    parser.add_argument("--sizes", type=lambda s: s.split(","), default=["10KB", "1MB"], help="nested sizes")
+    parser.add_argument("--sizes", type=lambda s: s.split(","), help="sizes (default: 10KB,1MB nested, 1KB-1MB texts)")
+    parser.add_argument("--texts", action="store_true", help="time detect on prose instead of nested scans")
     parser.add_argument("--rounds", type=int, default=15, help="rounds per payload")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="wall time, or the process's CPU time")
     args = parser.parse_args()
@@ -97,26 +112,44 @@ def main() -> int:
         f"this checkout vs {args.against}; cpex: {'yes' if isinstance(cpex, engines.Contender) else 'unavailable'};"
         f" {args.clock} time"
     )
-    for size in args.sizes:
+    if args.texts:
+        for size in args.sizes or ["1KB", "10KB", "100KB", "1MB"]:
+            for make in (inputs.pii_prose, inputs.clean_prose):
+                for ascii_only in (True, False):
+                    inp = make(size, ascii_only=ascii_only)
+                    if not same_found(ours.detect(inp.text), theirs.detect(inp.text)):
+                        print(f"{inp.name}: the two builds disagree; not timed")
+                        continue
+                    fns = {"this": bound(ours.detect, inp.text), "other": bound(theirs.detect, inp.text)}
+                    if isinstance(cpex, engines.Contender):
+                        fns["cpex"] = bound(cpex.detect, inp.text)
+                    print(_line(inp.name, medians(fns, args.rounds, clock)), flush=True)
+        return 0
+    for size in args.sizes or ["10KB", "1MB"]:
         for ascii_only in (False, True):
             data = inputs.nested_payload(size, ascii_only)
             if not same(ours.scan(data.data), theirs.scan(data.data)):
                 print(f"{data.name}: the two builds disagree; not timed")
                 continue
-            fns: dict[str, Callable[[], Any]] = {
-                "this": lambda d=data.data: ours.scan(d),
-                "other": lambda d=data.data: theirs.scan(d),
-            }
+            fns = {"this": bound(ours.scan, data.data), "other": bound(theirs.scan, data.data)}
             if isinstance(cpex, engines.Contender):
-                fns["cpex"] = lambda d=data.data, scan=cpex.scan: scan(d)
-            m = medians(fns, args.rounds, clock)
-            line = f"{data.name:18s} this {m['this'] * 1e6:9.1f} us  other {m['other'] * 1e6:9.1f} us"
-            line += f"  other/this {m['other'] / m['this']:5.2f}x"
-            if "cpex" in m:
-                line += f"  cpex {m['cpex'] * 1e6:9.1f} us  cpex/this {m['cpex'] / m['this']:5.2f}x"
-                line += f"  cpex/other {m['cpex'] / m['other']:5.2f}x"
-            print(line, flush=True)
+                fns["cpex"] = bound(cpex.scan, data.data)
+            print(_line(data.name, medians(fns, args.rounds, clock)), flush=True)
     return 0
+
+
+def bound(fn: Callable[[Any], Any], arg: Any) -> Callable[[], Any]:
+    """``fn`` called on ``arg``, as a function of nothing."""
+    return lambda: fn(arg)
+
+
+def _line(name: str, m: dict[str, float]) -> str:
+    line = f"{name:18s} this {m['this'] * 1e6:9.1f} us  other {m['other'] * 1e6:9.1f} us"
+    line += f"  other/this {m['other'] / m['this']:5.2f}x"
+    if "cpex" in m:
+        line += f"  cpex {m['cpex'] * 1e6:9.1f} us  cpex/this {m['cpex'] / m['this']:5.2f}x"
+        line += f"  cpex/other {m['cpex'] / m['other']:5.2f}x"
+    return line
 
 
 if __name__ == "__main__":

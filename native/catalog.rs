@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::hash::QuickSet;
 use crate::kept::{with_kept, Kept};
 use crate::prefilter::{gate, head, lead, need, openings, ClusterFinder, Gate, Head, Lead, Need};
+use crate::scan::WALKS;
 use crate::split::{Part, Split};
 use regex_automata::dfa::{dense, StartKind};
 use regex_automata::{hybrid, meta};
@@ -1546,8 +1547,8 @@ impl Caches {
     fn new(dfa: hybrid::dfa::DFA) -> Self {
         let caches =
             Caches { dfa, filler: Filler::new(), spare: Mutex::new(Vec::new()), keep: union_spare() };
-        // The two that a long text's walks take, made now rather than by the first searches.
-        let ready = (0..2.min(caches.keep)).map(|_| Box::new(caches.reserved())).collect();
+        // The ones that a long text's walks take, made now rather than by the first searches.
+        let ready = (0..WALKS.min(caches.keep)).map(|_| Box::new(caches.reserved())).collect();
         *caches.spare() = ready;
         caches
     }
@@ -1666,16 +1667,17 @@ impl std::fmt::Debug for Union {
 /// The cache a union DFA may fill before it is cleared; past [`UNION_GIVE_UP`] clears that make
 /// little progress, a search gives up and the patterns are searched without the union's help.
 ///
-/// 8 MiB per walk (16 MiB for the two walks of a long text) instead of the default 2 MiB: on a
+/// 8 MiB per walk (24 MiB for the [`WALKS`] walks of a long text) instead of the default 2 MiB: on a
 /// megabyte of varied text the default cache filled and was rebuilt over and over (the profile was
 /// all determinisation), and throughput fell to a third of what it is at 100 KB.
 pub const UNION_CACHE: usize = 8 * 1024 * 1024;
-/// Union caches kept between searches: as many as two walks on every CPU and one more search need,
-/// so that searches running on all CPUs at once find warm caches (a cold cache builds its states
-/// as it reads: 2-4 ms on the first kilobyte, about 150 ms over a first megabyte of PII prose).
-/// The memory kept is at most this many times [`UNION_CACHE`], whatever the thread count.
+/// Union caches kept between searches: as many as the walks of a long text ([`WALKS`]) on every
+/// CPU and one more search need, so that searches running on all CPUs at once find warm caches (a
+/// cold cache builds its states as it reads: 2-4 ms on the first kilobyte, about 150 ms over a
+/// first megabyte of PII prose). The memory kept is at most this many times [`UNION_CACHE`],
+/// whatever the thread count.
 pub fn union_spare() -> usize {
-    2 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) + 2
+    WALKS * (std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) + 1)
 }
 /// Cache clears a union search tolerates before it gives up (with fewer than 10 bytes searched
 /// per state built since).
@@ -1889,8 +1891,8 @@ mod tests {
         let found = all(&mut union.caches.reserved());
         assert!(found.len() >= 4);
         assert_eq!(found, all(&mut union.dfa.create_cache()));
-        // The engine starts with the two caches a long text's walks take.
-        assert_eq!(Caches::new(union.dfa.clone()).kept().0, 2);
+        // The engine starts with the caches a long text's walks take.
+        assert_eq!(Caches::new(union.dfa.clone()).kept().0, WALKS);
     }
 
     #[test]
