@@ -3,6 +3,7 @@
 //! Spans here are byte offsets into the text; the engine converts them to code-point offsets.
 
 use std::cell::Cell;
+use std::cmp::Reverse;
 use std::ops::Range;
 
 use regex_automata::dfa::Automaton;
@@ -63,11 +64,14 @@ pub fn accept(
     if ck.min_digits > 0 && value.bytes().filter(u8::is_ascii_digit).count() < ck.min_digits {
         return None;
     }
-    if !ck.deny_suffixes.is_empty() {
-        let lower = value.to_ascii_lowercase();
-        if ck.deny_suffixes.iter().any(|s| lower.ends_with(s.as_str())) {
-            return None;
-        }
+    // The suffixes are lower-cased: compared to the value's end ignoring ASCII case, as a
+    // lower-cased copy of the value would be (a copy per e-mail candidate), but in place.
+    let ends_with = |s: &String| {
+        let (v, s) = (value.as_bytes(), s.as_bytes());
+        v.len() >= s.len() && v[v.len() - s.len()..].eq_ignore_ascii_case(s)
+    };
+    if ck.deny_suffixes.iter().any(ends_with) {
+        return None;
     }
     let prev = ck
         .reject_prev
@@ -560,16 +564,20 @@ pub fn evidence(c: &Compiled, ty: usize, rule: usize) -> u8 {
     c.types[ty].patterns.get(rule).map_or(1, |p| p.evidence)
 }
 
+/// Spans up to this many are sorted without a list of their keys (making it costs more).
+const CACHED_ORDER: usize = 8;
+
 /// Keep the non-overlapping spans, by start, then evidence, then longer first, then catalog
 /// order (rule 3).
 pub fn resolve(c: &Compiled, spans: &mut Vec<Span>) {
-    spans.sort_by(|a, b| {
-        a.start
-            .cmp(&b.start)
-            .then(evidence(c, a.ty, a.rule).cmp(&evidence(c, b.ty, b.rule)))
-            .then((b.end - b.start).cmp(&(a.end - a.start)))
-            .then(a.ty.cmp(&b.ty))
-    });
+    let order = |s: &Span| (s.start, evidence(c, s.ty, s.rule), Reverse(s.end - s.start), s.ty);
+    // Both sorts are stable. Past a few spans each one's evidence is looked up once, not at
+    // every comparison (a dense text's spans took 7% of its time to sort).
+    if spans.len() > CACHED_ORDER {
+        spans.sort_by_cached_key(order);
+    } else {
+        spans.sort_by_key(order);
+    }
     let mut last_end = 0;
     spans.retain(|s| {
         if s.start >= last_end {

@@ -9,12 +9,14 @@ const MONTHS: [&str; 12] =
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 const DAYS: [u32; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-fn digits(value: &str) -> Vec<u8> {
-    value.bytes().filter(u8::is_ascii_digit).collect()
+/// The ASCII digits of `value`, in order. Read again where needed rather than collected: a list
+/// per candidate was an allocation per SSN or card tried, a tenth of a labelled SSN's cost.
+fn digits(value: &str) -> impl DoubleEndedIterator<Item = u8> + '_ {
+    value.bytes().filter(u8::is_ascii_digit)
 }
 
-fn number(d: &[u8]) -> u64 {
-    d.iter().fold(0u64, |acc, c| acc.saturating_mul(10).saturating_add(u64::from(c - b'0')))
+fn number(d: impl Iterator<Item = u8>) -> u64 {
+    d.fold(0u64, |acc, c| acc.saturating_mul(10).saturating_add(u64::from(c - b'0')))
 }
 
 /// Keep a card number that passes Luhn and has its issuer's length.
@@ -27,17 +29,17 @@ fn number(d: &[u8]) -> u64 {
 /// assert!(validate::luhn("4111 1111 1111 1112", &t).is_none());
 /// ```
 pub fn luhn(value: &str, t: &Tables) -> Option<usize> {
-    let d = digits(value);
-    let n = d.len();
+    let n = digits(value).count();
     let issuer_ok = t.issuers.iter().any(|(prefixes, lengths)| {
         lengths.contains(&n)
-            && prefixes.iter().any(|&(width, lo, hi)| width <= n && (lo..=hi).contains(&number(&d[..width])))
+            && prefixes
+                .iter()
+                .any(|&(width, lo, hi)| width <= n && (lo..=hi).contains(&number(digits(value).take(width))))
     });
     if !issuer_ok {
         return None;
     }
-    let total: u32 = d
-        .iter()
+    let total: u32 = digits(value)
         .rev()
         .enumerate()
         .map(|(i, c)| {
@@ -82,8 +84,13 @@ pub fn iban(value: &str, t: &Tables) -> Option<usize> {
 
 /// Keep an SSN whose area, group and serial are all possible.
 pub fn ssn(value: &str) -> Option<usize> {
-    let d = digits(value);
-    if d.len() != 9 {
+    let mut d = [0u8; 9];
+    let mut n = 0;
+    for digit in digits(value) {
+        *d.get_mut(n)? = digit;
+        n += 1;
+    }
+    if n != 9 {
         return None;
     }
     let (area, group, serial) = (&d[..3], &d[3..5], &d[5..]);
@@ -426,6 +433,11 @@ mod tests {
         assert!(ssn("123-45-6789").is_some());
         for bad in ["000-12-3456", "666-12-3456", "912-12-3456", "123-00-4567", "123-45-0000"] {
             assert!(ssn(bad).is_none(), "{bad}");
+        }
+        // Nine digits exactly, wherever the separators are.
+        assert_eq!(ssn("123 45 6789"), Some(11));
+        for wrong in ["123-45-678", "123-45-67890", "1234-56-78901", ""] {
+            assert!(ssn(wrong).is_none(), "{wrong}");
         }
     }
 
