@@ -12,7 +12,7 @@ use regex_automata::{Anchored, Input};
 
 use crate::catalog::{label_identifier, CacheGuard, Checks, Compiled, KeywordIndex, Pattern, PiiType};
 use crate::kept::{with_kept, Kept};
-use crate::prefilter::{markers, windows, Gate, Lead};
+use crate::prefilter::{markers, windows, Alphabet, Gate, Lead};
 use crate::scan::union_matches;
 use crate::validate;
 
@@ -395,13 +395,23 @@ fn note_keyword(starts: &mut Vec<u64>, gates: &[usize], at: usize) {
 
 /// The merged spans `[end - reach, end]` (widened to char boundaries) around ascending match ends:
 /// every match of a pattern no longer than `reach` lies in one of them, whole.
+///
+/// With the pattern's `alphabet` (the bytes its matches can hold), a span starts no earlier than
+/// the run of alphabet bytes that ends at its end: a match lies in one run, so it is still whole
+/// in the span, and the search from the run's start finds what a search of the whole text finds
+/// (that one cannot be inside a match when it reaches the run: a match would have to hold the
+/// byte before it). An IPv4 address in a log line was searched over 66 bytes, now over its 13.
 fn end_windows<'a>(
     text: &'a str,
     ends: &'a [usize],
     reach: usize,
+    alphabet: Option<&'a Alphabet>,
 ) -> impl Iterator<Item = (usize, usize)> + 'a {
     let start_of = move |end: usize| {
         let mut start = end.saturating_sub(reach);
+        if let Some(alphabet) = alphabet {
+            start = alphabet.run_start(text.as_bytes(), end, start);
+        }
         while !text.is_char_boundary(start) {
             start -= 1;
         }
@@ -449,6 +459,12 @@ fn label_ok(t: &PiiType, c: &Compiled, text: &str, label: (usize, usize), value_
         && labels.matches(ident, false)
         && (!labels.operator || c.grammar.has_operator(&text[label.1..value_start]))
 }
+
+/// Windows around union ends start at the run of the pattern's alphabet only for patterns longer
+/// than this: the walk back to the run's start costs about half of what searching those bytes
+/// does, and under this reach it covers nearly the whole window (on the bench's PII prose, its
+/// SSNs and most phone formats made `detect` 1-2% slower).
+const RUN_REACH: usize = 32;
 
 /// Clusters up to this long are searched whole: splitting them into runs costs more than it saves.
 const SHORT_CLUSTER: usize = 48;
@@ -531,7 +547,11 @@ pub fn candidates<'c>(
             continue;
         }
         if let (Some(at), Some(reach)) = (located(p), p.max_len) {
-            for (start, end) in end_windows(text, at, reach) {
+            let alphabet = match &p.gate {
+                Gate::Cluster(_, alphabet) if reach > RUN_REACH => Some(alphabet),
+                _ => None,
+            };
+            for (start, end) in end_windows(text, at, reach, alphabet) {
                 each_match(p, text, start..end, None, &mut caps, &mut push);
             }
             continue;
@@ -730,6 +750,59 @@ pub(crate) mod tests {
                 assert_eq!(detect(&c, t, &all), fresh, "{t:?}");
             }
         }
+    }
+
+    /// Patterns searched around the union's match ends, from the start of the run of their
+    /// alphabet, find what they find without the union: texts of values of digits, dots, dashes,
+    /// spaces and capitals glued to each other, to such runs and to words.
+    #[test]
+    fn searching_from_the_run_before_an_end_finds_what_a_whole_search_finds() {
+        let located = compile_config(&EngineConfig::default()).unwrap();
+        let mut whole = compile_config(&EngineConfig::default()).unwrap();
+        whole.union = None;
+        let all: Vec<usize> = (0..located.types.len()).collect();
+        let pieces = [
+            "19.48.187.150",
+            "10.0.0.1/24",
+            "1.2.3.4.5.6.7.8",
+            "123-45-6789",
+            "078-05-1120",
+            "(415) 555-0123",
+            "+1 415 555 0123",
+            "4111 1111 1111 1111",
+            "4111-1111-1111-1111",
+            "GB82 WEST 1234 5698 7654 32",
+            "DE89 3704 0044 0532 0130 00",
+            "AB",
+            "2024-02-29",
+            "12/31/1999",
+            "999.1.1.1",
+            "0.",
+            ".",
+            "-",
+            " ",
+            "/",
+            "7",
+            "42",
+            "ip=",
+            "SSN ",
+            "call ",
+            "word",
+            "\n",
+            "é",
+        ];
+        let mut next = picker(0x51_7CC1_B727_220A);
+        let mut checked = 0;
+        for _ in 0..5_000 {
+            let mut text = String::new();
+            for _ in 0..next(16) {
+                text.push_str(pieces[next(pieces.len())]);
+            }
+            let found = detect(&whole, &text, &all);
+            checked += found.len();
+            assert_eq!(detect(&located, &text, &all), found, "{text:?}");
+        }
+        assert!(checked > 1_000, "too few values in the texts: {checked}");
     }
 
     /// A pattern tried at its keywords finds what a search of the whole text finds: texts made

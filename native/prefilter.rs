@@ -57,6 +57,16 @@ pub enum Gate {
 pub struct Alphabet(Box<[bool; 256]>);
 
 impl Alphabet {
+    /// Where the run of alphabet bytes that ends at `end` begins, looking back no further than
+    /// `floor`: a match ending at `end` starts there or later.
+    pub fn run_start(&self, bytes: &[u8], end: usize, floor: usize) -> usize {
+        let mut start = end;
+        while start > floor && self.0[bytes[start - 1] as usize] {
+            start -= 1;
+        }
+        start
+    }
+
     /// The maximal runs of alphabet bytes in `text[range]` that hold what `need` asks for.
     pub fn runs(&self, text: &str, range: (usize, usize), need: &Need) -> Vec<(usize, usize)> {
         let bytes = text.as_bytes();
