@@ -112,29 +112,30 @@ def main() -> int:
         f"this checkout vs {args.against}; cpex: {'yes' if isinstance(cpex, engines.Contender) else 'unavailable'};"
         f" {args.clock} time"
     )
+
+    def compare(name: str, this: Callable[[Any], Any], other: Callable[[Any], Any], cpex_fn: Any, arg: Any) -> None:
+        """Time one input with both builds (and cpex) if both find the same in it."""
+        agree = same(this(arg), other(arg)) if isinstance(arg, (dict, list)) else same_found(this(arg), other(arg))
+        if not agree:
+            print(f"{name}: the two builds disagree; not timed")
+            return
+        fns = {"this": bound(this, arg), "other": bound(other, arg)}
+        if cpex_fn is not None:
+            fns["cpex"] = bound(cpex_fn, arg)
+        print(_line(name, medians(fns, args.rounds, clock)), flush=True)
+
+    peer = cpex if isinstance(cpex, engines.Contender) else None
     if args.texts:
         for size in args.sizes or ["1KB", "10KB", "100KB", "1MB"]:
             for make in (inputs.pii_prose, inputs.clean_prose):
                 for ascii_only in (True, False):
                     inp = make(size, ascii_only=ascii_only)
-                    if not same_found(ours.detect(inp.text), theirs.detect(inp.text)):
-                        print(f"{inp.name}: the two builds disagree; not timed")
-                        continue
-                    fns = {"this": bound(ours.detect, inp.text), "other": bound(theirs.detect, inp.text)}
-                    if isinstance(cpex, engines.Contender):
-                        fns["cpex"] = bound(cpex.detect, inp.text)
-                    print(_line(inp.name, medians(fns, args.rounds, clock)), flush=True)
+                    compare(inp.name, ours.detect, theirs.detect, peer and peer.detect, inp.text)
         return 0
     for size in args.sizes or ["10KB", "1MB"]:
         for ascii_only in (False, True):
             data = inputs.nested_payload(size, ascii_only)
-            if not same(ours.scan(data.data), theirs.scan(data.data)):
-                print(f"{data.name}: the two builds disagree; not timed")
-                continue
-            fns = {"this": bound(ours.scan, data.data), "other": bound(theirs.scan, data.data)}
-            if isinstance(cpex, engines.Contender):
-                fns["cpex"] = bound(cpex.scan, data.data)
-            print(_line(data.name, medians(fns, args.rounds, clock)), flush=True)
+            compare(data.name, ours.scan, theirs.scan, peer and peer.scan, data.data)
     return 0
 
 
