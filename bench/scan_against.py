@@ -113,10 +113,17 @@ def main() -> int:
         f" {args.clock} time"
     )
 
-    def compare(name: str, this: Callable[[Any], Any], other: Callable[[Any], Any], cpex_fn: Any, arg: Any) -> None:
+    def compare(
+        name: str,
+        this: Callable[[Any], Any],
+        other: Callable[[Any], Any],
+        cpex_fn: Any,
+        arg: Any,
+        *,
+        agree: Callable[[Any, Any], bool],
+    ) -> None:
         """Time one input with both builds (and cpex) if both find the same in it."""
-        agree = same(this(arg), other(arg)) if isinstance(arg, (dict, list)) else same_found(this(arg), other(arg))
-        if not agree:
+        if not agree(this(arg), other(arg)):
             print(f"{name}: the two builds disagree; not timed")
             return
         fns = {"this": bound(this, arg), "other": bound(other, arg)}
@@ -130,12 +137,12 @@ def main() -> int:
             for make in (inputs.pii_prose, inputs.clean_prose):
                 for ascii_only in (True, False):
                     inp = make(size, ascii_only=ascii_only)
-                    compare(inp.name, ours.detect, theirs.detect, peer and peer.detect, inp.text)
+                    compare(inp.name, ours.detect, theirs.detect, peer and peer.detect, inp.text, agree=same_found)
         return 0
     for size in args.sizes or ["10KB", "1MB"]:
         for ascii_only in (False, True):
             data = inputs.nested_payload(size, ascii_only)
-            compare(data.name, ours.scan, theirs.scan, peer and peer.scan, data.data)
+            compare(data.name, ours.scan, theirs.scan, peer and peer.scan, data.data, agree=same)
     return 0
 
 

@@ -417,14 +417,15 @@ fn end_windows<'a>(
         }
         start
     };
-    let mut ends = ends.iter().copied().peekable();
+    // Each end's window start is found once (the walk back to a run's start is not free), then
+    // windows that reach back into the one before are merged with it.
+    let mut spans = ends.iter().map(move |&end| (start_of(end), end)).peekable();
     std::iter::from_fn(move || {
-        let first = ends.next()?;
-        let mut last = first;
-        while let Some(end) = ends.next_if(|&end| start_of(end) <= last) {
+        let (start, mut last) = spans.next()?;
+        while let Some((_, end)) = spans.next_if(|&(next, _)| next <= last) {
             last = last.max(end);
         }
-        Some((start_of(first), last))
+        Some((start, last))
     })
 }
 

@@ -173,8 +173,11 @@ pub fn union_matches(
     let mut third = union.caches.get();
     let parts = Parts::of(len, reach);
     let [_, h2, h3] = parts.heads;
-    let starts = (Walk::start(dfa, first, text, 0)?, Walk::start(dfa, &mut second, text, h2)?);
-    let s3 = Walk::start(dfa, &mut third, text, h3)?;
+    let (s1, s2, s3) = (
+        Walk::start(dfa, first, text, 0)?,
+        Walk::start(dfa, &mut second, text, h2)?,
+        Walk::start(dfa, &mut third, text, h3)?,
+    );
     let mut a = Walk { cache: first, from: 0 };
     let mut b = Walk { cache: &mut second, from: parts.last(0) };
     let mut c = Walk { cache: &mut third, from: parts.last(1) };
@@ -188,7 +191,7 @@ pub fn union_matches(
                 dfa,
                 hay,
                 &parts,
-                [(&mut a, starts.0), (&mut b, starts.1), (&mut c, s3)],
+                [(&mut a, s1), (&mut b, s2), (&mut c, s3)],
                 (found, &mut keep_b, &mut keep_c),
             )?;
             let s3 = c.run(dfa, s3, hay, (h3 + parts.len, len), &mut keep_c)?;
