@@ -20,7 +20,6 @@ use crate::error::{Error, Result};
 use crate::hash::QuickSet;
 use crate::kept::{with_kept, Kept};
 use crate::prefilter::{gate, head, lead, need, openings, ClusterFinder, Gate, Head, Lead, Need};
-use crate::scan::WALKS;
 use crate::split::{Part, Split};
 use regex_automata::dfa::{dense, StartKind};
 use regex_automata::{hybrid, meta};
@@ -1527,8 +1526,8 @@ pub struct Union {
     pub reach: Option<usize>,
 }
 
-/// The caches of the union's DFA: one per walk running now (a search runs one or two), and at
-/// most [`union_spare`] kept between searches, so that the memory kept is bounded whatever the
+/// The caches of the union's DFA: one per search running now (the walks of a long text share it),
+/// and at most [`union_spare`] kept between searches, so that the memory kept is bounded whatever the
 /// number of threads that search (a library pool keeps one per thread that ever searched at the
 /// same time as another, for good).
 #[derive(Debug)]
@@ -1547,8 +1546,8 @@ impl Caches {
     fn new(dfa: hybrid::dfa::DFA) -> Self {
         let caches =
             Caches { dfa, filler: Filler::new(), spare: Mutex::new(Vec::new()), keep: union_spare() };
-        // The ones that a long text's walks take, made now rather than by the first searches.
-        let ready = (0..WALKS.min(caches.keep)).map(|_| Box::new(caches.reserved())).collect();
+        // The one the first search takes, made now rather than by that search.
+        let ready = (0..caches.keep.min(1)).map(|_| Box::new(caches.reserved())).collect();
         *caches.spare() = ready;
         caches
     }
@@ -1575,7 +1574,7 @@ impl Caches {
         self.spare.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A cache for one walk: a kept one when there is one (warm: its states are built), else a new one.
+    /// A cache for one search: a kept one when there is one (warm: its states are built), else a new one.
     pub fn get(&self) -> CacheGuard<'_> {
         let cache = self.spare().pop().unwrap_or_else(|| Box::new(self.reserved()));
         CacheGuard { caches: self, cache: Some(cache) }
@@ -1628,7 +1627,7 @@ impl Filler {
     }
 }
 
-/// A cache lent to one walk; kept for the next one when dropped, unless [`union_spare`] are kept.
+/// A cache lent to one search; kept for the next one when dropped, unless [`union_spare`] are kept.
 #[derive(Debug)]
 pub struct CacheGuard<'a> {
     caches: &'a Caches,
@@ -1667,17 +1666,16 @@ impl std::fmt::Debug for Union {
 /// The cache a union DFA may fill before it is cleared; past [`UNION_GIVE_UP`] clears that make
 /// little progress, a search gives up and the patterns are searched without the union's help.
 ///
-/// 8 MiB per walk (24 MiB for the [`WALKS`] walks of a long text) instead of the default 2 MiB: on a
+/// 8 MiB per search (the walks of a long text share it) instead of the default 2 MiB: on a
 /// megabyte of varied text the default cache filled and was rebuilt over and over (the profile was
 /// all determinisation), and throughput fell to a third of what it is at 100 KB.
 pub const UNION_CACHE: usize = 8 * 1024 * 1024;
-/// Union caches kept between searches: as many as the walks of a long text ([`WALKS`]) on every
-/// CPU and one more search need, so that searches running on all CPUs at once find warm caches (a
-/// cold cache builds its states as it reads: 2-4 ms on the first kilobyte, about 150 ms over a
-/// first megabyte of PII prose). The memory kept is at most this many times [`UNION_CACHE`],
-/// whatever the thread count.
+/// Union caches kept between searches: one per CPU and one more, so that searches running on all
+/// CPUs at once find warm caches (a cold cache builds its states as it reads: 2-4 ms on the first
+/// kilobyte, about 150 ms over a first megabyte of PII prose). The memory kept is at most this
+/// many times [`UNION_CACHE`], whatever the thread count.
 pub fn union_spare() -> usize {
-    WALKS * (std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) + 1)
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get) + 1
 }
 /// Cache clears a union search tolerates before it gives up (with fewer than 10 bytes searched
 /// per state built since).
@@ -1891,8 +1889,8 @@ mod tests {
         let found = all(&mut union.caches.reserved());
         assert!(found.len() >= 4);
         assert_eq!(found, all(&mut union.dfa.create_cache()));
-        // The engine starts with the caches a long text's walks take.
-        assert_eq!(Caches::new(union.dfa.clone()).kept().0, WALKS);
+        // The engine starts with the cache its first search takes.
+        assert_eq!(Caches::new(union.dfa.clone()).kept().0, 1);
     }
 
     #[test]

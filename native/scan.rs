@@ -11,9 +11,17 @@
 //!
 //! Each walk after the first starts `reach` bytes (the longest a union match can be) before the
 //! end of the part before it, so each match ending in its part lies whole in what it reads; each
-//! walk reports only the ends in its own part. Each walk has its own cache: a cache clear in one
-//! cannot invalidate another's state. What is reported is exactly what one walk over the whole
-//! text reports (tested against the library's overlapping search).
+//! walk reports only the ends in its own part. What is reported is exactly what one walk over the
+//! whole text reports (tested against the library's overlapping search).
+//!
+//! The walks share one cache. With a cache each, every state a text leads to was built and held
+//! three times: three times the tables for the processor to keep near, and three times the
+//! memory to fetch when a call comes cold (a server's call after other work). One cache took a
+//! quarter less time on the bench's 100 KB and 1 MB PII prose warm, and about half cold. A walk
+//! that builds a state may clear the cache when it is full, which leaves the other walks' states
+//! meaningless: then the text is walked again, once, from its start (a single walk carries its
+//! own state across a clear). Clears are rare: the cache holds 8 MiB, and a megabyte of prose
+//! needs about 2.
 
 use std::cell::Cell;
 
@@ -35,73 +43,100 @@ pub const WALKS: usize = 3;
 #[derive(Debug)]
 pub struct GaveUp;
 
-/// One walk of the DFA: its cache and where it reports from. The hot loops keep the state and
-/// the position in locals (in a struct behind a reference they go through memory, and a store
-/// and reload per byte halves the speed).
-struct Walk<'c> {
-    cache: &'c mut Cache,
+/// Why walks in step stopped before the end of their parts.
+enum Stop {
+    /// The DFA gave up on its cache.
+    GaveUp,
+    /// A walk cleared the cache the walks share: the others' states no longer mean anything.
+    Cleared,
+}
+
+impl From<GaveUp> for Stop {
+    fn from(_: GaveUp) -> Self {
+        Stop::GaveUp
+    }
+}
+
+/// One walk of the DFA: where it reports from. The hot loops keep the state and the position in
+/// locals (in a struct behind a reference they go through memory, and a store and reload per
+/// byte halves the speed).
+struct Walk {
     /// Ends at or before this are not reported (the other walk reports them).
     from: usize,
 }
 
-impl Walk<'_> {
+/// How far the walks over a text have read, for the cache's account of the bytes searched per
+/// state built (by which the DFA decides to give up): the position of a single walk, or the
+/// bytes read by all the walks in step.
+type Progress = usize;
+
+impl Walk {
     fn start(dfa: &DFA, cache: &mut Cache, text: &str, at: usize) -> Result<LazyStateID, GaveUp> {
         // The range starts the walk at `at` with the byte before it as look-behind.
-        let sid = dfa.start_state_forward(cache, &Input::new(text).range(at..)).map_err(|_| GaveUp)?;
-        cache.search_start(at);
-        Ok(sid)
+        dfa.start_state_forward(cache, &Input::new(text).range(at..)).map_err(|_| GaveUp)
     }
 
     /// The transition from `sid` on `byte`, or an unknown state when `sid` is tagged (then
     /// [`Walk::settle`] takes over). Inlined: the loop's speed is this load.
     #[inline(always)]
-    fn peek(&self, dfa: &DFA, sid: LazyStateID, byte: u8) -> LazyStateID {
+    fn peek(dfa: &DFA, cache: &Cache, sid: LazyStateID, byte: u8) -> LazyStateID {
         if sid.is_tagged() {
             return sid;
         }
-        dfa.next_state_untagged(self.cache, sid, byte)
+        dfa.next_state_untagged(cache, sid, byte)
     }
 
     /// The state after the byte at `at` when [`Walk::peek`] did not settle it (`sid` or `next`
     /// tagged): builds a state not in the cache and reports the matches of a match state, which
-    /// end at `at` (a lazy DFA sees a match one byte late).
+    /// end at `at` (a lazy DFA sees a match one byte late). With `shared` (the cache's clear
+    /// count when walks sharing it started), a clear since stops the walks: the others' states
+    /// are gone.
     #[cold]
     #[inline(never)]
     fn settle(
-        &mut self,
+        &self,
         dfa: &DFA,
-        sid: LazyStateID,
-        next: LazyStateID,
-        (byte, at): (u8, usize),
+        cache: &mut Cache,
+        (sid, next): (LazyStateID, LazyStateID),
+        (byte, at, progress): (u8, usize, Progress),
+        shared: Option<usize>,
         found: &mut impl FnMut(usize, usize),
-    ) -> Result<LazyStateID, GaveUp> {
+    ) -> Result<LazyStateID, Stop> {
         let next = if sid.is_tagged() || next.is_unknown() {
-            self.cache.search_update(at);
-            dfa.next_state(self.cache, sid, byte).map_err(|_| GaveUp)?
+            cache.search_update(progress);
+            let next = dfa.next_state(cache, sid, byte).map_err(|_| Stop::GaveUp)?;
+            if shared.is_some_and(|clears| cache.clear_count() != clears) {
+                return Err(Stop::Cleared);
+            }
+            next
         } else {
             next
         };
         if next.is_match() && at > self.from {
-            for i in 0..dfa.match_len(self.cache, next) {
-                found(dfa.match_pattern(self.cache, next, i).as_usize(), at);
+            for i in 0..dfa.match_len(cache, next) {
+                found(dfa.match_pattern(cache, next, i).as_usize(), at);
             }
         }
         Ok(next)
     }
 
-    /// Read `hay[at..end]` from `sid`; the state after.
+    /// Read `hay[at..end]` from `sid` alone (progress counted from `shift` past the position);
+    /// the state after.
     fn run(
-        &mut self,
+        &self,
         dfa: &DFA,
+        cache: &mut Cache,
         mut sid: LazyStateID,
         hay: &[u8],
-        (at, end): (usize, usize),
+        (at, end, shift): (usize, usize, usize),
         found: &mut impl FnMut(usize, usize),
     ) -> Result<LazyStateID, GaveUp> {
         for (i, &byte) in hay[at..end].iter().enumerate() {
-            let next = self.peek(dfa, sid, byte);
+            let next = Walk::peek(dfa, cache, sid, byte);
             sid = if next.is_tagged() || sid.is_tagged() {
-                self.settle(dfa, sid, next, (byte, at + i), found)?
+                // Alone: a clear cannot harm the walk (the library carries its state across).
+                self.settle(dfa, cache, (sid, next), (byte, at + i, at + i + shift), None, found)
+                    .map_err(|_| GaveUp)?
             } else {
                 next
             };
@@ -111,19 +146,19 @@ impl Walk<'_> {
 
     /// The end of the text: the matches that end there.
     fn finish(
-        &mut self,
+        &self,
         dfa: &DFA,
+        cache: &mut Cache,
         sid: LazyStateID,
         len: usize,
         found: &mut impl FnMut(usize, usize),
     ) -> Result<(), GaveUp> {
-        let last = dfa.next_eoi_state(self.cache, sid).map_err(|_| GaveUp)?;
+        let last = dfa.next_eoi_state(cache, sid).map_err(|_| GaveUp)?;
         if last.is_match() {
-            for i in 0..dfa.match_len(self.cache, last) {
-                found(dfa.match_pattern(self.cache, last, i).as_usize(), len);
+            for i in 0..dfa.match_len(cache, last) {
+                found(dfa.match_pattern(cache, last, i).as_usize(), len);
             }
         }
-        self.cache.search_finish(len);
         Ok(())
     }
 }
@@ -131,8 +166,8 @@ impl Walk<'_> {
 /// Every (union id, match end) of the union's patterns and keywords in `text`, each id's ends
 /// ascending; `Err` if the DFA gave up. `Ok(true)` if the text was walked in parts ([`WALKS`]).
 ///
-/// `held` is a cache taken by the caller for many texts (a payload's strings), used for the
-/// first walk instead of one taken here per text.
+/// `held` is a cache taken by the caller for many texts (a payload's strings), used instead of
+/// one taken here per text.
 ///
 /// # Example
 /// ```
@@ -151,55 +186,105 @@ pub fn union_matches(
     held: Option<&mut Cache>,
     found: &mut impl FnMut(usize, usize),
 ) -> Result<bool, GaveUp> {
-    let dfa = &union.dfa;
-    let hay = text.as_bytes();
-    let len = hay.len();
     let mut taken;
-    let first: &mut Cache = match held {
+    let cache: &mut Cache = match held {
         Some(cache) => cache,
         None => {
             taken = union.caches.get();
             &mut taken
         }
     };
-    let Some(reach) = union.reach.filter(|&r| len >= SPLIT_REACHES * r.max(16)) else {
-        let sid = Walk::start(dfa, first, text, 0)?;
-        let mut walk = Walk { cache: first, from: 0 };
-        let sid = walk.run(dfa, sid, hay, (0, len), found)?;
-        walk.finish(dfa, sid, len, found)?;
-        return Ok(false);
-    };
-    let mut second = union.caches.get();
-    let mut third = union.caches.get();
-    let parts = Parts::of(len, reach);
-    let [_, h2, h3] = parts.heads;
-    let (s1, s2, s3) = (
-        Walk::start(dfa, first, text, 0)?,
-        Walk::start(dfa, &mut second, text, h2)?,
-        Walk::start(dfa, &mut third, text, h3)?,
+    walk(&union.dfa, union.reach, cache, text, found)
+}
+
+/// [`union_matches`] with `dfa`, whose matches are at most `reach` long, and `cache`.
+fn walk(
+    dfa: &DFA,
+    reach: Option<usize>,
+    cache: &mut Cache,
+    text: &str,
+    found: &mut impl FnMut(usize, usize),
+) -> Result<bool, GaveUp> {
+    if let Some(reach) = reach.filter(|&r| text.len() >= SPLIT_REACHES * r.max(16)) {
+        match in_parts(dfa, cache, text, Parts::of(text.len(), reach), found) {
+            Ok(()) => return Ok(true),
+            Err(Stop::GaveUp) => return Err(GaveUp),
+            // Nothing was reported: the text is walked again, whole.
+            Err(Stop::Cleared) => {}
+        }
+    }
+    whole(dfa, cache, text, found)?;
+    Ok(false)
+}
+
+/// One walk over the whole text.
+fn whole(
+    dfa: &DFA,
+    cache: &mut Cache,
+    text: &str,
+    found: &mut impl FnMut(usize, usize),
+) -> Result<(), GaveUp> {
+    let len = text.len();
+    cache.search_start(0);
+    let walk = Walk { from: 0 };
+    let sid = Walk::start(dfa, cache, text, 0)?;
+    let sid = walk.run(dfa, cache, sid, text.as_bytes(), (0, len, 0), found)?;
+    walk.finish(dfa, cache, sid, len, found)?;
+    cache.search_finish(len);
+    Ok(())
+}
+
+/// The walks over the parts of a long text, in step; what they find is held until all are done
+/// (a clear of the cache they share stops them, and then nothing is reported), then reported
+/// walk by walk, so that each id's ends stay ascending.
+fn in_parts(
+    dfa: &DFA,
+    cache: &mut Cache,
+    text: &str,
+    parts: Parts,
+    found: &mut impl FnMut(usize, usize),
+) -> Result<(), Stop> {
+    let (hay, len) = (text.as_bytes(), text.len());
+    let [h1, h2, h3] = parts.heads;
+    let clears = cache.clear_count();
+    cache.search_start(0);
+    let starts = (
+        Walk::start(dfa, cache, text, h1)?,
+        Walk::start(dfa, cache, text, h2)?,
+        Walk::start(dfa, cache, text, h3)?,
     );
-    let mut a = Walk { cache: first, from: 0 };
-    let mut b = Walk { cache: &mut second, from: parts.last(0) };
-    let mut c = Walk { cache: &mut third, from: parts.last(1) };
-    // The later walks' finds are held until the walks before them are done, so that each id's
-    // ends stay ascending.
-    with_kept(&LATER, |later| {
-        with_kept(&LAST, |last| {
-            let mut keep_b = |id: usize, end: usize| later.push((id, end));
-            let mut keep_c = |id: usize, end: usize| last.push((id, end));
-            let s3 = thirds(
-                dfa,
-                hay,
-                &parts,
-                [(&mut a, s1), (&mut b, s2), (&mut c, s3)],
-                (found, &mut keep_b, &mut keep_c),
-            )?;
-            let s3 = c.run(dfa, s3, hay, (h3 + parts.len, len), &mut keep_c)?;
-            c.finish(dfa, s3, len, &mut keep_c)?;
-            for &(id, end) in later.iter().chain(last.iter()) {
-                found(id, end);
-            }
-            Ok(true)
+    // A start state built may have cleared the cache under the ones before it.
+    if cache.clear_count() != clears {
+        return Err(Stop::Cleared);
+    }
+    let walks = [Walk { from: 0 }, Walk { from: parts.last(0) }, Walk { from: parts.last(1) }];
+    with_kept(&FIRST, |first| {
+        with_kept(&LATER, |later| {
+            with_kept(&LAST, |last| {
+                let mut keep_a = |id: usize, end: usize| first.push((id, end));
+                let mut keep_b = |id: usize, end: usize| later.push((id, end));
+                let mut keep_c = |id: usize, end: usize| last.push((id, end));
+                let s3 = thirds(
+                    dfa,
+                    cache,
+                    hay,
+                    (&parts, clears),
+                    (&walks, starts),
+                    (&mut keep_a, &mut keep_b, &mut keep_c),
+                )?;
+                // The last walk reads the rest alone (a clear cannot harm it now: the library
+                // carries a single walk's state across one); its progress counts on from what
+                // all the walks read.
+                let [_, _, c] = &walks;
+                let shift = WALKS * parts.len - (h3 + parts.len);
+                let s3 = c.run(dfa, cache, s3, hay, (h3 + parts.len, len, shift), &mut keep_c)?;
+                c.finish(dfa, cache, s3, len, &mut keep_c)?;
+                cache.search_finish(len + shift);
+                for &(id, end) in first.iter().chain(later.iter()).chain(last.iter()) {
+                    found(id, end);
+                }
+                Ok(())
+            })
         })
     })
 }
@@ -227,39 +312,57 @@ impl Parts {
     }
 }
 
-/// The three walks stepped together over their parts ([`Parts`]); the last walk's state then.
-/// Its own function: in the closure that holds the later walks' finds, the states were kept in
-/// memory rather than in registers, a store and a reload per byte.
+/// The three walks stepped together over their parts ([`Parts`]), sharing `cache` (`clears`: its
+/// clear count when they started); the last walk's state then. Its own function: in the closure
+/// that holds the walks' finds, the states were kept in memory rather than in registers, a store
+/// and a reload per byte.
 #[inline(never)]
 fn thirds(
     dfa: &DFA,
+    cache: &mut Cache,
     hay: &[u8],
-    parts: &Parts,
-    [(a, mut sa), (b, mut sb), (c, mut sc)]: [(&mut Walk<'_>, LazyStateID); WALKS],
-    (found, keep_b, keep_c): (
+    (parts, clears): (&Parts, usize),
+    ([a, b, c], (mut sa, mut sb, mut sc)): (&[Walk; WALKS], (LazyStateID, LazyStateID, LazyStateID)),
+    (keep_a, keep_b, keep_c): (
         &mut impl FnMut(usize, usize),
         &mut impl FnMut(usize, usize),
         &mut impl FnMut(usize, usize),
     ),
-) -> Result<LazyStateID, GaveUp> {
+) -> Result<LazyStateID, Stop> {
     let [ha, hb, hc] = parts.heads;
     let n = parts.len;
+    let shared = Some(clears);
     for (i, ((&xa, &xb), &xc)) in hay[..n].iter().zip(&hay[hb..hb + n]).zip(&hay[hc..hc + n]).enumerate() {
-        // Every transition is read before any is acted on: the loads overlap.
-        let (na, nb, nc) = (a.peek(dfa, sa, xa), b.peek(dfa, sb, xb), c.peek(dfa, sc, xc));
-        sa = if na.is_tagged() || sa.is_tagged() { a.settle(dfa, sa, na, (xa, ha + i), found)? } else { na };
-        sb = if nb.is_tagged() || sb.is_tagged() { b.settle(dfa, sb, nb, (xb, hb + i), keep_b)? } else { nb };
-        sc = if nc.is_tagged() || sc.is_tagged() { c.settle(dfa, sc, nc, (xc, hc + i), keep_c)? } else { nc };
+        // Every transition is read before any is acted on: the loads overlap. The cache's
+        // progress is what all the walks have read.
+        let (na, nb, nc) =
+            (Walk::peek(dfa, cache, sa, xa), Walk::peek(dfa, cache, sb, xb), Walk::peek(dfa, cache, sc, xc));
+        let read = WALKS * i;
+        sa = if na.is_tagged() || sa.is_tagged() {
+            a.settle(dfa, cache, (sa, na), (xa, ha + i, read), shared, keep_a)?
+        } else {
+            na
+        };
+        sb = if nb.is_tagged() || sb.is_tagged() {
+            b.settle(dfa, cache, (sb, nb), (xb, hb + i, read + 1), shared, keep_b)?
+        } else {
+            nb
+        };
+        sc = if nc.is_tagged() || sc.is_tagged() {
+            c.settle(dfa, cache, (sc, nc), (xc, hc + i, read + 2), shared, keep_c)?
+        } else {
+            nc
+        };
     }
-    a.cache.search_finish(ha + n);
-    b.cache.search_finish(hb + n);
     Ok(sc)
 }
 
 thread_local! {
-    /// What the second walk found, held until the first is done.
+    /// What the first walk found, held until all are done.
+    static FIRST: Cell<Option<Vec<(usize, usize)>>> = const { Cell::new(None) };
+    /// What the second walk found, held until all are done.
     static LATER: Cell<Option<Vec<(usize, usize)>>> = const { Cell::new(None) };
-    /// What the third walk found, held until the second is done.
+    /// What the third walk found, held until all are done.
     static LAST: Cell<Option<Vec<(usize, usize)>>> = const { Cell::new(None) };
 }
 
@@ -272,12 +375,12 @@ mod tests {
     use crate::catalog::{compile_config, EngineConfig};
 
     /// Every (id, end) of one overlapping search by the library, per id ascending.
-    fn one_walk(union: &Union, text: &str) -> Vec<(usize, usize)> {
-        let mut cache = union.dfa.create_cache();
+    fn one_walk(dfa: &DFA, text: &str) -> Vec<(usize, usize)> {
+        let mut cache = dfa.create_cache();
         let mut state = OverlappingState::start();
         let mut out = Vec::new();
         loop {
-            union.dfa.try_search_overlapping_fwd(&mut cache, &Input::new(text), &mut state).unwrap();
+            dfa.try_search_overlapping_fwd(&mut cache, &Input::new(text), &mut state).unwrap();
             let Some(m) = state.get_match() else { break };
             out.push((m.pattern().as_usize(), m.offset()));
         }
@@ -321,13 +424,50 @@ mod tests {
                 let head = border + 1 - shift;
                 let text = format!("{}{piece}{}", &long[..head], &long[..total - head - piece.len()]);
                 let (got, split) = ours(union, &text);
-                assert_eq!(got, one_walk(union, &text), "piece {piece:?} shifted {shift} from {border}");
+                assert_eq!(got, one_walk(&union.dfa, &text), "piece {piece:?} shifted {shift} from {border}");
                 checked_split += usize::from(split);
             }
         }
         assert!(checked_split > 0, "no text was long enough to split");
         // Short texts are walked once.
         assert!(!ours(union, "ssn 123-45-6789").1);
+    }
+
+    /// Walks in step that clear the cache they share (a union given a small cache) report what
+    /// one walk reports: the text is walked again, whole, and nothing of the first try is left.
+    #[test]
+    fn a_cleared_cache_walks_the_text_again() {
+        const SMALL: usize = 12 * 1024;
+        let sources = [
+            r"(?-u:\b)[0-9]{3}-[0-9]{2}-[0-9]{4}(?-u:\b)",
+            r"[a-z]{2,8}@[a-z]{2,8}\.(?:com|org)",
+            r"(?i)ssn",
+            r"(?i)passport",
+        ];
+        let dfa = DFA::builder()
+            .configure(
+                DFA::config()
+                    .match_kind(regex_automata::MatchKind::All)
+                    .cache_capacity(SMALL)
+                    .minimum_cache_clear_count(None),
+            )
+            .build_many(&sources)
+            .unwrap();
+        let mut next = crate::detect::tests::picker(0x0DDB_1A5E_5EED_5EED);
+        let pieces =
+            ["ssn 123-45-6789 ", "mail jo@example.com ", "Passport ", "word ", "x@y.org ", "12-34 ", "\n"];
+        let mut cleared = 0;
+        for _ in 0..200 {
+            let text: String = (0..40 + next(80)).map(|_| pieces[next(pieces.len())]).collect();
+            let mut cache = dfa.create_cache();
+            let mut got = Vec::new();
+            let split = walk(&dfa, Some(24), &mut cache, &text, &mut |id, end| got.push((id, end))).unwrap();
+            // Long enough to split: walked whole only after a clear stopped the walks in step.
+            cleared += usize::from(!split && cache.clear_count() > 0);
+            got.sort_unstable();
+            assert_eq!(got, one_walk(&dfa, &text), "{text:?}");
+        }
+        assert!(cleared > 100, "too few walks cleared their cache: {cleared}");
     }
 
     /// The parts cover the text, each walk after the first starting `reach` before the end of the
