@@ -60,11 +60,7 @@ impl Alphabet {
     /// Where the run of alphabet bytes that ends at `end` begins, looking back no further than
     /// `floor`: a match ending at `end` starts there or later.
     pub fn run_start(&self, bytes: &[u8], end: usize, floor: usize) -> usize {
-        let mut start = end;
-        while start > floor && self.0[bytes[start - 1] as usize] {
-            start -= 1;
-        }
-        start
+        run_back(bytes, end, floor, |b| self.0[usize::from(b)])
     }
 
     /// The maximal runs of alphabet bytes in `text[range]` that hold what `need` asks for.
@@ -243,15 +239,20 @@ impl Lead {
     /// Where a match whose keyword starts at `at` would start, at `from` or after: as far back as
     /// the run of [`Lead::bytes`] before `at` goes, at most [`Lead::max`] bytes.
     pub fn start(&self, text: &[u8], at: usize, from: usize) -> usize {
-        let mut start = at;
-        while start > from
-            && at - start < self.max
-            && self.bytes.get(usize::from(text[start - 1])) == Some(&true)
-        {
-            start -= 1;
-        }
-        start
+        let floor = from.max(at.saturating_sub(self.max));
+        run_back(text, at, floor, |b| self.bytes.get(usize::from(b)) == Some(&true))
     }
+}
+
+/// Where the run of bytes `inside` accepts that ends at `end` begins, looking back no further
+/// than `floor`.
+#[inline(always)]
+fn run_back(bytes: &[u8], end: usize, floor: usize, inside: impl Fn(u8) -> bool) -> usize {
+    let mut start = end;
+    while start > floor && inside(bytes[start - 1]) {
+        start -= 1;
+    }
+    start
 }
 
 /// The [`Lead`] of a pattern with `keywords` (lower case, found in any ASCII case), if its syntax
