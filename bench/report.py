@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engines import CONTENDERS
-from mcp_latency import FLOOR_CASE, FLOOR_TYPE
+from mcp_latency import ENGINE_WARM, FLOOR_CASE, FLOOR_TYPE
 
 X = "\N{MULTIPLICATION SIGN}"
 X_GE, X_LE = "\N{GREATER-THAN OR EQUAL TO}", "\N{LESS-THAN OR EQUAL TO}"
@@ -326,9 +326,9 @@ def mcp_md(section: dict[str, Any]) -> list[str]:
         f"client {section['client']}; protocol {', '.join(f'{k}: {v}' for k, v in section['protocols'].items())}. "
         "Latency seen by the client, calls round-robin over the cases; `p50 ÷ ping` is the case's p50 over "
         "the no-op `ping` p50 on the same server and transport, `p50 ÷ engine` over `Engine.mask` on the same "
-        "arguments in the benchmark's process, warm (the last of three calls in a row), timed after each of the "
-        "case's calls so that both see the same stretches of a shared machine. `client check` is the part of a "
-        "call the SDK client spends validating the result against the tool's output schema (`jsonschema`), "
+        f"arguments in the benchmark's process, warm (the last of {ENGINE_WARM + 1} calls in a row), timed after "
+        "each of the case's calls so that both see the same stretches of a shared machine. `client check` is the "
+        "part of a call the SDK client spends validating the result against the tool's output schema (`jsonschema`), "
         "measured apart. "
         "`spans` asks for every detection's span (`detections='spans'`), `counts` for the counts as the text "
         "content (`text_content='counts'`: the masked text travels once), `floor` for one type whose search "

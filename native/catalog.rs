@@ -1547,8 +1547,8 @@ impl Caches {
         let caches =
             Caches { dfa, filler: Filler::new(), spare: Mutex::new(Vec::new()), keep: union_spare() };
         // The one the first search takes, made now rather than by that search.
-        let ready = (0..caches.keep.min(1)).map(|_| Box::new(caches.reserved())).collect();
-        *caches.spare() = ready;
+        let ready = Box::new(caches.reserved());
+        caches.spare().push(ready);
         caches
     }
 

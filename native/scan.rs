@@ -20,8 +20,8 @@
 //! quarter less time on the bench's 100 KB and 1 MB PII prose warm, and about half cold. A walk
 //! that builds a state may clear the cache when it is full, which leaves the other walks' states
 //! meaningless: then the text is walked again, once, from its start (a single walk carries its
-//! own state across a clear). Clears are rare: the cache holds 8 MiB, and a megabyte of prose
-//! needs about 2.
+//! own state across a clear). Clears are rare: the cache holds 8 MiB, and a megabyte of the
+//! bench's prose needs about 4.7.
 
 use std::cell::Cell;
 
@@ -63,7 +63,7 @@ impl From<GaveUp> for Stop {
 /// locals (in a struct behind a reference they go through memory, and a store and reload per
 /// byte halves the speed).
 struct Walk {
-    /// Ends at or before this are not reported (the other walk reports them).
+    /// Ends at or before this are not reported (the walk before it reports them).
     from: usize,
 }
 
