@@ -53,7 +53,7 @@ def best_us(fn: Callable[[str], Any], text: str, runs: int, before: Callable[[],
     for _ in range(runs):
         if before is not None:
             before()
-        best = min(best, throughput.sample(fn, text, 1))
+        best = min(best, throughput.sample(fn, text, 1).wall)
     return best * 1e6
 
 

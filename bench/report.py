@@ -265,7 +265,8 @@ def targets_md(ts: list[dict[str, Any]]) -> list[str]:
 def engines_md(section: dict[str, Any]) -> list[str]:
     names = [c for c in CONTENDERS if c in section["contenders"]]
     lines = [
-        "MB/s (10^6 bytes of UTF-8 input per second), median of repeated runs after warm-up; higher is better.",
+        "MB/s (10^6 bytes of UTF-8 input per second of the process's CPU time: what the machine's other tenants "
+        "took is left out), median of repeated runs after warm-up; higher is better.",
         "`full`: our whole catalog; `peer`: our types that cpex also has (the comparison rows); "
         f"masking strategy `{section['strategy']}` everywhere. cpex's `mask` is `mask(text, detect(text))`; "
         "`scan` is our `Engine.scan` and cpex's `process_nested`. For nested inputs, `detect` and `mask` "

@@ -11,6 +11,12 @@ three samples: a run on a busy machine read the nested 1 MB ratio as 2.53x where
 ``bench/scan_against.py`` measured 3.18x on the same machine quiet). Calls faster than ~2 ms are
 timed in batches, so the timer's resolution does not matter. MB is 10^6 bytes of the input's
 UTF-8 text (for ``scan``, of the payload serialised as compact JSON).
+
+A sample is the CPU time the process spent on its batch, not the time on the clock: every
+contender computes in the calling thread and waits for nothing, so the two differ only by the time
+the machine gave to something else, which on a shared host comes in stretches that slow some
+samples and not others (see ``bench/scan_against.py``, which times the same way with
+``--clock cpu``). The batch size and each contender's time budget are on the clock.
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ class Cell:
     contender: str
     status: str = "ok"  # ok | unavailable | error
     detail: str = ""
-    median_s: float | None = None
+    median_s: float | None = None  # CPU time per call, as min_s and max_s
     min_s: float | None = None
     max_s: float | None = None
     runs: int = 0
@@ -73,20 +79,28 @@ def warm_up(fn: Callable[[Any], Any], arg: Any, budget: Budget) -> int:
     2.3 ms against 0.2 ms for cpex), and a batch sized from it was one call, timed cold after the
     other contenders' calls had taken the CPU caches.
     """
-    best = sample(fn, arg, 1)
+    best = sample(fn, arg, 1).wall
     deadline = time.perf_counter() + budget.warmup_seconds
-    best = min(best, sample(fn, arg, 1))
+    best = min(best, sample(fn, arg, 1).wall)
     while time.perf_counter() < deadline:
-        best = min(best, sample(fn, arg, 1))
+        best = min(best, sample(fn, arg, 1).wall)
     return max(1, int(BATCH_SECONDS / max(best, 1e-9)))
 
 
-def sample(fn: Callable[[Any], Any], arg: Any, batch: int) -> float:
+@dataclass(frozen=True)
+class Sample:
+    """Seconds per call over a batch: on the clock, and of the process's CPU time."""
+
+    wall: float
+    cpu: float
+
+
+def sample(fn: Callable[[Any], Any], arg: Any, batch: int) -> Sample:
     """Seconds per call of ``fn(arg)``, over ``batch`` calls."""
-    t = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(batch):
         fn(arg)
-    return (time.perf_counter() - t) / batch
+    return Sample((time.perf_counter() - wall) / batch, (time.process_time() - cpu) / batch)
 
 
 def _fail(cell: Cell, exc: Exception) -> None:
@@ -122,7 +136,7 @@ def measure_row(inp: BenchInput, op: str, contenders: list[Contender | Unavailab
             cell, fn, batch = entry
             start = time.perf_counter()
             try:
-                samples[cell.contender].append(sample(fn, arg, batch))
+                samples[cell.contender].append(sample(fn, arg, batch).cpu)
             except Exception as exc:
                 _fail(cell, exc)
                 live.remove(entry)

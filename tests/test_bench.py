@@ -36,6 +36,18 @@ def test_a_slow_contender_leaves_the_fast_ones_their_samples() -> None:
     assert cells["fast"].runs <= budget.max_runs
 
 
+def test_a_sample_is_the_cpu_time_a_call_spends_not_what_it_waits() -> None:
+    # A call that waits 20 ms and computes nothing: what a stretch of the machine given to another
+    # tenant looks like to the clock. It is timed in batches sized on the clock (one call each).
+    waits = contender("waits", lambda _: time.sleep(0.02))
+    inp = BenchInput("text-1KB", "pii", "1KB", "some text", ())
+    budget = throughput.Budget(seconds=0.05, min_runs=3, max_runs=5, warmup_seconds=0.0)
+    (cell,) = throughput.measure_row(inp, "detect", [waits], budget)
+    assert cell.batch == 1
+    assert cell.median_s is not None
+    assert cell.median_s < 0.005
+
+
 def test_a_failing_contender_is_reported_and_the_others_timed() -> None:
     def broken(_: Any) -> None:
         raise ValueError("no")
