@@ -13,8 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
+import inputs
 import run
 import throughput
 from engines import Contender
@@ -87,3 +90,19 @@ def test_the_engine_time_beside_an_mcp_call_is_the_last_of_calls_in_a_row() -> N
     took = mcp_latency.engine_call(Engine(), case, warm=2)
     assert seen == [("x", ["email"])] * 3
     assert took < 0.02
+
+
+@pytest.mark.parametrize("implementation", ["rust", "python"])
+def test_everyday_prose_holds_exactly_what_was_planted(implementation: str) -> None:
+    # Its common words must not look like PII or labels to either engine: the row's speed is
+    # that of the text with its planted PII, not of false positives.
+    from collections import Counter
+
+    from mcp_pii import Engine
+
+    inp = inputs.chat_prose("10KB")
+    engine = Engine(implementation=implementation)  # type: ignore[arg-type]
+    found = Counter((d.type, d.value) for d in engine.detect(inp.text))
+    assert found == Counter((p.type, p.value) for p in inp.planted)
+    assert inp.text.isascii()
+    assert len(inp.planted) >= 15
