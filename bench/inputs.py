@@ -318,21 +318,29 @@ def pii_sentence(r: random.Random, ascii_only: bool = False) -> tuple[str, Plant
 
 
 def _prose(
-    name_: str, nbytes: int, with_pii: bool, ascii_only: bool, *, kind: str | None = None, first_pii: int | None = None
+    name_: str,
+    nbytes: int,
+    with_pii: bool,
+    ascii_only: bool,
+    *,
+    kind: str | None = None,
+    first_pii: int | None = None,
+    every: int = PII_EVERY_BYTES,
+    fill: Callable[[random.Random, bool], str] = filler,
 ) -> BenchInput:
-    """Sentences up to ``nbytes``; with PII, one PII sentence per ``PII_EVERY_BYTES``, the first
-    after ``first_pii`` bytes (random within the first half of that stretch when None)."""
+    """Sentences up to ``nbytes`` (``fill``'s); with PII, one PII sentence per ``every`` bytes, the
+    first after ``first_pii`` bytes (random within the first half of that stretch when None)."""
     r = _rng(name_)
     parts: list[str] = []
     planted: list[Planted] = []
     size = 0
-    next_pii = r.randint(0, PII_EVERY_BYTES // 2) if first_pii is None else first_pii
+    next_pii = r.randint(0, every // 2) if first_pii is None else first_pii
     while True:
         if with_pii and size >= next_pii:
             chunk, p = pii_sentence(r, ascii_only)
-            next_pii += PII_EVERY_BYTES
+            next_pii += every
         else:
-            chunk, p = filler(r, ascii_only), None
+            chunk, p = fill(r, ascii_only), None
         chunk_bytes = len(chunk.encode()) + 1
         if size + chunk_bytes > nbytes and size > 0:
             break
@@ -400,8 +408,8 @@ CHAT_WORDS = (
 )  # fmt: skip
 
 
-def chat_sentence(r: random.Random) -> str:
-    """A sentence of 5 to 16 common words, capitalised, sometimes with a comma."""
+def chat_sentence(r: random.Random, ascii_only: bool = True) -> str:
+    """A sentence of 5 to 16 common words, capitalised, sometimes with a comma (always ASCII)."""
     words = [r.choice(CHAT_WORDS) for _ in range(r.randint(5, 16))]
     if len(words) > 8 and r.random() < 0.4:
         words[r.randint(3, len(words) - 3)] += ","
@@ -410,26 +418,15 @@ def chat_sentence(r: random.Random) -> str:
 
 def chat_prose(size_label: str) -> BenchInput:
     """Everyday ASCII prose of about ``SIZES[size_label]`` bytes with one PII sentence per ~500 bytes."""
-    name_ = f"chat-ascii-{size_label}"
-    r = _rng(name_)
-    parts: list[str] = []
-    planted: list[Planted] = []
-    size = 0
-    next_pii = r.randint(0, CHAT_PII_EVERY_BYTES // 2)
-    while True:
-        p = None
-        if size >= next_pii:
-            chunk, p = pii_sentence(r, ascii_only=True)
-            next_pii += CHAT_PII_EVERY_BYTES
-        else:
-            chunk = chat_sentence(r)
-        if size + len(chunk) + 1 > SIZES[size_label] and size > 0:
-            break
-        parts.append(chunk)
-        if p is not None:
-            planted.append(p)
-        size += len(chunk) + 1
-    return BenchInput(name_, "chat-ascii", size_label, " ".join(parts), tuple(planted))
+    return _prose(
+        f"chat-ascii-{size_label}",
+        SIZES[size_label],
+        True,
+        True,
+        kind="chat-ascii",
+        every=CHAT_PII_EVERY_BYTES,
+        fill=chat_sentence,
+    )
 
 
 def clean_prose(size_label: str, ascii_only: bool = False) -> BenchInput:
