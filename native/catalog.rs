@@ -22,6 +22,7 @@ use crate::kept::{with_kept, Kept};
 use crate::prefilter::{gate, head, lead, need, openings, ClusterFinder, Gate, Head, Lead, Need};
 use crate::split::{Part, Split};
 use regex_automata::dfa::{dense, StartKind};
+use regex_automata::util::look::Look;
 use regex_automata::{hybrid, meta};
 
 include!(concat!(env!("OUT_DIR"), "/catalog_files.rs"));
@@ -1524,6 +1525,11 @@ pub struct Union {
     pub shapes: usize,
     /// The longest match of a union pattern or keyword, in bytes (every union pattern is bounded).
     pub reach: Option<usize>,
+    /// Whether the union's matches in a text are among its matches in the text joined with
+    /// others by line feeds: true unless a pattern asserts the start or end of the text (a line
+    /// feed is what a word boundary or a multi-line `^`/`$` sees at either) or a CRLF-aware
+    /// line boundary.
+    pub joinable: bool,
 }
 
 /// The caches of the union's DFA: one per search running now (the walks of a long text share it),
@@ -1719,8 +1725,11 @@ fn union_regex(types: &mut [PiiType], keywords: Option<&KeywordIndex>) -> Option
         }
         return None;
     };
+    let looks = dfa.get_nfa().look_set_any();
+    let joinable =
+        ![Look::Start, Look::End, Look::StartCRLF, Look::EndCRLF].iter().any(|&l| looks.contains(l));
     let caches = Caches::new(dfa.clone());
-    Some(Arc::new(Union { dfa, caches, shapes, reach }))
+    Some(Arc::new(Union { dfa, caches, shapes, reach, joinable }))
 }
 
 /// The anchored DFA of a pattern tried at its keywords ([`Pattern::lead_dfa`]), if it is small.

@@ -296,6 +296,14 @@ pub struct Held<'c> {
     lists: Lists,
 }
 
+impl<'c> Held<'c> {
+    /// Walk the union over `text` with the cache held, reporting each (union id, end); false
+    /// without a union, or when it gave up.
+    pub fn walk_union(&mut self, c: &'c Compiled, text: &str, found: &mut impl FnMut(usize, usize)) -> bool {
+        walk_union(c, text, &mut self.cache, found)
+    }
+}
+
 /// The lists a text's detection fills, kept empty between texts: by [`Held`] for a payload's
 /// strings, and per thread for single texts ([`detect`]).
 #[derive(Default)]
@@ -330,36 +338,70 @@ struct Marks {
     starts: Starts,
 }
 
-/// One pass of the union's lazy DFA over `text` for the pattern ends and the keyword starts.
-/// When it gives up (a thrashing cache), the keywords are found by their own automaton and the
-/// union patterns are searched without the union's help.
+/// Where the union's matches in a text come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Matches<'a> {
+    /// A walk of the union over the text.
+    Walk,
+    /// A walk over many texts joined, each followed by a line feed (`traverse`): the (union id,
+    /// end) pairs that end in the text, ends in its own offsets. The union's matches in the text
+    /// are among them whenever [`Union::joinable`](crate::catalog::Union::joinable); the others
+    /// began before it and only cost a search that finds nothing.
+    Given(&'a [(u32, u32)]),
+}
+
+/// Walk the union over `text` with the cache `held` (taken at the first walk), reporting each
+/// (union id, end); false without a union, or when it gave up (a thrashing cache).
+fn walk_union<'c>(
+    c: &'c Compiled,
+    text: &str,
+    held: &mut Option<CacheGuard<'c>>,
+    found: &mut impl FnMut(usize, usize),
+) -> bool {
+    c.union.as_ref().is_some_and(|union| {
+        let cache = held.get_or_insert_with(|| union.caches.get());
+        union_matches(union, text, Some(cache), found).is_ok()
+    })
+}
+
+/// The pattern ends and the keyword starts in `text`, by a pass of the union's lazy DFA over it
+/// or as `matches` gives them. When the union gives up (a thrashing cache), the keywords are
+/// found by their own automaton and the union patterns are searched without the union's help.
 fn locate<'c, 's>(
     c: &'c Compiled,
     text: &str,
+    matches: Matches<'_>,
     cache: &mut Option<CacheGuard<'c>>,
     marks: &'s mut Marks,
 ) -> Located<'s> {
     let Marks { ends, packed, starts } = marks;
     packed.clear();
     ends.iter_mut().for_each(Vec::clear);
-    let walked = c.union.as_ref().is_some_and(|union| {
-        let mut found = |id: usize, end: usize| {
-            if id < union.shapes {
-                // Made at the first match: most short strings of a payload have none.
-                if ends.len() < union.shapes {
-                    ends.resize_with(union.shapes, Vec::new);
-                }
-                if ends[id].last() != Some(&end) {
-                    ends[id].push(end);
-                }
-            } else if let Some(index) = &c.keywords {
-                let word = index.in_union[id - union.shapes];
-                note_keyword(packed, &index.rules[word], end - index.words[word].len());
+    let shapes = c.union.as_ref().map_or(0, |union| union.shapes);
+    let mut found = |id: usize, end: usize| {
+        if id < shapes {
+            // Made at the first match: most short strings of a payload have none.
+            if ends.len() < shapes {
+                ends.resize_with(shapes, Vec::new);
             }
-        };
-        let cache = cache.get_or_insert_with(|| union.caches.get());
-        union_matches(union, text, Some(cache), &mut found).is_ok()
-    });
+            if ends[id].last() != Some(&end) {
+                ends[id].push(end);
+            }
+        } else if let Some(index) = &c.keywords {
+            let word = index.in_union[id - shapes];
+            // A keyword of joined texts that began before this one is not in it.
+            if let Some(start) = end.checked_sub(index.words[word].len()) {
+                note_keyword(packed, &index.rules[word], start);
+            }
+        }
+    };
+    let walked = match matches {
+        Matches::Walk => walk_union(c, text, cache, &mut found),
+        Matches::Given(pairs) => {
+            pairs.iter().for_each(|&(id, end)| found(id as usize, end as usize));
+            c.union.is_some()
+        }
+    };
     if walked {
         if let Some(index) = &c.keywords {
             byte_keywords(index, text.as_bytes(), packed);
@@ -475,6 +517,7 @@ pub fn candidates<'c>(
     c: &'c Compiled,
     text: &str,
     selected: &[usize],
+    matches: Matches<'_>,
     held: &mut Held<'c>,
     out: &mut Vec<Span>,
     waiting: &mut Vec<Waiting>,
@@ -483,7 +526,7 @@ pub fn candidates<'c>(
     // the text covers their needs); keyword-gated ones only where (anchored) or once one of their
     // keywords occurs.
     let Held { cache, lists: Lists { marks, picked } } = held;
-    let Located { ends, starts } = locate(c, text, cache, marks);
+    let Located { ends, starts } = locate(c, text, matches, cache, marks);
     let has = if ends.is_none() { Some(markers(text.as_bytes())) } else { None };
     let wanted_type = |ty: usize| selected.binary_search(&ty).is_ok();
     picked.clear();
@@ -671,9 +714,33 @@ pub fn detect_with<'c>(
     keyed: Vec<Span>,
     held: &mut Held<'c>,
 ) -> Vec<Span> {
+    detect_matched(c, text, selected, keyed, held, Matches::Walk)
+}
+
+/// [`detect_with`], with the union's matches in `text` as `matches` gives them.
+pub fn detect_matched<'c>(
+    c: &'c Compiled,
+    text: &str,
+    selected: &[usize],
+    keyed: Vec<Span>,
+    held: &mut Held<'c>,
+    matches: Matches<'_>,
+) -> Vec<Span> {
+    if let Matches::Given([]) = matches {
+        // No union match: only a keyword of one byte could call for a search (most of a
+        // payload's strings end here).
+        let packed = &mut held.lists.marks.packed;
+        packed.clear();
+        if let Some(index) = &c.keywords {
+            byte_keywords(index, text.as_bytes(), packed);
+        }
+        if keyed.is_empty() && c.always.is_empty() && packed.is_empty() {
+            return keyed;
+        }
+    }
     let mut spans = keyed;
     let mut waiting = Vec::new();
-    candidates(c, text, selected, held, &mut spans, &mut waiting);
+    candidates(c, text, selected, matches, held, &mut spans, &mut waiting);
     resolve(c, &mut spans);
     if !waiting.is_empty() {
         rescue(c, &mut spans, waiting);

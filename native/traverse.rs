@@ -668,11 +668,55 @@ pub struct Walker<'c, 's> {
     key_types: Vec<Option<(KeyPlace, Box<[usize]>)>>,
     /// What the detections in its strings keep from one string to the next.
     held: detect::Held<'c>,
+    /// The union's matches in the strings of a stretch of the payload, walked joined.
+    joined: Joined,
+}
+
+/// A string of a [`Joined`] stretch.
+struct JoinedText {
+    /// Its index in [`Tape::texts`].
+    t: usize,
+    /// Where it lies in [`Joined::text`].
+    at: std::ops::Range<usize>,
+    /// Where its matches are in [`Joined::pairs`].
+    matches: std::ops::Range<usize>,
+}
+
+/// The payload's strings up to this many bytes are walked joined, by stretches of about
+/// [`JOINED_BYTES`]: one walk of the union over a stretch instead of one per string, and no
+/// detection at all in the strings it found nothing in (most of them).
+const JOINED_TEXT: usize = 4096;
+const JOINED_BYTES: usize = 64 * 1024;
+
+/// The strings of a stretch of the payload's nodes, joined by line feeds, and the union's
+/// matches in each ([`detect::Matches::Given`]).
+#[derive(Default)]
+struct Joined {
+    /// Joining is off: the union cannot be walked joined ([`Union::joinable`]), or gave up.
+    ///
+    /// [`Union::joinable`]: crate::catalog::Union::joinable
+    off: bool,
+    /// The node after the stretch.
+    to: usize,
+    /// The strings of the stretch, in the order of their nodes.
+    texts: Vec<JoinedText>,
+    /// The next of `texts` the walk will meet.
+    next: usize,
+    /// The strings, each followed by a line feed.
+    text: String,
+    /// Union id and end (in its string's own offsets) of each match.
+    pairs: Vec<(u32, u32)>,
 }
 
 /// Where the texts of a pair of keys lie: address and length of the key above (if any) and of
 /// the nearest key.
 type KeyPlace = (Option<(usize, usize)>, (usize, usize));
+
+/// Whether `s` starts like JSON (an object or an array, after blanks): it is parsed as JSON
+/// before it is scanned as text.
+fn json_like(s: &str) -> bool {
+    matches!(s.as_bytes().get(unblanked(s).start), Some(b'{' | b'['))
+}
 
 /// The bytes of `s` without its leading and trailing JSON blanks (space, tab, CR, LF): a byte
 /// walk (`str::trim_matches` with a set of chars decodes each char, and it was 5% of a scan).
@@ -720,6 +764,7 @@ impl<'c, 's> Walker<'c, 's> {
             seen: Vec::new(),
             key_types: (0..KEY_SLOTS).map(|_| None).collect(),
             held: detect::Held::default(),
+            joined: Joined::default(),
             outer: Vec::new(),
             found: Vec::new(),
         }
@@ -750,6 +795,7 @@ impl<'c, 's> Walker<'c, 's> {
         self.short.clear();
         self.short.resize_with(slots, || None);
         self.seen = vec![0; slots * 4];
+        self.joined = Joined { off: !self.c.union.as_ref().is_some_and(|u| u.joinable), ..Joined::default() };
         self.walk_at(tape, 0, (None, None))
     }
 
@@ -784,7 +830,8 @@ impl<'c, 's> Walker<'c, 's> {
         let mut next = i + 1;
         match tape.nodes[i].kind {
             Kind::Text(t) => {
-                if let Some(new) = self.string(tape.texts[t].as_ref(), depth, path, keys)? {
+                let joined = self.joined_matches(tape, i, t);
+                if let Some(new) = self.string(tape.texts[t].as_ref(), depth, path, keys, joined)? {
                     changes.push((i, new));
                 }
             }
@@ -902,9 +949,81 @@ impl<'c, 's> Walker<'c, 's> {
         self.masker.as_mut().map(|m| m.apply(s, spans))
     }
 
-    /// Scan a string at `path`; return its new text when it changed.
-    fn string(&mut self, s: &str, depth: usize, path: &[Step<'_>], keys: Keys<'_>) -> Result<Option<String>> {
-        if matches!(s.as_bytes().get(unblanked(s).start), Some(b'{' | b'[')) {
+    /// The range in `joined.pairs` of the union's matches in text `t` (node `i`) of the payload,
+    /// walked joined with the strings around it (the stretch from node `i` is walked when the
+    /// walk reaches it); `None` when it is not walked joined.
+    fn joined_matches<T: AsRef<str>>(
+        &mut self,
+        tape: &Tape<T>,
+        i: usize,
+        t: usize,
+    ) -> Option<std::ops::Range<usize>> {
+        if self.joined.off || !self.outer.is_empty() {
+            return None;
+        }
+        if i >= self.joined.to {
+            self.join(tape, i);
+        }
+        let j = &mut self.joined;
+        while j.texts.get(j.next).is_some_and(|x| x.t < t) {
+            j.next += 1;
+        }
+        j.texts.get(j.next).filter(|x| x.t == t).map(|x| x.matches.clone())
+    }
+
+    /// Join the strings of the nodes from `from` (up to [`JOINED_BYTES`]) and walk the union
+    /// over them; off when it gives up.
+    fn join<T: AsRef<str>>(&mut self, tape: &Tape<T>, from: usize) {
+        let Walker { c, joined: j, held, .. } = self;
+        j.texts.clear();
+        j.text.clear();
+        j.pairs.clear();
+        j.next = 0;
+        let mut at = from;
+        while at < tape.nodes.len() && j.text.len() < JOINED_BYTES {
+            if let Kind::Text(t) = tape.nodes[at].kind {
+                let s = tape.texts[t].as_ref();
+                if s.len() <= JOINED_TEXT && !json_like(s) {
+                    let start = j.text.len();
+                    j.text.push_str(s);
+                    j.texts.push(JoinedText { t, at: start..j.text.len(), matches: 0..0 });
+                    j.text.push('\n');
+                }
+            }
+            at += 1;
+        }
+        j.to = at;
+        let (texts, pairs) = (&mut j.texts, &mut j.pairs);
+        let mut last = 0;
+        let walked = held.walk_union(c, &j.text, &mut |id, end| {
+            // Each string's matches are one run of `pairs`: the ends come ascending.
+            debug_assert!(end >= last, "union ends out of order");
+            last = end;
+            // The string the match ends in, if it ends in one (not just after a line feed).
+            let k = texts.partition_point(|x| x.at.end < end);
+            let Some(x) = texts.get_mut(k).filter(|x| x.at.start < end) else { return };
+            if x.matches.is_empty() {
+                x.matches = pairs.len()..pairs.len();
+            }
+            pairs.push((id as u32, (end - x.at.start) as u32));
+            x.matches.end = pairs.len();
+        });
+        if !walked {
+            j.off = true;
+        }
+    }
+
+    /// Scan a string at `path` (`joined`: its union matches, when walked joined); return its new
+    /// text when it changed.
+    fn string(
+        &mut self,
+        s: &str,
+        depth: usize,
+        path: &[Step<'_>],
+        keys: Keys<'_>,
+        joined: Option<std::ops::Range<usize>>,
+    ) -> Result<Option<String>> {
+        if json_like(s) {
             let shape = shape(s);
             let too_deep = depth + shape.depth > self.c.max_depth + 1;
             if too_deep && is_json(s) {
@@ -924,10 +1043,13 @@ impl<'c, 's> Walker<'c, 's> {
             }
         }
         let keyed = self.keyed(s, keys);
-        let spans = if keyed.is_empty() && s.len() <= SHORT {
-            self.detect_short(s)
-        } else {
-            detect::detect_with(self.c, s, self.selected, keyed, &mut self.held)
+        let spans = match joined {
+            Some(range) => {
+                let given = detect::Matches::Given(&self.joined.pairs[range]);
+                detect::detect_matched(self.c, s, self.selected, keyed, &mut self.held, given)
+            }
+            None if keyed.is_empty() && s.len() <= SHORT => self.detect_short(s),
+            None => detect::detect_with(self.c, s, self.selected, keyed, &mut self.held),
         };
         if spans.is_empty() {
             return Ok(None);
@@ -1013,6 +1135,46 @@ mod tests {
         for s in ["[1, {\"a\": [\"b\", 2.5e-3]}]", "{\"k\": \"v\"}", "[[], {}]"] {
             assert_eq!(is_json(s), serde_json::from_str::<Value>(s).is_ok(), "{s}");
         }
+    }
+
+    #[test]
+    fn strings_walked_joined_give_what_each_gives_alone() {
+        // Values cut anywhere, so that matches and keywords run from one string into the next
+        // (where the joined walk sees them end), strings holding line feeds, and more than one
+        // stretch of strings.
+        let c = compile_config(&EngineConfig::default()).unwrap();
+        let all: Vec<usize> = (0..c.types.len()).collect();
+        let text = "Mail jane.doe@example.com or call +1 (555) 123-4567; SSN 123-45-6789, card \
+                    4111 1111 1111 1111, password: hunter2\nIP 192.168.10.20 on 2024-03-05T10:20:00Z, \
+                    IBAN DE89 3704 0044 0532 0130 00, token ghp_abcdefghijklmnopqrstuvwxyz0123456789 é";
+        let mut strings: Vec<String> = Vec::new();
+        let (mut at, mut step) = (0, 1);
+        while strings.iter().map(String::len).sum::<usize>() < 3 * JOINED_BYTES {
+            let mut end = (at + step).min(text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            strings.push(text[at..end].to_owned());
+            (at, step) = if end == text.len() { (0, step % 23 + 1) } else { (end, step) };
+            strings.push(text.to_owned());
+        }
+        let v = Value::Array(strings.iter().cloned().map(Value::String).collect());
+        let mut budget = Budget::new(&c);
+        let tape = Tape::read(&v, 0, &mut budget, true).unwrap();
+        let mut walker = Walker::new(&c, &all, None, budget.nodes, KeyNames::default());
+        walker.walk(&tape).unwrap();
+        assert!(!walker.joined.off && walker.joined.to == tape.nodes.len(), "walked joined to the end");
+        let mut alone = Vec::new();
+        for (i, s) in strings.iter().enumerate() {
+            let spans = detect::detect(&c, s, &all);
+            alone.extend(spans.iter().zip(char_offsets(s, &spans)).map(|(sp, (start, end))| {
+                (format!("/{i}"), sp.ty, start, end, s[sp.start..sp.end].to_owned())
+            }));
+        }
+        let joined: Vec<_> =
+            walker.found.iter().map(|f| (f.path.clone(), f.ty, f.start, f.end, f.value.clone())).collect();
+        assert!(alone.len() > strings.len() / 2, "the strings hold values");
+        assert_eq!(joined, alone);
     }
 
     #[test]
