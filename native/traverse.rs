@@ -15,6 +15,7 @@
 use serde_json::Value;
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::catalog::Compiled;
 use crate::detect::{self, char_offsets, Span};
@@ -665,7 +666,7 @@ pub struct Walker<'c, 's> {
     seen: Vec<u32>,
     /// The labelled types of pairs of keys of the payload met in this walk, by where the keys'
     /// texts lie (see `types_for`).
-    key_types: Vec<Option<(KeyPlace, Box<[usize]>)>>,
+    key_types: Vec<Option<(KeyPlace, KeyTypes)>>,
     /// What the detections in its strings keep from one string to the next.
     held: detect::Held<'c>,
     /// The union's matches in the strings of a stretch of the payload, walked joined.
@@ -708,6 +709,9 @@ struct Joined {
     pairs: Vec<(u32, u32)>,
 }
 
+/// The labelled types a pair of keys names, if any (shared by every value under the pair).
+type KeyTypes = Option<Rc<[usize]>>;
+
 /// Where the texts of a pair of keys lie: address and length of the key above (if any) and of
 /// the nearest key.
 type KeyPlace = (Option<(usize, usize)>, (usize, usize));
@@ -732,8 +736,10 @@ fn unblanked(s: &str) -> std::ops::Range<usize> {
 /// `SHORT_SLOTS` (a power of two).
 const SHORT: usize = 64;
 const SHORT_SLOTS: usize = 1024;
-/// Slots of the walk's table of pairs of keys.
-const KEY_SLOTS: usize = 64;
+/// Slots of the walk's table of pairs of keys: the bench's records have about 35 pairs, a
+/// quarter of which took a slot another pair took too in a table of 64 (and then each looked its
+/// types up by content at every record).
+const KEY_SLOTS: usize = 256;
 
 impl<'c, 's> Walker<'c, 's> {
     /// A walker that has already counted `nodes` nodes in pass 1 (`names`: what earlier scans
@@ -859,11 +865,14 @@ impl<'c, 's> Walker<'c, 's> {
 
     /// An integer under a labelled key is tried as its decimal text (`scan_numbers`).
     fn number(&mut self, i: usize, n: i128, path: &[Step<'_>], keys: Keys<'_>, changes: &mut Vec<Change>) {
-        if keys.1.is_none() || !self.c.scan_numbers {
+        if !self.c.scan_numbers {
             return;
         }
+        let Some(types) = self.types_for(keys) else {
+            return;
+        };
         let text = n.to_string();
-        let keyed = self.keyed(&text, keys);
+        let keyed = self.keyed(&text, &types);
         if keyed.is_empty() {
             return;
         }
@@ -876,17 +885,16 @@ impl<'c, 's> Walker<'c, 's> {
         }
     }
 
-    /// The labelled types a value under `keys` is tried as (the nearest key, else both joined).
+    /// The labelled types a value under `keys` is tried as (the nearest key, else both joined);
+    /// `None` when there are none.
     ///
     /// A payload's keys repeat (the same members in every record), and the keys of a payload
     /// read from Python are most often the same `str` objects. Its texts neither move nor change
     /// while it is walked, so where a pair's texts lie names the pair: the walk keeps the answer
     /// for the pairs it met by that, which costs a few compares instead of a lookup by content.
     /// Not for JSON held in a string, whose texts live only while it is walked.
-    fn types_for(&mut self, keys: Keys<'_>) -> Vec<usize> {
-        let Some(key) = keys.1.filter(|_| self.any_labelled) else {
-            return Vec::new();
-        };
+    fn types_for(&mut self, keys: Keys<'_>) -> KeyTypes {
+        let key = keys.1.filter(|_| self.any_labelled)?;
         let place = |s: &str| (s.as_ptr() as usize, s.len());
         let at: KeyPlace = (keys.0.map(place), place(key));
         let slot = self.outer.is_empty().then(|| {
@@ -895,26 +903,24 @@ impl<'c, 's> Walker<'c, 's> {
         });
         if let Some(Some((kept, types))) = slot.map(|i| &self.key_types[i]) {
             if *kept == at {
-                return types.to_vec();
+                return types.clone();
             }
         }
         let labelled = &self.labelled;
         let types = self.names.types(self.c, keys.0, key, |ti| labelled[ti]);
+        let types: KeyTypes = (!types.is_empty()).then(|| types.into());
         if let Some(i) = slot {
-            self.key_types[i] = Some((at, types.as_slice().into()));
+            self.key_types[i] = Some((at, types.clone()));
         }
         types
     }
 
-    /// Candidates for a whole value under a labelled key: its text without surrounding blanks.
-    fn keyed(&mut self, s: &str, keys: Keys<'_>) -> Vec<Span> {
+    /// Candidates for a whole value as one of the labelled `types` its keys name: its text
+    /// without surrounding blanks.
+    fn keyed(&self, s: &str, types: &[usize]) -> Vec<Span> {
         let mut out = Vec::new();
-        let types = self.types_for(keys);
-        if types.is_empty() {
-            return out;
-        }
         let std::ops::Range { start, end } = unblanked(s);
-        for ty in types {
+        for &ty in types {
             let t = &self.c.types[ty];
             if start >= end || !t.labels.as_ref().is_some_and(|l| l.key_values.is_match(&s[start..end])) {
                 continue;
@@ -1042,7 +1048,7 @@ impl<'c, 's> Walker<'c, 's> {
                 return Ok(Some(inner.write(&changes, s)));
             }
         }
-        let keyed = self.keyed(s, keys);
+        let keyed = self.types_for(keys).map_or_else(Vec::new, |types| self.keyed(s, &types));
         let spans = match joined {
             Some(range) => {
                 let given = detect::Matches::Given(&self.joined.pairs[range]);
