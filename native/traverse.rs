@@ -1029,7 +1029,8 @@ impl<'c, 's> Walker<'c, 's> {
         keys: Keys<'_>,
         joined: Option<std::ops::Range<usize>>,
     ) -> Result<Option<String>> {
-        if json_like(s) {
+        // A string walked joined is not one (`join` leaves those out).
+        if joined.is_none() && json_like(s) {
             let shape = shape(s);
             let too_deep = depth + shape.depth > self.c.max_depth + 1;
             if too_deep && is_json(s) {
