@@ -11,9 +11,6 @@ from mcp_latency import ENGINE_WARM, FLOOR_CASE, FLOOR_TYPE
 X = "\N{MULTIPLICATION SIGN}"
 X_GE, X_LE = "\N{GREATER-THAN OR EQUAL TO}", "\N{LESS-THAN OR EQUAL TO}"
 
-# (contender, contender) ratios shown per row: the peer comparison, the twin, and the twin vs the peer.
-RATIOS = [("rust-peer", "cpex"), ("rust-full", "python-full"), ("python-peer", "cpex")]
-RATIO_TITLES = ["rust ÷ cpex", "rust ÷ python", "python ÷ cpex"]
 TITLES = {
     "rust-full": "rust full",
     "rust-peer": "rust peer",
@@ -21,6 +18,10 @@ TITLES = {
     "python-peer": "python peer",
     "cpex": "cpex",
 }
+# (contender, contender) ratios shown per row: the peer comparison, the twin, and the twin vs the peer.
+# Titled by both contenders: the targets judge `rust full` against cpex, the column `rust peer`.
+RATIOS = [("rust-peer", "cpex"), ("rust-full", "python-full"), ("python-peer", "cpex")]
+RATIO_TITLES = [f"{TITLES[a]} ÷ {TITLES[b]}" for a, b in RATIOS]
 KIND_TITLES = {
     "pii": "PII prose",
     "clean": "no-PII prose",
