@@ -5,7 +5,17 @@ from typing import Any, Self, final
 from mcp_pii.detection import PlainDetection, PlainMaskResult, PlainNestedDetection
 
 # `_panic_for_tests` only in builds with the `test-hooks` feature (make setup), not in wheels.
-__all__ = ["Detection", "Engine", "MaskResult", "NestedDetection", "__version__", "_panic_for_tests"]
+__all__ = [
+    "Detection",
+    "Engine",
+    "MaskResult",
+    "NestedDetection",
+    "__version__",
+    "_panic_for_tests",
+    "payload_size",
+    "text_bytes",
+    "weight",
+]
 
 __version__: str
 
@@ -108,6 +118,11 @@ class Engine:
             LimitError: The payload is over ``max_depth``, ``max_nodes`` or ``max_text_bytes``.
         """
 
+# The sizes of ``native/measure.rs``: as ``mcp_pii.offload.plain_payload_size``,
+# ``mcp_pii.metrics.plain_text_bytes`` and ``mcp_pii.jsonout.plain_weight``.
+def payload_size(data: Any, budget: int) -> int: ...
+def text_bytes(data: Any) -> int: ...
+def weight(value: Any, budget: int) -> int: ...
 def _panic_for_tests() -> None:
     """Panic inside a guarded call; raises InternalError (for tests).
 

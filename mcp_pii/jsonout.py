@@ -8,9 +8,12 @@ change hands between pieces. The text is compact JSON with non-ASCII characters 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pydantic_core
+
+from mcp_pii.accel import native_or
 
 # Nodes in one piece encoded by one json.dumps call (about a millisecond of work); a string
 # counts one node per 4 KiB.
@@ -22,8 +25,11 @@ def _dumps(value: Any) -> str:
     return pydantic_core.to_json(value).decode()
 
 
-def _weight(value: Any, budget: int) -> int:
-    """Nodes in ``value``, counted only up to ``budget``."""
+def plain_weight(value: Any, budget: int) -> int:
+    """Nodes in ``value``, counted only up to ``budget``.
+
+    ``_weight`` is this, from the Rust extension when it is built.
+    """
     stack = [value]
     n = 0
     while stack and n < budget:
@@ -36,6 +42,9 @@ def _weight(value: Any, budget: int) -> int:
         elif isinstance(x, str):
             n += len(x) >> 12
     return n
+
+
+_weight: Callable[[Any, int], int] = native_or(plain_weight, "weight")
 
 
 def _encode(value: Any, out: list[str]) -> None:

@@ -31,6 +31,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from mcp_pii import __version__
+from mcp_pii.accel import native_or
 from mcp_pii.errors import PIIError
 from mcp_pii.logs import CURRENT_CALL
 from mcp_pii.traverse import utf8_len
@@ -55,15 +56,21 @@ def profiling() -> bool:
     return os.environ.get("MCP_PII_PROFILE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def text_bytes(data: Any) -> int:
-    """UTF-8 bytes of the strings in a JSON value (what a scan reads; keys are not scanned)."""
+def plain_text_bytes(data: Any) -> int:
+    """UTF-8 bytes of the strings in a JSON value (what a scan reads; keys are not scanned).
+
+    :func:`text_bytes` is this, from the Rust extension when it is built.
+    """
     if isinstance(data, str):
         return utf8_len(data)
     if isinstance(data, dict):
-        return sum(text_bytes(v) for v in data.values())
+        return sum(plain_text_bytes(v) for v in data.values())
     if isinstance(data, (list, tuple)):
-        return sum(text_bytes(v) for v in data)
+        return sum(plain_text_bytes(v) for v in data)
     return 0
+
+
+text_bytes: Callable[[Any], int] = native_or(plain_text_bytes, "text_bytes")
 
 
 class Timer:

@@ -14,6 +14,8 @@ from typing import Any, Protocol, TypeVar
 
 import anyio
 
+from mcp_pii.accel import native_or
+
 T = TypeVar("T")
 
 # Payloads up to this many characters are worked on the event loop; larger ones in a worker thread.
@@ -28,17 +30,28 @@ class EngineRunner(Protocol):
     def __call__(self, size: int, work: Callable[[], T], /) -> Awaitable[T]: ...
 
 
-def payload_size(data: Any, budget: int = INLINE_LIMIT + 1) -> int:
-    """Characters in the strings of a payload, counted only up to ``budget`` (to choose inline or threaded)."""
+def plain_payload_size(data: Any, budget: int = INLINE_LIMIT + 1) -> int:
+    """Characters in the strings of a payload, counted only up to ``budget`` (to choose inline or threaded).
+
+    Every other value counts 8. :func:`payload_size` is this, from the Rust extension when it is built.
+    """
     if isinstance(data, str):
         return len(data)
     items = data.values() if isinstance(data, dict) else data if isinstance(data, list) else ()
     total = 8
     for item in items:
-        total += payload_size(item, budget - total)
+        total += plain_payload_size(item, budget - total)
         if total >= budget:
             break
     return total
+
+
+def payload_size(data: Any, budget: int = INLINE_LIMIT + 1) -> int:
+    """:func:`plain_payload_size`, read in one walk in the Rust extension when it is built."""
+    return _payload_size(data, budget)
+
+
+_payload_size = native_or(plain_payload_size, "payload_size")
 
 
 async def run_engine(size: int, work: Callable[[], T]) -> T:

@@ -29,6 +29,8 @@ pub mod hash;
 pub mod kept;
 pub mod mask;
 #[cfg(feature = "python")]
+mod measure;
+#[cfg(feature = "python")]
 mod objects;
 #[cfg(feature = "python")]
 mod payload;
@@ -485,6 +487,9 @@ mod binding {
         m.add_class::<Detection>()?;
         m.add_class::<NestedDetection>()?;
         m.add_class::<MaskResult>()?;
+        m.add_function(wrap_pyfunction!(crate::measure::payload_size, m)?)?;
+        m.add_function(wrap_pyfunction!(crate::measure::text_bytes, m)?)?;
+        m.add_function(wrap_pyfunction!(crate::measure::weight, m)?)?;
         #[cfg(feature = "test-hooks")]
         m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
         Ok(())
