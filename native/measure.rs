@@ -1,9 +1,11 @@
 //! The sizes the server and the hooks take of a payload around a scan, each read in one walk of
 //! its objects here instead of a Python call per value: on a megabyte of nested JSON the Python
-//! walks took 7-9 ms each, a third of the scan itself. Each gives what its Python twin gives (the
-//! tests compare them): `payload_size` as `mcp_pii.offload.payload_size`, `text_bytes` as
-//! `mcp_pii.metrics.text_bytes`, `weight` as `mcp_pii.jsonout`'s weight. None recurses, so no
-//! depth of nesting overflows the stack.
+//! walks took 5-9 ms each, a third of the scan itself. Each gives what its Python twin gives (the
+//! tests compare them): `payload_size` as `mcp_pii.offload.plain_payload_size`, `text_bytes` as
+//! `mcp_pii.metrics.plain_text_bytes`, `weight` as `mcp_pii.jsonout.plain_weight`, but for two
+//! kinds of subclass outside JSON: a dict's own values are read (not what its class's `values`
+//! gives) and a string's characters are counted (its class's `__len__` is not called). None
+//! recurses, so no depth of nesting overflows the stack.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
@@ -18,7 +20,8 @@ enum Seen<'py> {
 
 /// The values of a dict (its own, not what a subclass's `values` gives), a list or a tuple, in
 /// order. Nothing a walk does runs Python code (a string's length is read, not asked of its
-/// class) or makes a Python object, so no dict it reads can change size meanwhile.
+/// class) or makes a container (whose allocation could start a collection, and a finalizer), so
+/// no dict it reads can change size meanwhile.
 enum Items<'py> {
     Dict(pyo3::types::iter::BoundDictIterator<'py>),
     List(pyo3::types::iter::BoundListIterator<'py>),
@@ -72,10 +75,10 @@ fn chars(s: &Bound<'_, PyString>) -> PyResult<usize> {
     }
 }
 
-/// The walk of `mcp_pii.offload.payload_size` and `mcp_pii.metrics.text_bytes`: `count` of each
-/// value (a container's before its values), added up in pre-order; done once the sum reaches
-/// `budget` after a value inside a container (the Python twins check there, when the value's own
-/// call returns, and every level then stops).
+/// The walk of `plain_payload_size` and `plain_text_bytes`: `count` of each value (a container's
+/// before its values), added up in pre-order; done once the sum reaches `budget` after a value
+/// inside a container (the Python twins check there, when the value's own call returns, and every
+/// level then stops).
 fn total<'py>(
     data: &Bound<'py, PyAny>,
     tuples: bool,
@@ -108,8 +111,8 @@ fn total<'py>(
     }
 }
 
-/// `mcp_pii.offload.payload_size`: the characters of a payload's strings and 8 for every other
-/// value, up to about `budget`.
+/// `mcp_pii.offload.plain_payload_size`: the characters of a payload's strings and 8 for every
+/// other value, up to about `budget`.
 #[pyfunction]
 pub fn payload_size(data: &Bound<'_, PyAny>, budget: usize) -> PyResult<usize> {
     total(data, false, budget, |s| match s {
@@ -118,8 +121,8 @@ pub fn payload_size(data: &Bound<'_, PyAny>, budget: usize) -> PyResult<usize> {
     })
 }
 
-/// `mcp_pii.metrics.text_bytes`: the UTF-8 bytes of a JSON value's strings (a lone surrogate is
-/// Python's `UnicodeEncodeError`, as there).
+/// `mcp_pii.metrics.plain_text_bytes`: the UTF-8 bytes of a JSON value's strings (a lone
+/// surrogate is Python's `UnicodeEncodeError`, as there).
 #[pyfunction]
 pub fn text_bytes(data: &Bound<'_, PyAny>) -> PyResult<usize> {
     total(data, true, usize::MAX, |s| match s {
@@ -128,9 +131,9 @@ pub fn text_bytes(data: &Bound<'_, PyAny>) -> PyResult<usize> {
     })
 }
 
-/// `mcp_pii.jsonout`'s weight: the values of `value` (a string one more per 4 KiB), counted up to
-/// `budget`; a container holding `budget` values or more is `budget` at once. Values are taken
-/// from a stack (a container's pushed in order, the last taken first), as there.
+/// `mcp_pii.jsonout.plain_weight`: the values of `value` (a string one more per 4 KiB), counted
+/// up to `budget`; a container holding `budget` values or more is `budget` at once. Values are
+/// taken from a stack (a container's pushed in order, the last taken first), as there.
 #[pyfunction]
 pub fn weight(value: &Bound<'_, PyAny>, budget: usize) -> PyResult<usize> {
     let mut stack = vec![value.clone()];

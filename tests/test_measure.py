@@ -108,3 +108,18 @@ def test_a_lone_surrogate_is_the_same_error() -> None:
         metrics.text_bytes(data)
     # Sizes in characters need no encoding.
     assert offload.payload_size(data, 10**9) == offload.plain_payload_size(data, 10**9) == 8 + 8 + 2 + 1
+
+
+def test_a_walk_runs_no_code_of_the_payload() -> None:
+    """A str subclass's __len__ is not called (it could change the dict being read): its characters count."""
+    data: dict[str, Any] = {}
+
+    class Meddler(str):
+        def __len__(self) -> int:
+            data.clear()
+            return 0
+
+    data.update(a=Meddler("xyz"), b="ok")
+    assert offload.payload_size(data, 10**9) == 8 + 3 + 2
+    assert jsonout._weight(data, 10**9) == 3
+    assert data == {"a": "xyz", "b": "ok"}
