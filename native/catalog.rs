@@ -812,6 +812,18 @@ pub struct KeywordIndex {
     pub bytes: Vec<usize>,
 }
 
+impl KeywordIndex {
+    /// The keyword of id `k` counted after the union's patterns: [`KeywordIndex::in_union`] in
+    /// turn, then [`KeywordIndex::bytes`] (ids the union never reports; a walk of joined texts
+    /// gives them with its matches, [`Matches::Given`](crate::detect::Matches::Given)).
+    pub fn word_of(&self, k: usize) -> usize {
+        match self.in_union.get(k) {
+            Some(&word) => word,
+            None => self.bytes[k - self.in_union.len()],
+        }
+    }
+}
+
 /// Everything the engine needs, built once per configuration.
 #[derive(Debug, Clone)]
 pub struct Compiled {

@@ -344,9 +344,11 @@ pub enum Matches<'a> {
     /// A walk of the union over the text.
     Walk,
     /// A walk over many texts joined, each followed by a line feed (`traverse`): the (union id,
-    /// end) pairs that end in the text, ends in its own offsets. The union's matches in the text
-    /// are among them whenever [`Union::joinable`](crate::catalog::Union::joinable); the others
-    /// began before it and only cost a search that finds nothing.
+    /// end) pairs that end in the text, ends in its own offsets, and its keywords of one byte
+    /// ([`KeywordIndex::bytes`]) as pairs too, by the ids after the union's
+    /// ([`KeywordIndex::word_of`]). The union's matches in the text are among them whenever
+    /// [`Union::joinable`](crate::catalog::Union::joinable); the others began before it and only
+    /// cost a search that finds nothing.
     Given(&'a [(u32, u32)]),
 }
 
@@ -388,7 +390,7 @@ fn locate<'c, 's>(
                 ends[id].push(end);
             }
         } else if let Some(index) = &c.keywords {
-            let word = index.in_union[id - shapes];
+            let word = index.word_of(id - shapes);
             // A keyword of joined texts that began before this one is not in it.
             if let Some(start) = end.checked_sub(index.words[word].len()) {
                 note_keyword(packed, &index.rules[word], start);
@@ -396,17 +398,20 @@ fn locate<'c, 's>(
         }
     };
     let walked = match matches {
-        Matches::Walk => walk_union(c, text, cache, &mut found),
+        Matches::Walk => {
+            let walked = walk_union(c, text, cache, &mut found);
+            if let Some(index) = c.keywords.as_ref().filter(|_| walked) {
+                byte_keywords(index, text.as_bytes(), packed);
+            }
+            walked
+        }
+        // The keywords of one byte are among the pairs.
         Matches::Given(pairs) => {
             pairs.iter().for_each(|&(id, end)| found(id as usize, end as usize));
             c.union.is_some()
         }
     };
-    if walked {
-        if let Some(index) = &c.keywords {
-            byte_keywords(index, text.as_bytes(), packed);
-        }
-    } else {
+    if !walked {
         // What a walk that gave up noted is dropped: its keyword starts are found again, whole.
         packed.clear();
         keyword_starts(c, text, packed);
@@ -415,16 +420,22 @@ fn locate<'c, 's>(
     Located { ends: walked.then_some(ends), starts }
 }
 
-/// The starts of the keywords of one byte ([`KeywordIndex::bytes`]), by a byte search of up to
-/// three bytes at a time.
+/// The starts of the keywords of one byte ([`KeywordIndex::bytes`]), packed into `starts`.
 fn byte_keywords(index: &KeywordIndex, text: &[u8], starts: &mut Vec<u64>) {
-    for words in index.bytes.chunks(3) {
+    each_byte_keyword(index, text, &mut |k, at| note_keyword(starts, &index.rules[index.bytes[k]], at));
+}
+
+/// Each keyword of one byte ([`KeywordIndex::bytes`]) in `text`: `found(k, at)` with its index in
+/// `bytes` and its position, by a byte search of up to three bytes at a time (ascending for each
+/// three of `bytes`).
+pub fn each_byte_keyword(index: &KeywordIndex, text: &[u8], found: &mut impl FnMut(usize, usize)) {
+    for (chunk, words) in index.bytes.chunks(3).enumerate() {
         let byte = |i: usize| {
             words.get(i).map_or(index.words[words[0]].as_bytes()[0], |&w| index.words[w].as_bytes()[0])
         };
         for at in memchr::memchr3_iter(byte(0), byte(1), byte(2), text) {
-            if let Some(&word) = words.iter().find(|&&w| index.words[w].as_bytes()[0] == text[at]) {
-                note_keyword(starts, &index.rules[word], at);
+            if let Some(k) = words.iter().position(|&w| index.words[w].as_bytes()[0] == text[at]) {
+                found(chunk * 3 + k, at);
             }
         }
     }
@@ -726,17 +737,10 @@ pub fn detect_matched<'c>(
     held: &mut Held<'c>,
     matches: Matches<'_>,
 ) -> Vec<Span> {
-    if let Matches::Given([]) = matches {
-        // No union match: only a keyword of one byte could call for a search (most of a
-        // payload's strings end here).
-        let packed = &mut held.lists.marks.packed;
-        packed.clear();
-        if let Some(index) = &c.keywords {
-            byte_keywords(index, text.as_bytes(), packed);
-        }
-        if keyed.is_empty() && c.always.is_empty() && packed.is_empty() {
-            return keyed;
-        }
+    if let (Matches::Given([]), true) = (matches, keyed.is_empty() && c.always.is_empty()) {
+        // No union match and no keyword: nothing calls for a search (most of a payload's
+        // strings end here).
+        return keyed;
     }
     let mut spans = keyed;
     let mut waiting = Vec::new();

@@ -18,7 +18,7 @@ use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use crate::binding::{map_error, surrogate_index, type_name, InputError};
-use crate::traverse::{pointer, Budget, Change, Kind, Step, Tape, TAPE_ROOM};
+use crate::traverse::{pointer, Budget, Change, Kind, Node, Step, Tape, TAPE_ROOM};
 
 /// One value as read: the object (not for a string: its text on the tape holds it), the index
 /// after its subtree, and whether the subtree may be returned as it is when nothing in it changed.
@@ -276,46 +276,63 @@ fn json_type(obj: &Bound<'_, PyAny>) -> (Json, bool) {
 impl<'py> Payload<'py> {
     /// The scanned payload: the input with `changes` (ascending, from the walk) written in.
     ///
-    /// Needs a payload read with `hold`.
-    pub fn write(&self, py: Python<'py>, changes: &[Change]) -> PyResult<Bound<'py, PyAny>> {
-        let mut w = Writer { p: self, changes, next: 0 };
+    /// Needs a payload read with `hold`. Consumes it: a value returned as it is takes the
+    /// reference the read took, so it costs no reference taken now and dropped with the payload.
+    pub fn write(self, py: Python<'py>, changes: &[Change]) -> PyResult<Bound<'py, PyAny>> {
+        let Tape { nodes, texts } = self.tape;
+        let texts = texts.into_iter().map(Some).collect();
+        let mut w = Writer { nodes: &nodes, texts, held: self.held, changes, next: 0 };
         Ok(w.node(py, 0)?.0)
     }
 }
 
 struct Writer<'a, 'py> {
-    p: &'a Payload<'py>,
+    nodes: &'a [Node],
+    /// The texts read; a string's is taken when the string is returned as it is (keys' are not,
+    /// a key's text serving every member with that key object).
+    texts: Vec<Option<PyBackedStr>>,
+    /// The values read; a value's object is taken when it is returned as it is.
+    held: Vec<Held<'py>>,
     changes: &'a [Change],
     /// The first change not written yet.
     next: usize,
 }
 
 impl<'py> Writer<'_, 'py> {
+    /// The text at `t`, not taken yet (every text is read at most once when not a key's).
+    fn text(&self, t: usize) -> &PyBackedStr {
+        self.texts[t].as_ref().expect("a text is taken only by its own string's node")
+    }
+
     /// The value of the node at `i`, and the index after its subtree.
     fn node(&mut self, py: Python<'py>, i: usize) -> PyResult<(Bound<'py, PyAny>, usize)> {
-        let held = &self.p.held[i];
-        let texts = &self.p.tape.texts;
-        let kind = self.p.tape.nodes[i].kind;
-        let changed = self.changes.get(self.next).filter(|(at, _)| *at < held.end);
-        if held.as_is && changed.is_none() {
-            let obj = match (&held.obj, kind) {
-                (Some(obj), _) => obj.clone(),
-                (None, Kind::Text(t)) => texts[t].as_py_str().bind(py).clone().into_any(),
+        let (end, as_is) = (self.held[i].end, self.held[i].as_is);
+        let kind = self.nodes[i].kind;
+        let changed = self.changes.get(self.next).filter(|(at, _)| *at < end);
+        if as_is && changed.is_none() {
+            let obj = match (self.held[i].obj.take(), kind) {
+                (Some(obj), _) => obj,
+                (None, Kind::Text(t)) => {
+                    let text = self.texts[t].take().expect("a string's text is taken once, by its node");
+                    text.into_pyobject(py)?.into_any()
+                }
                 (None, _) => unreachable!("only strings are held by their text"),
             };
-            return Ok((obj, held.end));
+            return Ok((obj, end));
         }
         if let Some((_, text)) = changed.filter(|(at, _)| *at == i) {
             self.next += 1;
-            return Ok((PyString::new(py, text).into_any(), held.end));
+            return Ok((PyString::new(py, text).into_any(), end));
         }
         let out = match kind {
-            Kind::Text(t) => PyString::new(py, &texts[t]).into_any(),
+            Kind::Text(t) => PyString::new(py, self.text(t)).into_any(),
             Kind::Int(n) => n.into_pyobject(py)?.into_any(),
             Kind::UInt(n) => n.into_pyobject(py)?.into_any(),
-            Kind::Scalar => match held.obj.as_ref().map(|obj| (obj, obj.cast::<PyFloat>())) {
-                Some((_, Ok(f))) => PyFloat::new(py, f.value()).into_any(),
-                Some((obj, Err(_))) => obj.clone(),
+            Kind::Scalar => match self.held[i].obj.take() {
+                Some(obj) => match obj.cast::<PyFloat>().map(|f| f.value()) {
+                    Ok(f) => PyFloat::new(py, f).into_any(),
+                    Err(_) => obj,
+                },
                 None => unreachable!("a scalar is held by its object"),
             },
             Kind::Array(n) => {
@@ -332,8 +349,7 @@ impl<'py> Writer<'_, 'py> {
                 let dict = PyDict::new(py);
                 let mut j = i + 1;
                 for _ in 0..n {
-                    let key = self.p.tape.nodes[j].key.map(|k| &texts[k]);
-                    let key = match key {
+                    let key = match self.nodes[j].key.map(|k| self.text(k)) {
                         Some(k) if k.as_py_str().bind(py).is_exact_instance_of::<PyString>() => {
                             k.as_py_str().bind(py).clone()
                         }
@@ -347,6 +363,6 @@ impl<'py> Writer<'_, 'py> {
                 dict.into_any()
             }
         };
-        Ok((out, held.end))
+        Ok((out, end))
     }
 }

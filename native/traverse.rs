@@ -716,6 +716,31 @@ type KeyTypes = Option<Rc<[usize]>>;
 /// the nearest key.
 type KeyPlace = (Option<(usize, usize)>, (usize, usize));
 
+impl Joined {
+    /// Add to each string's run of `pairs` the (id, end) of the `hits` (position in `text`, id)
+    /// that lie in it: the keywords of one byte, found by a byte search of the whole stretch
+    /// rather than one per string.
+    fn add_ends(&mut self, hits: &mut [(usize, u32)]) {
+        if hits.is_empty() {
+            return;
+        }
+        hits.sort_unstable();
+        let mut pairs = Vec::with_capacity(self.pairs.len() + hits.len());
+        let mut h = hits.iter().peekable();
+        for x in &mut self.texts {
+            let start = pairs.len();
+            pairs.extend_from_slice(&self.pairs[x.matches.clone()]);
+            // A hit before the string is in none (in no string: a line feed is no keyword).
+            while h.next_if(|&&(at, _)| at < x.at.start).is_some() {}
+            while let Some(&(at, id)) = h.next_if(|&&(at, _)| at < x.at.end) {
+                pairs.push((id, (at + 1 - x.at.start) as u32));
+            }
+            x.matches = start..pairs.len();
+        }
+        self.pairs = pairs;
+    }
+}
+
 /// Whether `s` starts like JSON (an object or an array, after blanks): it is parsed as JSON
 /// before it is scanned as text.
 fn json_like(s: &str) -> bool {
@@ -1016,6 +1041,13 @@ impl<'c, 's> Walker<'c, 's> {
         });
         if !walked {
             j.off = true;
+        } else if let Some(index) = c.keywords.as_ref().filter(|i| !i.bytes.is_empty()) {
+            let first = c.union.as_ref().map_or(0, |u| u.shapes) + index.in_union.len();
+            let mut hits = Vec::new();
+            detect::each_byte_keyword(index, j.text.as_bytes(), &mut |k, at| {
+                hits.push((at, (first + k) as u32))
+            });
+            j.add_ends(&mut hits);
         }
     }
 
