@@ -60,6 +60,11 @@ def rows_by_cell(cells: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str,
 
 
 def ratio(row: dict[str, dict[str, Any]], a: str, b: str) -> float | None:
+    """``a``'s speed over ``b``'s in a row: paired round by round (``throughput.paired_ratio``),
+    or from the two medians for results written before pairing."""
+    paired = row.get(a, {}).get("paired", {}).get(b)
+    if paired:
+        return float(paired)
     x, y = row.get(a, {}).get("mbps"), row.get(b, {}).get("mbps")
     return x / y if x and y else None
 
@@ -270,7 +275,10 @@ def engines_md(section: dict[str, Any]) -> list[str]:
     names = [c for c in CONTENDERS if c in section["contenders"]]
     lines = [
         "MB/s (10^6 bytes of UTF-8 input per second of the process's CPU time: what the machine's other tenants "
-        "took is left out), median of repeated runs after warm-up; higher is better.",
+        "took is left out), median of repeated runs after warm-up; higher is better. A ratio (here and in the "
+        "targets) is the median over rounds of the two contenders' times in the same round (each round runs "
+        "every contender back to back), not the quotient of the two medians: a slow stretch of the shared host "
+        "then weighs on both sides of each ratio.",
         "`full`: our whole catalog; `peer`: our types that cpex also has (the comparison rows); "
         f"masking strategy `{section['strategy']}` everywhere. cpex's `mask` is `mask(text, detect(text))`; "
         "`scan` is our `Engine.scan` and cpex's `process_nested`. For nested inputs, `detect` and `mask` "

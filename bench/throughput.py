@@ -1,16 +1,22 @@
 """In-process engine throughput: every contender on every input, median MB/s after warm-up.
 
 A row is one (input, operation); a cell is one contender in it. Each contender is warmed up, then
-the row is timed in rounds: every round takes one sample of every contender still running, back
-to back, so that a burst of load from a neighbour on a shared machine slows all of them alike and
-the ratios hold. A contender runs until it has ``min_runs`` samples and has spent its own time
-budget, at most ``max_runs`` rounds: on a 1 MB input the Python twins (a second a call) stop after
-``min_runs`` while the Rust engine and cpex, tens of milliseconds a call, go on to dozens of
-samples each (with one budget for the whole row, the twins spent it and every contender had
-three samples: a run on a busy machine read the nested 1 MB ratio as 2.53x where
+the row is timed in rounds: every round takes one sample of every contender still running, back to
+back, so that a burst of load from a neighbour on a shared machine slows all of them alike and the
+ratios hold: a cell's ratio to another (``Cell.paired``) is the median over the rounds both ran of
+their two samples' quotient, not the quotient of their medians, which a slow stretch of the host
+during one contender's samples and not the other's moves. Pairing also compares samples taken
+after the same calls: in a round each sample follows the other contenders' calls, while a fast
+contender's samples after a slow one stopped follow its own, with warm caches (the non-ASCII PII
+prose 1 MB `detect` row of a partial run: Rust over cpex 117.8x from the medians, 67.6x paired
+over the three rounds cpex ran). A contender runs until it has ``min_runs`` samples and has spent
+its own time budget, at most ``max_runs`` rounds: on a 1 MB input the Python twins (a second a
+call) stop after ``min_runs`` while the Rust engine and cpex, tens of milliseconds a call, go on
+to dozens of samples each (with one budget for the whole row, the twins spent it and every
+contender had three samples: a run on a busy machine read the nested 1 MB ratio as 2.53x where
 ``bench/scan_against.py`` measured 3.18x on the same machine quiet). Calls faster than ~2 ms are
-timed in batches, so the timer's resolution does not matter. MB is 10^6 bytes of the input's
-UTF-8 text (for ``scan``, of the payload serialised as compact JSON).
+timed in batches, so the timer's resolution does not matter. MB is 10^6 bytes of the input's UTF-8
+text (for ``scan``, of the payload serialised as compact JSON).
 
 A sample is the CPU time the process spent on its batch, not the time on the clock: every
 contender computes in the calling thread and waits for nothing, so the two differ only by the time
@@ -22,11 +28,12 @@ samples and not others (see ``bench/scan_against.py``, which times the same way 
 from __future__ import annotations
 
 import gc
+import itertools
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from engines import Contender, Unavailable
@@ -65,6 +72,8 @@ class Cell:
     runs: int = 0
     batch: int = 0
     mbps: float | None = None
+    # Per other contender of the row: this one's speed over the other's (`paired_ratio`).
+    paired: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +110,15 @@ def sample(fn: Callable[[Any], Any], arg: Any, batch: int) -> Sample:
     for _ in range(batch):
         fn(arg)
     return Sample((time.perf_counter() - wall) / batch, (time.process_time() - cpu) / batch)
+
+
+def paired_ratio(mine: list[float], theirs: list[float]) -> float | None:
+    """My speed over theirs from per-call times taken round by round (round ``i`` is
+    ``mine[i]`` and ``theirs[i]``): the median of each round's ``theirs[i] / mine[i]`` over the
+    rounds both ran (the first ones: a contender that stops never runs again), or None when none did.
+    """
+    quotients = [t / m for m, t in zip(mine, theirs, strict=False) if m > 0]
+    return statistics.median(quotients) if quotients else None
 
 
 def _fail(cell: Cell, exc: Exception) -> None:
@@ -141,6 +159,10 @@ def measure_row(inp: BenchInput, op: str, contenders: list[Contender | Unavailab
                 _fail(cell, exc)
                 live.remove(entry)
             spent[cell.contender] += time.perf_counter() - start
+    for (cell, _, _), (other, _, _) in itertools.permutations(live, 2):
+        r = paired_ratio(samples[cell.contender], samples[other.contender])
+        if r is not None:
+            cell.paired[other.contender] = r
     for cell, _, batch in live:
         xs = samples[cell.contender]
         cell.runs, cell.batch = len(xs), batch

@@ -18,6 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 import inputs
+import report
 import run
 import throughput
 from engines import Contender
@@ -37,6 +38,32 @@ def test_a_slow_contender_leaves_the_fast_ones_their_samples() -> None:
     assert cells["slow"].runs == budget.min_runs
     assert cells["fast"].runs > cells["slow"].runs
     assert cells["fast"].runs <= budget.max_runs
+
+
+def test_a_ratio_pairs_the_samples_of_each_round() -> None:
+    # Ours takes 1 ms a call and theirs 2 ms, except in a slow stretch of the host (rounds 3 to 7)
+    # where both take three times as long. Their medians fall in and out of the stretch unevenly
+    # (5 of 11 samples slow for ours, 5 of 9 for theirs, which stopped earlier): the quotient of
+    # the medians is 6.0 / 1.0 = 6x. Round by round it is 2x, the two engines' real ratio.
+    slow = range(3, 8)
+    ours = [(3e-3 if i in slow else 1e-3) for i in range(11)]
+    theirs = [(6e-3 if i in slow else 2e-3) for i in range(9)]
+    assert throughput.paired_ratio(ours, theirs) == pytest.approx(2.0)
+    assert throughput.paired_ratio(theirs, ours) == pytest.approx(0.5)
+    assert throughput.paired_ratio(ours, []) is None
+
+
+def test_a_row_pairs_every_two_contenders() -> None:
+    fast = contender("fast", lambda _: sum(range(2_000)))
+    slower = contender("slower", lambda _: sum(range(20_000)))
+    inp = BenchInput("text-1KB", "pii", "1KB", "some text", ())
+    budget = throughput.Budget(seconds=0.05, min_runs=5, max_runs=20, warmup_seconds=0.0)
+    cells = {c.contender: c for c in throughput.measure_row(inp, "detect", [fast, slower], budget)}
+    ratio = cells["fast"].paired["slower"]
+    assert ratio > 2
+    assert cells["slower"].paired["fast"] == pytest.approx(1 / ratio, rel=0.5)
+    row = {name: c.to_json() for name, c in cells.items()}
+    assert report.ratio(row, "fast", "slower") == ratio
 
 
 def test_a_sample_is_the_cpu_time_a_call_spends_not_what_it_waits() -> None:
