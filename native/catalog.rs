@@ -822,6 +822,11 @@ impl KeywordIndex {
             None => self.bytes[k - self.in_union.len()],
         }
     }
+
+    /// The id [`KeywordIndex::word_of`] reads as `bytes[k]`.
+    pub fn byte_id(&self, k: usize) -> usize {
+        self.in_union.len() + k
+    }
 }
 
 /// Everything the engine needs, built once per configuration.

@@ -737,7 +737,7 @@ pub fn detect_matched<'c>(
     held: &mut Held<'c>,
     matches: Matches<'_>,
 ) -> Vec<Span> {
-    if let (Matches::Given([]), true) = (matches, keyed.is_empty() && c.always.is_empty()) {
+    if matches!(matches, Matches::Given([])) && keyed.is_empty() && c.always.is_empty() {
         // No union match and no keyword: nothing calls for a search (most of a payload's
         // strings end here).
         return keyed;

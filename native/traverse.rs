@@ -1042,10 +1042,10 @@ impl<'c, 's> Walker<'c, 's> {
         if !walked {
             j.off = true;
         } else if let Some(index) = c.keywords.as_ref().filter(|i| !i.bytes.is_empty()) {
-            let first = c.union.as_ref().map_or(0, |u| u.shapes) + index.in_union.len();
+            let shapes = c.union.as_ref().map_or(0, |u| u.shapes);
             let mut hits = Vec::new();
             detect::each_byte_keyword(index, j.text.as_bytes(), &mut |k, at| {
-                hits.push((at, (first + k) as u32))
+                hits.push((at, (shapes + index.byte_id(k)) as u32))
             });
             j.add_ends(&mut hits);
         }
