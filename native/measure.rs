@@ -65,13 +65,14 @@ fn seen<'py>(value: &Bound<'py, PyAny>, tuples: bool) -> Seen<'py> {
     }
 }
 
-/// The characters of a string: a plain `str` knows them; a subclass's are counted from its text
-/// (its `__len__`, whatever it does, is not called).
+/// The characters of a string: a plain `str` knows them; a subclass's are what `str.__len__`
+/// gives (its own `__len__`, whatever it does, is not called; its text is not decoded, so a lone
+/// surrogate counts one, as in `len`).
 fn chars(s: &Bound<'_, PyString>) -> PyResult<usize> {
     if s.is_exact_instance_of::<PyString>() {
         s.len()
     } else {
-        Ok(s.to_cow()?.chars().count())
+        s.py().get_type::<PyString>().call_method1("__len__", (s,))?.extract()
     }
 }
 
