@@ -51,7 +51,7 @@ class OtherBuild:
         return list(self.backend.detect(text, None))
 
     def scan(self, data: Any) -> ScanResult:
-        out, found = self.backend.scan(data, None, None, True)
+        out, found, _ = self.backend.scan(data, None, None, True)
         if isinstance(found, tuple):
             return ScanResult(out, list(map(NestedDetection, *found)))
         if found and isinstance(found[0], tuple):

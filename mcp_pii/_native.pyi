@@ -13,7 +13,6 @@ __all__ = [
     "__version__",
     "_panic_for_tests",
     "payload_size",
-    "text_bytes",
     "weight",
 ]
 
@@ -92,8 +91,10 @@ class Engine:
         types: list[str] | None = None,
         mask: bool | None = None,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[Any, list[PlainNestedDetection]]:
-        """Return the data and the detections as ``NestedDetection`` objects, in traversal order.
+    ) -> tuple[Any, list[PlainNestedDetection], int]:
+        """Return the data, the detections as ``NestedDetection`` objects, in traversal order, and
+        the UTF-8 bytes of the data's strings (not of its keys; a string holding JSON counts as the
+        string it is).
 
         ``path`` is the RFC 6901 pointer of the string in ``data``; for a detection inside JSON
         held in a string it is that string's, and ``embedded`` holds the pointers within the
@@ -118,10 +119,9 @@ class Engine:
             LimitError: The payload is over ``max_depth``, ``max_nodes`` or ``max_text_bytes``.
         """
 
-# The sizes of ``native/measure.rs``: as ``mcp_pii.offload.plain_payload_size``,
-# ``mcp_pii.metrics.plain_text_bytes`` and ``mcp_pii.jsonout.plain_weight``.
+# The sizes of ``native/measure.rs``: as ``mcp_pii.offload.plain_payload_size`` and
+# ``mcp_pii.jsonout.plain_weight``.
 def payload_size(data: Any, budget: int) -> int: ...
-def text_bytes(data: Any) -> int: ...
 def weight(value: Any, budget: int) -> int: ...
 def _panic_for_tests() -> None:
     """Panic inside a guarded call; raises InternalError (for tests).

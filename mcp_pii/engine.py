@@ -41,12 +41,15 @@ __all__ = [
 class ScanResult:
     """The scanned payload (masked unless ``mask=False``) and its detections.
 
-    ``scope`` is the scope of reversible masking (with a vault), None otherwise.
+    ``scope`` is the scope of reversible masking (with a vault), None otherwise; ``scanned_bytes``
+    the UTF-8 bytes of the payload's strings (its keys not counted; a string holding JSON counts
+    once, as the string it is).
     """
 
     data: Any
     detections: list[NestedDetection]
     scope: str | None = None
+    scanned_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +95,7 @@ class _Backend(Protocol):
         types: list[str] | None = None,
         mask: bool = True,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[Any, list[NestedDetection]]: ...
+    ) -> tuple[Any, list[NestedDetection], int]: ...
 
 
 _announced: set[str] = set()
@@ -283,7 +286,8 @@ class Engine:
         if vault is None:
             if scope is not None:
                 raise InputError("a scope needs a vault (reversible masking)")
-            return ScanResult(*self._backend.scan(data, strategy, types, mask))
+            out, found, nbytes = self._backend.scan(data, strategy, types, mask)
+            return ScanResult(out, found, scanned_bytes=nbytes)
         reversible.check_strategy(strategy)
         if not mask:
             raise InputError("reversible masking masks: leave mask true, or scan without a vault to only report")
@@ -292,8 +296,8 @@ class Engine:
     async def _scan_reversible(
         self, data: Any, types: list[str] | None, vault: Vault, scope: str | None, run: EngineRunner
     ) -> ScanResult:
-        out, found, scope = await reversible.mask_nested(self._backend, vault, data, types, scope, run=run)
-        return ScanResult(out, found, scope)
+        out, found, scope, nbytes = await reversible.mask_nested(self._backend, vault, data, types, scope, run=run)
+        return ScanResult(out, found, scope, nbytes)
 
     async def unmask(self, text: str, vault: Vault, scope: str, *, run: EngineRunner | None = None) -> UnmaskResult:
         """Replace every token of ``scope`` in ``text`` by its value; leave and count the others.

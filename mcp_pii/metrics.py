@@ -31,17 +31,15 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from mcp_pii import __version__
-from mcp_pii.accel import native_or
 from mcp_pii.errors import PIIError
 from mcp_pii.logs import CURRENT_CALL
-from mcp_pii.traverse import utf8_len
 
 if TYPE_CHECKING:
     from mcp_pii.engine import Engine
     from mcp_pii.limits import Gate
     from mcp_pii.vault import Vault
 
-__all__ = ["CONTENT_TYPE", "Metrics", "profiling", "scan_stages", "text_bytes", "text_stages"]
+__all__ = ["CONTENT_TYPE", "Metrics", "profiling", "scan_stages", "text_stages"]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # Engine calls take microseconds to a second or so; tool calls up to the request time limits.
@@ -54,23 +52,6 @@ STAGES = ("compile", "match", "mask", "traverse")
 def profiling() -> bool:
     """True when ``MCP_PII_PROFILE`` asks for the stage breakdown."""
     return os.environ.get("MCP_PII_PROFILE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def plain_text_bytes(data: Any) -> int:
-    """UTF-8 bytes of the strings in a JSON value (what a scan reads; keys are not scanned).
-
-    :func:`text_bytes` is this, from the Rust extension when it is built.
-    """
-    if isinstance(data, str):
-        return utf8_len(data)
-    if isinstance(data, dict):
-        return sum(plain_text_bytes(v) for v in data.values())
-    if isinstance(data, (list, tuple)):
-        return sum(plain_text_bytes(v) for v in data)
-    return 0
-
-
-text_bytes: Callable[[Any], int] = native_or(plain_text_bytes, "text_bytes")
 
 
 class Timer:

@@ -143,8 +143,8 @@ class PyEngine:
         types: list[str] | None = None,
         mask: bool = True,
         tokens: dict[str, dict[str, str]] | None = None,
-    ) -> tuple[Any, list[NestedDetection]]:
-        """Return the data (masked when ``mask``) and the detections.
+    ) -> tuple[Any, list[NestedDetection], int]:
+        """Return the data (masked when ``mask``), the detections and the UTF-8 bytes of its strings.
 
         With ``tokens`` (type id -> value -> token), the data is masked and every detection is
         replaced by its token.
@@ -153,7 +153,7 @@ class PyEngine:
         mask = mask or assigned is not None
         masker = self._masker(strategy, assigned)
         selected = self._select(types)
-        nodes = check(self._c, data)
+        nodes, nbytes = check(self._c, data)
         walker = Walker(self._c, selected, masker if mask else None, nodes)
         out = walker.walk(data, 0, ())
-        return (out if mask else data), built(NestedDetection, walker.found)
+        return (out if mask else data), built(NestedDetection, walker.found), nbytes

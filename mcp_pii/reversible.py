@@ -92,16 +92,17 @@ async def mask_nested(
     scope: str | None,
     *,
     run: EngineRunner = run_engine,
-) -> tuple[Any, list[NestedDetection], str]:
-    """Mask every string of ``data`` reversibly in ``scope`` (a new one when None); return data, detections, scope."""
+) -> tuple[Any, list[NestedDetection], str, int]:
+    """Mask every string of ``data`` reversibly in ``scope`` (a new one when None); return data,
+    detections, scope and the UTF-8 bytes of its strings."""
     size = payload_size(data)
-    _, found = await run(size, partial(core.scan, data, None, types, False))
+    _, found, _ = await run(size, partial(core.scan, data, None, types, False))
     scope = await _scope(vault, scope)
     values = [(d.type, d.value) for d in found]
     reserve = await run(size, lambda: _scope_keys(_strings(data), vault.tag(scope)))
     assigned = await vault.assign(scope, values, reserve)
-    out, found = await run(size, partial(core.scan, data, None, types, True, _by_type(assigned)))
-    return out, found, scope
+    out, found, nbytes = await run(size, partial(core.scan, data, None, types, True, _by_type(assigned)))
+    return out, found, scope, nbytes
 
 
 @dataclass(slots=True)

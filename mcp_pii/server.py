@@ -41,7 +41,7 @@ from mcp_pii.errors import InternalError, LimitError, PIIError, VaultUnavailable
 from mcp_pii.exchange import Call, Exchange, exchange_of
 from mcp_pii.limits import Busy, Gate
 from mcp_pii.logs import CURRENT_CALL, CallRecord, describe_validation_error, log_call
-from mcp_pii.metrics import Metrics, scan_stages, text_bytes, text_stages
+from mcp_pii.metrics import Metrics, scan_stages, text_stages
 from mcp_pii.offload import INLINE_LIMIT, payload_size
 from mcp_pii.results import ContentShown, Detail, DetectOutput, MaskOutput, ScanOutput, detail_doc, text_content_doc
 from mcp_pii.schema import JsonArg, output_schema
@@ -596,7 +596,7 @@ def build_server(
                 raise Abandoned
             found = result.detections
             counts = results.counts(found)
-            metrics.found("scan_nested", text_bytes(data), counts)
+            metrics.found("scan_nested", result.scanned_bytes, counts)
             if detections != "none":
                 found = offsets_.convert_nested(data, found, offsets)
             answer = results.members(found, counts, detections, as_json, nested=True)

@@ -86,11 +86,12 @@ class _Counter:
         self.bytes = 0
 
 
-def check(c: Compiled, data: Any) -> int:
-    """Pass 1: validate types and limits of ``data``; return the number of nodes."""
+def check(c: Compiled, data: Any) -> tuple[int, int]:
+    """Pass 1: validate types and limits of ``data``; return its number of nodes and the UTF-8
+    bytes of its strings (not of its keys)."""
     n = _Counter()
     _check(c, data, 0, (), n)
-    return n.nodes
+    return n.nodes, n.bytes
 
 
 def _check(c: Compiled, v: Any, depth: int, path: Path, n: _Counter) -> None:

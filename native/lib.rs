@@ -442,7 +442,7 @@ mod binding {
             types: Option<&Bound<'_, PyAny>>,
             mask: Option<&Bound<'_, PyAny>>,
             tokens: Option<&Bound<'_, PyAny>>,
-        ) -> PyResult<(Py<PyAny>, Py<PyList>)> {
+        ) -> PyResult<(Py<PyAny>, Py<PyList>, usize)> {
             let assigned = self.tokens_arg(tokens)?;
             let mask = assigned.is_some() || mask.map_or(Ok(true), |m| m.is_truthy())?;
             let strategy = strategy_arg(strategy);
@@ -465,7 +465,7 @@ mod binding {
             let data_out = if mask { read.write(py, &changes)?.unbind() } else { data.clone().unbind() };
             let found = self.found_objects(py, found)?.unbind();
             drop(paused);
-            Ok((data_out, found))
+            Ok((data_out, found, budget.bytes()))
         }
     }
 
@@ -488,7 +488,6 @@ mod binding {
         m.add_class::<NestedDetection>()?;
         m.add_class::<MaskResult>()?;
         m.add_function(wrap_pyfunction!(crate::measure::payload_size, m)?)?;
-        m.add_function(wrap_pyfunction!(crate::measure::text_bytes, m)?)?;
         m.add_function(wrap_pyfunction!(crate::measure::weight, m)?)?;
         #[cfg(feature = "test-hooks")]
         m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;

@@ -1,14 +1,14 @@
 //! The sizes the server and the hooks take of a payload around a scan, each read in one walk of
 //! its objects here instead of a Python call per value: on a megabyte of nested JSON the Python
 //! walks took 5-9 ms each, a third of the scan itself. Each gives what its Python twin gives (the
-//! tests compare them): `payload_size` as `mcp_pii.offload.plain_payload_size`, `text_bytes` as
-//! `mcp_pii.metrics.plain_text_bytes`, `weight` as `mcp_pii.jsonout.plain_weight`, but for two
+//! tests compare them): `payload_size` as `mcp_pii.offload.plain_payload_size` and `weight` as
+//! `mcp_pii.jsonout.plain_weight`, but for two
 //! kinds of subclass outside JSON: a dict's own values are read (not what its class's `values`
 //! gives) and a string's characters are counted (its class's `__len__` is not called). None
 //! recurses, so no depth of nesting overflows the stack.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString};
 
 /// What a value is to a walk: a string, a container whose values are read in turn, or
 /// anything else.
@@ -18,14 +18,12 @@ enum Seen<'py> {
     Other,
 }
 
-/// The values of a dict (its own, not what a subclass's `values` gives), a list or a tuple, in
-/// order. Nothing a walk does runs Python code (a string's length is read, not asked of its
+/// The values of a dict (its own, not what a subclass's `values` gives) or a list, in order. Nothing a walk does runs Python code (a string's length is read, not asked of its
 /// class) or makes a container (whose allocation could start a collection, and a finalizer), so
 /// no dict it reads can change size meanwhile.
 enum Items<'py> {
     Dict(pyo3::types::iter::BoundDictIterator<'py>),
     List(pyo3::types::iter::BoundListIterator<'py>),
-    Tuple(pyo3::types::iter::BoundTupleIterator<'py>),
 }
 
 impl<'py> Items<'py> {
@@ -33,7 +31,6 @@ impl<'py> Items<'py> {
         match self {
             Items::Dict(d) => d.len(),
             Items::List(l) => l.len(),
-            Items::Tuple(t) => t.len(),
         }
     }
 }
@@ -45,21 +42,18 @@ impl<'py> Iterator for Items<'py> {
         match self {
             Items::Dict(d) => d.next().map(|(_, v)| v),
             Items::List(l) => l.next(),
-            Items::Tuple(t) => t.next(),
         }
     }
 }
 
-/// `value` as a walk sees it: dicts (their values) and lists are read in, and tuples with `tuples`.
-fn seen<'py>(value: &Bound<'py, PyAny>, tuples: bool) -> Seen<'py> {
+/// `value` as a walk sees it: dicts (their values) and lists are read in.
+fn seen<'py>(value: &Bound<'py, PyAny>) -> Seen<'py> {
     if let Ok(s) = value.cast::<PyString>() {
         Seen::Text(s.clone())
     } else if let Ok(d) = value.cast::<PyDict>() {
         Seen::Items(Items::Dict(d.iter()))
     } else if let Ok(l) = value.cast::<PyList>() {
         Seen::Items(Items::List(l.iter()))
-    } else if let (true, Ok(t)) = (tuples, value.cast::<PyTuple>()) {
-        Seen::Items(Items::Tuple(t.iter()))
     } else {
         Seen::Other
     }
@@ -76,27 +70,28 @@ fn chars(s: &Bound<'_, PyString>) -> PyResult<usize> {
     }
 }
 
-/// The walk of `plain_payload_size` and `plain_text_bytes`: `count` of each value (a container's
-/// before its values), added up in pre-order; done once the sum reaches `budget` after a value
-/// inside a container (the Python twins check there, when the value's own call returns, and every
-/// level then stops).
-fn total<'py>(
-    data: &Bound<'py, PyAny>,
-    tuples: bool,
-    budget: usize,
-    mut count: impl FnMut(&Seen<'py>) -> PyResult<usize>,
-) -> PyResult<usize> {
+/// `mcp_pii.offload.plain_payload_size`: the characters of a payload's strings and 8 for every
+/// other value (a container's before its values), added up in pre-order; done once the sum
+/// reaches `budget` after a value inside a container (the Python twin checks there, when the
+/// value's own call returns, and every level then stops).
+#[pyfunction]
+pub fn payload_size(data: &Bound<'_, PyAny>, budget: usize) -> PyResult<usize> {
     let mut sum = 0usize;
     // The containers being read.
-    let mut open: Vec<Items<'py>> = Vec::new();
+    let mut open: Vec<Items<'_>> = Vec::new();
     let mut next = Some(data.clone());
     loop {
         if let Some(value) = next.take() {
-            let s = seen(&value, tuples);
-            sum = sum.saturating_add(count(&s)?);
-            if let Seen::Items(items) = s {
-                open.push(items);
-            } else if open.is_empty() || sum >= budget {
+            match seen(&value) {
+                Seen::Text(s) => sum = sum.saturating_add(chars(&s)?),
+                Seen::Items(items) => {
+                    sum = sum.saturating_add(8);
+                    open.push(items);
+                    continue;
+                }
+                Seen::Other => sum = sum.saturating_add(8),
+            }
+            if open.is_empty() || sum >= budget {
                 return Ok(sum);
             }
         }
@@ -112,26 +107,6 @@ fn total<'py>(
     }
 }
 
-/// `mcp_pii.offload.plain_payload_size`: the characters of a payload's strings and 8 for every
-/// other value, up to about `budget`.
-#[pyfunction]
-pub fn payload_size(data: &Bound<'_, PyAny>, budget: usize) -> PyResult<usize> {
-    total(data, false, budget, |s| match s {
-        Seen::Text(s) => chars(s),
-        _ => Ok(8),
-    })
-}
-
-/// `mcp_pii.metrics.plain_text_bytes`: the UTF-8 bytes of a JSON value's strings (a lone
-/// surrogate is Python's `UnicodeEncodeError`, as there).
-#[pyfunction]
-pub fn text_bytes(data: &Bound<'_, PyAny>) -> PyResult<usize> {
-    total(data, true, usize::MAX, |s| match s {
-        Seen::Text(s) => Ok(s.to_str()?.len()),
-        _ => Ok(0),
-    })
-}
-
 /// `mcp_pii.jsonout.plain_weight`: the values of `value` (a string one more per 4 KiB), counted
 /// up to `budget`; a container holding `budget` values or more is `budget` at once. Values are
 /// taken from a stack (a container's pushed in order, the last taken first), as there.
@@ -142,7 +117,7 @@ pub fn weight(value: &Bound<'_, PyAny>, budget: usize) -> PyResult<usize> {
     while n < budget {
         let Some(x) = stack.pop() else { break };
         n += 1;
-        match seen(&x, false) {
+        match seen(&x) {
             Seen::Items(items) => {
                 if items.len() >= budget {
                     return Ok(budget);

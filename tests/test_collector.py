@@ -119,6 +119,6 @@ def test_a_collector_that_cannot_be_paused_costs_no_result(monkeypatch: pytest.M
         raise RuntimeError("no collector here")
 
     monkeypatch.setattr(gc, "isenabled", broken)
-    out, found = backend.scan(PAYLOAD, None, None, True)
+    out, found, _ = backend.scan(PAYLOAD, None, None, True)
     assert len(found) == COUNT
     assert out["rows"][-1]["mail"] == "[EMAIL]"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcp_pii import _native, jsonout, metrics, offload
+from mcp_pii import _native, jsonout, offload
 
 
 class Text(str):
@@ -62,24 +62,9 @@ def test_budgeted_sizes_are_the_python_twins(
     assert native(value, budget) == plain(value, budget)
 
 
-@settings(max_examples=400, deadline=None)
-@given(value=VALUES)
-def test_text_bytes_is_the_python_twin(value: Any) -> None:
-    assert outcome(_native.text_bytes, value) == outcome(metrics.plain_text_bytes, value)
-
-
-def outcome(f: Callable[..., int], *args: Any) -> int | type[BaseException]:
-    """What ``f(*args)`` gives, or the type of what it raises."""
-    try:
-        return f(*args)
-    except Exception as exc:
-        return type(exc)
-
-
 def test_the_extension_walks_are_in_use() -> None:
     """The server and the hooks call these names: each is the extension's function."""
     assert offload._payload_size is _native.payload_size
-    assert metrics.text_bytes is _native.text_bytes
     assert jsonout._weight is _native.weight
 
 
@@ -87,8 +72,6 @@ def test_examples() -> None:
     record = {"name": "Zoë", "tags": ["a", 7, None], "n": (1, "xy")}
     # 8 for the dict, 3 characters, 8 for the list, 1 + 8 + 8 in it, 8 for the tuple (not read in).
     assert offload.payload_size(record, 10**9) == 8 + 3 + 8 + 1 + 8 + 8 + 8
-    # "Zoë" is 4 bytes, "a" 1, the tuple's "xy" 2.
-    assert metrics.text_bytes(record) == 7
     # Every value once: the dict, its three values (the tuple not read in) and the list's three.
     assert jsonout._weight(record, 10**9) == 7
 
@@ -105,16 +88,11 @@ def test_no_depth_overflows_the_stack() -> None:
     for _ in range(200_000):
         deep = [deep]
     assert offload.payload_size(deep, 10**12) == 8 * 200_000 + 3
-    assert metrics.text_bytes(deep) == 3
     assert jsonout._weight(deep, 10**12) == 200_001
 
 
-def test_a_lone_surrogate_is_the_same_error() -> None:
+def test_a_lone_surrogate_counts_one_character() -> None:
     data = {"k": ["ok", "\ud800"]}
-    with pytest.raises(UnicodeEncodeError):
-        metrics.plain_text_bytes(data)
-    with pytest.raises(UnicodeEncodeError):
-        metrics.text_bytes(data)
     # Sizes in characters need no encoding, in a str subclass either.
     assert offload.payload_size(data, 10**9) == offload.plain_payload_size(data, 10**9) == 8 + 8 + 2 + 1
     sub = [Text("a\ud800")]

@@ -85,6 +85,9 @@ def check_mixed(samples: dict[Any, float], implementation: str) -> None:
     text_bytes = len(PII_TEXT.encode())
     assert value(samples, "mcp_pii_scanned_bytes_total", tool="mask_pii") == text_bytes + len("nothing here")
     assert value(samples, "mcp_pii_scanned_bytes_total", tool="detect_pii") == text_bytes
+    # The payload's strings as they are (the JSON held in "body" once, "Zoë" 4 bytes), not its keys.
+    strings = [PII_PAYLOAD["user"]["name"], PII["email"], PII["phone"], PII_PAYLOAD["body"], PII["aws_access_key"]]
+    assert value(samples, "mcp_pii_scanned_bytes_total", tool="scan_nested") == sum(len(s.encode()) for s in strings)
     assert value(samples, "mcp_pii_tool_calls_in_flight") == 0
     assert value(samples, "process_resident_memory_bytes") > 0  # memory, tracked
 

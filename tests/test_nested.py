@@ -115,6 +115,17 @@ def test_mask_false_reports_but_changes_nothing(engine: Engine) -> None:
     assert where(result) == where(engine.scan(data))
 
 
+def test_scanned_bytes_are_those_of_the_strings(engine: Engine) -> None:
+    """UTF-8 bytes of every string value, a string holding JSON once as it is; keys, numbers
+    and literals count nothing; with or without masking, in a tuple too."""
+    strings = ["Zoë jane@example.com", "SSN 123-45-6789", '{"d": "x@example.com", "ключ": "é"}', "", "🙂"]
+    data = {"a": [strings[0], (strings[1], 7)], "bé": strings[2], "c": [strings[3], None, True, 2.5, {"d": strings[4]}]}
+    expected = sum(len(s.encode()) for s in strings)
+    assert engine.scan(data).scanned_bytes == expected
+    assert engine.scan(data, mask=False).scanned_bytes == expected
+    assert engine.scan(12).scanned_bytes == 0
+
+
 def test_tuples_are_arrays(engine: Engine) -> None:
     result = engine.scan(("jane@example.com", ("x", 1)))
     assert result.data == ["[EMAIL]", ["x", 1]]

@@ -109,6 +109,7 @@ def test_text_that_looks_like_tokens_round_trips(engine_impl: str, run: Any) -> 
 def test_nested_round_trip(engine_impl: str, run: Any) -> None:
     engine = engine_for(engine_impl)
     masked = run(engine.scan(PII_PAYLOAD, vault=VAULT))
+    assert masked.scanned_bytes == engine.scan(PII_PAYLOAD, mask=False).scanned_bytes > 0
     flat = json.dumps(masked.data)
     assert not any(value in flat for value in (PII["email"], PII["ssn"], PII["credit_card"], PII["phone"]))
     back = run(engine.unmask_nested(masked.data, VAULT, masked.scope))  # type: ignore[arg-type]
