@@ -17,7 +17,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::hash::QuickSet;
+use crate::hash::{QuickMap, QuickSet};
 use crate::kept::{with_kept, Kept};
 use crate::prefilter::{gate, head, lead, need, openings, ClusterFinder, Gate, Head, Lead, Need};
 use crate::split::{Part, Split};
@@ -321,10 +321,10 @@ impl Grammar {
 /// What names a value of a type: phrases, the words allowed after them, words that disqualify.
 #[derive(Debug, Clone)]
 pub struct Labels {
-    /// Each phrase's parts joined (`dateofbirth`).
-    phrases: QuickSet<String>,
-    /// Those that also name a key (not `mr#`, `a/c`: their marks carry the meaning).
-    key_phrases: QuickSet<String>,
+    /// Every beginning, up to [`LONGEST_PHRASE`] characters, of a phrase (its parts joined,
+    /// `dateofbirth`) and of a key's plural, with what it spells whole: a run of parts spelt so
+    /// far that is not here cannot grow into a phrase.
+    spellings: QuickMap<String, Spelt>,
     /// Words that may follow a phrase; `None`: any.
     suffixes: Option<QuickSet<String>>,
     deny: QuickSet<String>,
@@ -342,7 +342,6 @@ impl Labels {
     /// may be a denied word, and every part after the phrase must be an allowed suffix word or a
     /// number.
     pub fn matches(&self, name: &str, key: bool) -> bool {
-        let phrases = if key { &self.key_phrases } else { &self.phrases };
         // The parts are spans of one lower-cased copy, and the runs are spelt in one buffer, all
         // three kept by the thread: a label is checked for every candidate after one, and a
         // string per part and per run cost more than the lookups.
@@ -355,11 +354,12 @@ impl Labels {
                 acc.clear();
                 for j in i..bounds.len() {
                     acc.push_str(part(&bounds[j]));
-                    if acc.chars().count() > LONGEST_PHRASE {
+                    // No phrase begins so (this stops a run of short parts, a base64 blob's,
+                    // at once, where it was spelt up to the longest phrase from each part).
+                    let Some(whole) = self.spellings.get(acc.as_str()) else {
                         break;
-                    }
-                    let as_plural = key && acc.strip_suffix('s').is_some_and(|p| phrases.contains(p));
-                    if !(phrases.contains(acc.as_str()) || as_plural) {
+                    };
+                    if !(if key { whole.key } else { whole.text }) {
                         continue;
                     }
                     let mut others = bounds[..i].iter().chain(&bounds[j + 1..]).map(part);
@@ -380,6 +380,40 @@ impl Labels {
             false
         })
     }
+}
+
+/// What a run of parts spells whole, in [`Labels::spellings`] (a mere beginning: neither).
+#[derive(Debug, Clone, Copy, Default)]
+struct Spelt {
+    /// A phrase.
+    text: bool,
+    /// A phrase that also names a key (not `mr#`, `a/c`: their marks carry the meaning), or its
+    /// plural (as for a list).
+    key: bool,
+}
+
+/// [`Labels::spellings`] of the catalog's `phrases`.
+fn spellings(phrases: &[String]) -> QuickMap<String, Spelt> {
+    let mut map: QuickMap<String, Spelt> = QuickMap::default();
+    let mut add = |word: String, whole: Spelt| {
+        let ends = word.char_indices().map(|(at, _)| at).skip(1).chain([word.len()]);
+        for end in ends.take(LONGEST_PHRASE) {
+            let spelt = map.entry(word[..end].to_owned()).or_default();
+            if end == word.len() {
+                spelt.text |= whole.text;
+                spelt.key |= whole.key;
+            }
+        }
+    };
+    for phrase in phrases {
+        let joined = split_parts(phrase).concat();
+        let key = !phrase.contains(['#', '/']);
+        if key {
+            add(format!("{joined}s"), Spelt { text: false, key });
+        }
+        add(joined, Spelt { text: true, key });
+    }
+    map
 }
 
 /// What [`Labels::matches`] spells a name in: its lower-cased copy, its parts' spans in it, and a
@@ -1266,13 +1300,7 @@ fn build_labels(g: &Grammar, e: &TypeEntry) -> Result<Option<(Labels, Vec<String
     let _ = g;
     Ok(Some((
         Labels {
-            phrases: spec.phrases.iter().map(|p| split_parts(p).concat()).collect(),
-            key_phrases: spec
-                .phrases
-                .iter()
-                .filter(|p| !p.contains(['#', '/']))
-                .map(|p| split_parts(p).concat())
-                .collect(),
+            spellings: spellings(&spec.phrases),
             suffixes: (!spec.suffixes.iter().any(|s| s == "*"))
                 .then(|| spec.suffixes.iter().cloned().collect()),
             deny: spec.deny.iter().cloned().collect(),
@@ -1998,6 +2026,72 @@ mod tests {
             assert!(!key.matches(bad, false), "{bad}");
         }
         assert!(!mrn.matches("mrns", false) && mrn.matches("mrns", true));
+    }
+
+    /// A label is a run of parts that spells a phrase (the rule as [`Labels::matches`] states it,
+    /// every run up to the longest phrase tried): the spelling that stops where no phrase begins
+    /// finds the same, on names of phrases, denied and suffix words, numbers and short parts in
+    /// every case and joining, long runs of short parts (a base64 blob's) among them.
+    #[test]
+    fn labels_stop_spelling_only_where_no_phrase_begins() {
+        let c = compile_config(&EngineConfig::default()).unwrap();
+        let rule = |l: &Labels, name: &str, key: bool| {
+            let spelt = |w: &String| l.spellings.get(w).is_some_and(|s| if key { s.key } else { s.text });
+            let lower = name.to_ascii_lowercase();
+            let mut bounds = Vec::new();
+            part_bounds(name, |s, e| bounds.push((s, e)));
+            let parts: Vec<&str> = bounds.iter().map(|&(s, e)| &lower[s..e]).collect();
+            let number = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+            (0..parts.len()).any(|i| {
+                (i..parts.len()).any(|j| {
+                    let run = parts[i..=j].concat();
+                    run.chars().count() <= LONGEST_PHRASE
+                        && spelt(&run)
+                        && !parts[..i].iter().chain(&parts[j + 1..]).any(|p| l.deny.contains(*p))
+                        && l.suffixes
+                            .as_ref()
+                            .is_none_or(|s| parts[j + 1..].iter().all(|p| s.contains(*p) || number(p)))
+                })
+            })
+        };
+        let mut next = crate::detect::tests::picker(0x1ABE_15BE_91AA_5EED);
+        let mut checked = [0usize; 2];
+        for t in c.types.iter().filter(|t| t.labels.is_some()) {
+            let l = t.labels.as_ref().unwrap();
+            let phrases = l.spellings.iter().filter(|(_, s)| s.text).map(|(w, _)| w);
+            let mut words: Vec<String> = phrases.chain(&l.deny).cloned().collect();
+            words.extend(l.suffixes.iter().flatten().cloned());
+            words.extend(["7", "2024", "x", "Q", "ab", "Zq", "s", "é", &"a".repeat(70)].map(String::from));
+            for _ in 0..3000 {
+                let mut name = String::new();
+                let long = next(4) == 0;
+                for k in 0..1 + next(if long { 60 } else { 5 }) {
+                    if k > 0 {
+                        name.push_str(["", "_", "-", " ", "."][next(5)]);
+                    }
+                    let w = if long && next(3) > 0 {
+                        ["q", "Z", "9", "pw", "Kx", "s", "/"][next(7)].to_string()
+                    } else {
+                        words[next(words.len())].clone()
+                    };
+                    name.push_str(&match next(3) {
+                        0 => w.to_ascii_uppercase(),
+                        1 => w
+                            .chars()
+                            .enumerate()
+                            .map(|(i, ch)| if i == 0 { ch.to_ascii_uppercase() } else { ch })
+                            .collect(),
+                        _ => w,
+                    });
+                }
+                for key in [false, true] {
+                    let expected = rule(l, &name, key);
+                    assert_eq!(l.matches(&name, key), expected, "type {} key {key}: {name:?}", t.id);
+                    checked[usize::from(expected)] += 1;
+                }
+            }
+        }
+        assert!(checked.iter().all(|&n| n > 1000), "too few of each answer: {checked:?}");
     }
 
     /// Every keyword-anchored rule's matches start with one of its keywords: the engine only tries
