@@ -16,6 +16,10 @@ confirm that the engine finds exactly those values and nothing else:
   no digits or symbols outside one PII sentence per ~500 bytes. Next to the bench's prose, whose
   log lines are dense with digits, a regex engine that skips text by its literals reads this far
   faster (cpex-pii-filter about 500 MB/s without the PII);
+- ``blob-ascii-*``: a tool result that carries a file, as MCP image and resource contents do: a
+  header line, then the file's bytes (random) in base64 on one line, and no PII. Its letters and
+  digits are dense with short label keywords ("pw", "dl", "sk") and a regex engine that reads
+  every byte meets far more distinct states than on prose;
 - ``nested-*``: a JSON payload of customer records, 3 to 6 containers deep, with an ``audit``
   field that holds JSON inside a string.
 
@@ -52,6 +56,7 @@ __all__ = [
     "SIZES",
     "BenchInput",
     "Planted",
+    "blob_text",
     "build_inputs",
     "chat_prose",
     "clean_prose",
@@ -429,6 +434,15 @@ def chat_prose(size_label: str) -> BenchInput:
     )
 
 
+def blob_text(size_label: str) -> BenchInput:
+    """A header line and about ``SIZES[size_label]`` bytes of base64 (of random bytes) on one line."""
+    name_ = f"blob-ascii-{size_label}"
+    r = _rng(name_)
+    header = "attachment scan-0042.png (image/png, base64):\n"
+    data = base64.b64encode(r.randbytes((SIZES[size_label] - len(header)) * 3 // 4)).decode()
+    return BenchInput(name_, "blob-ascii", size_label, header + data, ())
+
+
 def clean_prose(size_label: str, ascii_only: bool = False) -> BenchInput:
     """Prose and log lines of about ``SIZES[size_label]`` UTF-8 bytes with no PII at all."""
     prefix = "clean-ascii" if ascii_only else "clean"
@@ -525,8 +539,8 @@ def build_inputs(
     ascii_variants: bool = True,
     short_sizes: Iterable[str] = SHORT_SIZES,
 ) -> list[BenchInput]:
-    """All inputs: PII prose, clean prose (and their ASCII-only variants) and log lines at each
-    size, short ASCII texts with PII, then nested."""
+    """All inputs: PII prose, clean prose (and their ASCII-only variants), log lines, everyday
+    prose and base64 blobs at each size, short ASCII texts with PII, then nested."""
     sizes = list(sizes)
     out = [pii_prose(s) for s in sizes] + [clean_prose(s) for s in sizes]
     nested = list(nested_sizes)
@@ -534,6 +548,7 @@ def build_inputs(
         out += [pii_prose(s, ascii_only=True) for s in sizes] + [clean_prose(s, ascii_only=True) for s in sizes]
         out += [log_text(s) for s in sizes]
         out += [chat_prose(s) for s in sizes]
+        out += [blob_text(s) for s in sizes]
     out += [short_prose(s) for s in short_sizes]
     out += [nested_payload(s) for s in nested]
     if ascii_variants:

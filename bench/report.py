@@ -30,6 +30,7 @@ KIND_TITLES = {
     "short-pii-ascii": "short texts with PII, ASCII only",
     "log-ascii": "log lines, ASCII only",
     "chat-ascii": "everyday prose, ASCII only",
+    "blob-ascii": "a file in base64, ASCII only",
     "nested": "nested JSON",
     "nested-ascii": "nested JSON, ASCII only",
 }
@@ -131,6 +132,8 @@ ENGINE_TARGETS = [
                  "rust ÷ cpex (reported)", "log-ascii", ("detect", "mask"), FULL, 1, reported=True),
     EngineTarget("detect and mask, everyday prose (common words, one PII sentence per ~500 bytes), ASCII only, "
                  "every size: rust ÷ cpex (reported)", "chat-ascii", ("detect", "mask"), FULL, 1, reported=True),
+    EngineTarget("detect and mask, a file in base64 (a tool result carrying an image), no PII, every size: "
+                 "rust ÷ cpex (reported)", "blob-ascii", ("detect", "mask"), FULL, 1, reported=True),
 ]  # fmt: skip
 
 

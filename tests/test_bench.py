@@ -133,3 +133,16 @@ def test_everyday_prose_holds_exactly_what_was_planted(implementation: str) -> N
     assert found == Counter((p.type, p.value) for p in inp.planted)
     assert inp.text.isascii()
     assert len(inp.planted) >= 15
+
+
+@pytest.mark.parametrize("implementation", ["rust", "python"])
+def test_a_file_in_base64_holds_nothing(implementation: str) -> None:
+    # Random bytes in base64: its speed row is that of a text with nothing to find.
+    from mcp_pii import Engine
+
+    inp = inputs.blob_text("10KB")
+    engine = Engine(implementation=implementation)  # type: ignore[arg-type]
+    assert engine.detect(inp.text) == []
+    assert inp.text.isascii()
+    assert inp.planted == ()
+    assert abs(inp.nbytes - inputs.SIZES["10KB"]) < 8
