@@ -318,6 +318,54 @@ impl Grammar {
     }
 }
 
+/// Where a labelled pattern whose type needs an operator between label and value
+/// ([`Labels::operator`]) could find one: within `within` bytes of a match's start lie its label,
+/// tail and connector, so where none of those bytes is an operator character and no operator word
+/// is spelt in them (any case), a match there has no operator in its connector and the label
+/// check refuses it. The pattern is not tried there: in a base64 blob, every `pw` it holds (one in
+/// a few hundred bytes) ran a search to a whole match, then found its groups, to be refused.
+#[derive(Debug, Clone)]
+pub struct OperatorGate {
+    within: usize,
+    /// The operator characters, by byte.
+    chars: [bool; 256],
+    /// The first bytes of the operator words, both cases.
+    word_starts: [bool; 256],
+    words: Vec<String>,
+}
+
+impl OperatorGate {
+    /// The gate for a pattern whose label, tail and connector span at most `within` bytes; `None`
+    /// if an operator is not ASCII (the gate reads bytes).
+    fn new(g: &Grammar, within: usize) -> Option<Self> {
+        let words: Vec<String> = g.operator_words.iter().map(|w| w.to_ascii_lowercase()).collect();
+        if !g.operators.is_ascii() || words.iter().any(|w| w.is_empty() || !w.is_ascii()) {
+            return None;
+        }
+        let mut chars = [false; 256];
+        g.operators.bytes().for_each(|b| chars[usize::from(b)] = true);
+        let mut word_starts = [false; 256];
+        for w in &words {
+            let b = w.as_bytes()[0];
+            word_starts[usize::from(b.to_ascii_lowercase())] = true;
+            word_starts[usize::from(b.to_ascii_uppercase())] = true;
+        }
+        Some(OperatorGate { within, chars, word_starts, words })
+    }
+
+    /// True if a match starting at the start of `from` could hold an operator in its connector.
+    pub fn may_hold(&self, from: &[u8]) -> bool {
+        let window = &from[..from.len().min(self.within)];
+        window.iter().enumerate().any(|(i, &b)| {
+            self.chars[usize::from(b)]
+                || (self.word_starts[usize::from(b)]
+                    && self.words.iter().any(|w| {
+                        window[i..].get(..w.len()).is_some_and(|s| s.eq_ignore_ascii_case(w.as_bytes()))
+                    }))
+        })
+    }
+}
+
 /// What names a value of a type: phrases, the words allowed after them, words that disqualify.
 #[derive(Debug, Clone)]
 pub struct Labels {
@@ -568,6 +616,17 @@ impl LabelParts {
         format!("(?P<label>{label})(?P<tail>{tail}){}(?P<value>{value})", g.connector())
     }
 
+    /// The most bytes the label, tail and connector of a match span, if bounded and if every
+    /// match has a value (a match with an empty one is not refused by the label check, and the
+    /// search resumes elsewhere after it: see [`OperatorGate`]).
+    fn operator_within(&self, g: &Grammar) -> Option<usize> {
+        let parse = |p: &str| regex_syntax::ParserBuilder::new().build().parse(&translate(p)).ok();
+        let head = parse(&format!("{}{}", self.label, self.tail))?.properties().maximum_len()?;
+        let connector = parse(&g.connector())?.properties().maximum_len()?;
+        let value = parse(&self.value)?.properties().minimum_len()?;
+        (value > 0).then_some(head + connector)
+    }
+
     /// What finds the groups of a match of [`LabelParts::pattern`], with the grammar's `connector`.
     fn split(&self, connector: &Arc<Part>) -> Split {
         Split::new(
@@ -703,6 +762,9 @@ pub struct Pattern {
     pub lead_dfa: Option<Box<dense::DFA<Vec<u32>>>>,
     /// For a labelled pattern: what finds its groups in a match without the backtracker.
     pub split: Option<Box<Split>>,
+    /// For a labelled pattern whose type joins label and value by an operator only: where a
+    /// match could hold one ([`OperatorGate`]).
+    pub operator: Option<OperatorGate>,
 }
 
 /// One compiled type: its patterns and what its candidates must pass.
@@ -1117,6 +1179,7 @@ fn search_pattern(pattern: &str, located: bool) -> Result<Pattern> {
         lead: None,
         lead_dfa: None,
         split: None,
+        operator: None,
     })
 }
 
@@ -1358,6 +1421,9 @@ fn build_type(
             check_syntax(&pattern)?;
             let mut compiled = search_pattern(&pattern, false)?;
             compiled.split = Some(Box::new(parts.split(connector)));
+            if labels.operator {
+                compiled.operator = parts.operator_within(g).and_then(|within| OperatorGate::new(g, within));
+            }
             compiled.name = format!("{}-label", e.id);
             compiled.checks = checks.clone();
             compiled.keywords = phrase_keywords(&phrases);

@@ -183,6 +183,11 @@ fn each_match(
         if !p.head.fits(from) || (!p.openings.is_empty() && !p.openings.iter().any(|o| from.starts_with(o))) {
             continue;
         }
+        // A match here would be refused by the label check (no operator), which resumes at the
+        // next start too.
+        if p.operator.as_ref().is_some_and(|o| !o.may_hold(from)) {
+            continue;
+        }
         input.set_start(at);
         let Some(m) = search(p, &mut input, caps) else {
             continue;
@@ -935,5 +940,131 @@ pub(crate) mod tests {
             assert_eq!(detect(&tried, &text, &all), whole, "{text:?}");
             assert_eq!(detect(&general, &text, &all), whole, "{text:?}");
         }
+    }
+
+    /// A labelled pattern of a type that needs an operator is not tried where its gate sees none
+    /// within reach, and finds what it finds when tried everywhere: texts of labels in every
+    /// spelling, connectors with and without operators (characters, words, quotes, line breaks,
+    /// long runs of blanks and marks), values, base64 runs and fillers.
+    #[test]
+    fn labels_not_tried_without_an_operator_find_what_trying_everywhere_finds() {
+        let gated = compile_config(&EngineConfig::default()).unwrap();
+        let operator_types: Vec<&str> = gated
+            .types
+            .iter()
+            .filter(|t| t.patterns.iter().any(|p| p.operator.is_some()))
+            .map(|t| t.id.as_str())
+            .collect();
+        assert!(
+            operator_types.contains(&"password") && operator_types.contains(&"api_key"),
+            "{operator_types:?}"
+        );
+        let mut everywhere = compile_config(&EngineConfig::default()).unwrap();
+        everywhere.types.iter_mut().flat_map(|t| t.patterns.iter_mut()).for_each(|p| p.operator = None);
+        let all: Vec<usize> = (0..gated.types.len()).collect();
+        let labels = [
+            "password",
+            "PASSWORD",
+            "Passwd",
+            "db_pass",
+            "pw",
+            "PW",
+            "pwd",
+            "pass word",
+            "api_key",
+            "apiKey",
+            "x-api-key",
+            "token",
+            "secret",
+            "SECRET_KEY",
+            "auth_token",
+        ];
+        let tails =
+            ["_for_the_production_database_v2", "Of_The_Backup-Service_Account3", "2", "_old", "Hash"];
+        // Connector items, operators among them, and what stops a connector.
+        let items = [
+            " ",
+            "  ",
+            "\t",
+            "=",
+            ":",
+            ":=",
+            "=>",
+            "#",
+            ",",
+            ">",
+            "+",
+            "|",
+            "?",
+            ".",
+            " - ",
+            " is",
+            " IS",
+            " number",
+            " was",
+            " are",
+            "\n",
+            "\r\n",
+            "\"",
+            "'",
+            "]",
+            "`",
+            ";",
+            "(",
+            " number number number number number",
+            "\t\t\t\t\t\t\t\t\t\t",
+        ];
+        let values = [
+            "hunter2",
+            "Tr0ub4dor&3",
+            "s3cr3t-v4lue",
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+            "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+            "aB3+pw9/Xy7=",
+            "QmFzZTY0",
+            "x",
+            "null",
+            "é",
+        ];
+        // The operator as far from the label as a connector lets it stand: a tail of 32, a quote
+        // and a bracket, twelve items, a line break, twelve more, the last one '='.
+        let far = format!("\"]{}\n{}number=\"", "number.".repeat(6), "number.".repeat(5));
+        for label in labels {
+            let text = format!("{label}Of_The_Backup-Service_Account3xy{far}hunter22");
+            let expected = detect(&everywhere, &text, &all);
+            assert_eq!(detect(&gated, &text, &all), expected, "{text:?}");
+            if label == "password" {
+                assert_eq!(expected.len(), 1, "{text:?}");
+            }
+        }
+        let mut next = picker(0x0DE7_A7E5_0BE7_A7E5);
+        let mut found = 0;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..next(8) {
+                match next(6) {
+                    0 => text.push_str(&" ".repeat(next(30))),
+                    1 => text.push_str(&"+aB3x9/Q".repeat(next(40))),
+                    2 => text.push_str(["the ", "0", "\n", "é"][next(4)]),
+                    // A label, maybe a tail, a connector of up to 26 items (an operator anywhere or
+                    // nowhere in it), a value.
+                    _ => {
+                        text.push_str(labels[next(labels.len())]);
+                        if next(2) == 0 {
+                            text.push_str(tails[next(tails.len())]);
+                        }
+                        for _ in 0..next(27) {
+                            text.push_str(items[next(items.len())]);
+                        }
+                        text.push_str(values[next(values.len())]);
+                    }
+                }
+            }
+            let expected = detect(&everywhere, &text, &all);
+            found +=
+                expected.iter().filter(|s| operator_types.contains(&gated.types[s.ty].id.as_str())).count();
+            assert_eq!(detect(&gated, &text, &all), expected, "{text:?}");
+        }
+        assert!(found > 1_000, "too few passwords and keys in the texts: {found}");
     }
 }
