@@ -788,6 +788,13 @@ pub(crate) mod tests {
     use super::*;
     use crate::catalog::{compile_config, EngineConfig};
 
+    /// The default catalog with `change` made to every pattern (a shortcut turned off).
+    fn catalog_with(change: impl FnMut(&mut Pattern)) -> Compiled {
+        let mut c = compile_config(&EngineConfig::default()).unwrap();
+        c.types.iter_mut().flat_map(|t| t.patterns.iter_mut()).for_each(change);
+        c
+    }
+
     /// A reproducible pick in `0..n` per call (xorshift from `seed`), for generated texts.
     pub(crate) fn picker(mut seed: u64) -> impl FnMut(usize) -> usize {
         move |n: usize| {
@@ -897,10 +904,8 @@ pub(crate) mod tests {
         assert!(leads.contains(&"ip_address"), "{leads:?}");
         assert!(tried.types.iter().flat_map(|t| &t.patterns).any(|p| p.lead_dfa.is_some()));
         // Tried with the general matcher instead of the anchored DFA.
-        let mut general = compile_config(&EngineConfig::default()).unwrap();
-        general.types.iter_mut().flat_map(|t| t.patterns.iter_mut()).for_each(|p| p.lead_dfa = None);
-        let mut searched = compile_config(&EngineConfig::default()).unwrap();
-        searched.types.iter_mut().flat_map(|t| t.patterns.iter_mut()).for_each(|p| p.lead = None);
+        let general = catalog_with(|p| p.lead_dfa = None);
+        let searched = catalog_with(|p| p.lead = None);
         let all: Vec<usize> = (0..tried.types.len()).collect();
         let pieces = [
             "2001:db8::1",
@@ -959,8 +964,7 @@ pub(crate) mod tests {
             operator_types.contains(&"password") && operator_types.contains(&"api_key"),
             "{operator_types:?}"
         );
-        let mut everywhere = compile_config(&EngineConfig::default()).unwrap();
-        everywhere.types.iter_mut().flat_map(|t| t.patterns.iter_mut()).for_each(|p| p.operator = None);
+        let everywhere = catalog_with(|p| p.operator = None);
         let all: Vec<usize> = (0..gated.types.len()).collect();
         let labels = [
             "password",
