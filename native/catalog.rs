@@ -457,7 +457,7 @@ fn spellings(phrases: &[String]) -> QuickMap<String, Spelt> {
         let joined = split_parts(phrase).concat();
         let key = !phrase.contains(['#', '/']);
         if key {
-            add(format!("{joined}s"), Spelt { text: false, key });
+            add(format!("{joined}s"), Spelt { text: false, key: true });
         }
         add(joined, Spelt { text: true, key });
     }
