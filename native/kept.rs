@@ -26,6 +26,15 @@ impl<T> Kept for Vec<T> {
     }
 }
 
+impl<T, const N: usize> Kept for [Vec<T>; N]
+where
+    [Vec<T>; N]: Default,
+{
+    fn reset(&mut self) {
+        self.iter_mut().for_each(Kept::reset);
+    }
+}
+
 impl Kept for String {
     fn reset(&mut self) {
         self.clear();

@@ -5,15 +5,15 @@
 //! the bench machine, whatever the pattern). Walks over the thirds of a long text, stepped
 //! together, are independent chains of loads that the processor overlaps. Two walks gave 1.4-1.6
 //! times the throughput of one on the bench's 100 KB and 1 MB texts; three take 10-20% less time
-//! than two from 10 KB up (the same at 1 KB), and a generic number of walks in an array ran slower
-//! than either (its states went through memory). Past three, the loop's instructions, not the
-//! loads, set the pace (measured before the untagged runs below).
+//! than two from 10 KB up (the same at 1 KB).
 //!
 //! Most steps meet no tagged state (no match to report, no state to build): the walks take those
 //! in a loop of their own that only loads ([`untagged_run`]), about 10 instructions a byte where
 //! the loop that also settles took 31 (callgrind, 1 KB of the bench's PII prose). The union pass
 //! over 100 KB of clean prose went from 118-158 µs to 60-72 µs, over 1 KB from 1.6-2.2 µs to
-//! 0.9-1.0 µs, over the bench's 100 KB base64 blob from 166-209 µs to 102-110 µs.
+//! 0.9-1.0 µs, over the bench's 100 KB base64 blob from 166-209 µs to 102-110 µs. Four walks then
+//! took 15-40% more time than three over 1 KB and no less over 100 KB (the later walks' head
+//! starts grow with their number).
 //!
 //! Each walk after the first starts `reach` bytes (the longest a union match can be) before the
 //! end of the part before it, so each match ending in its part lies whole in what it reads; each
@@ -259,47 +259,32 @@ fn in_parts(
     found: &mut impl FnMut(usize, usize),
 ) -> Result<(), Stop> {
     let (hay, len) = (text.as_bytes(), text.len());
-    let [h1, h2, h3] = parts.heads;
     let clears = cache.clear_count();
     cache.search_start(0);
-    let starts = (
-        Walk::start(dfa, cache, text, h1)?,
-        Walk::start(dfa, cache, text, h2)?,
-        Walk::start(dfa, cache, text, h3)?,
-    );
+    let mut starts = [LazyStateID::default(); WALKS];
+    for (start, &head) in starts.iter_mut().zip(&parts.heads) {
+        *start = Walk::start(dfa, cache, text, head)?;
+    }
     // A start state built may have cleared the cache under the ones before it.
     if cache.clear_count() != clears {
         return Err(Stop::Cleared);
     }
-    let walks = [Walk { from: 0 }, Walk { from: parts.last(0) }, Walk { from: parts.last(1) }];
-    with_kept(&FIRST, |first| {
-        with_kept(&LATER, |later| {
-            with_kept(&LAST, |last| {
-                let mut keep_a = |id: usize, end: usize| first.push((id, end));
-                let mut keep_b = |id: usize, end: usize| later.push((id, end));
-                let mut keep_c = |id: usize, end: usize| last.push((id, end));
-                let s3 = thirds(
-                    dfa,
-                    cache,
-                    hay,
-                    (&parts, clears),
-                    (&walks, starts),
-                    (&mut keep_a, &mut keep_b, &mut keep_c),
-                )?;
-                // The last walk reads the rest alone (a clear cannot harm it now: the library
-                // carries a single walk's state across one); its progress counts on from what
-                // all the walks read.
-                let [_, _, c] = &walks;
-                let shift = WALKS * parts.len - (h3 + parts.len);
-                let s3 = c.run(dfa, cache, s3, hay, (h3 + parts.len, len, shift), &mut keep_c)?;
-                c.finish(dfa, cache, s3, len, &mut keep_c)?;
-                cache.search_finish(len + shift);
-                for &(id, end) in first.iter().chain(later.iter()).chain(last.iter()) {
-                    found(id, end);
-                }
-                Ok(())
-            })
-        })
+    let walks: [Walk; WALKS] =
+        std::array::from_fn(|j| Walk { from: if j == 0 { 0 } else { parts.last(j - 1) } });
+    with_kept(&FOUND, |kept| {
+        let state = in_step(dfa, cache, hay, (&parts, clears), (&walks, starts), kept)?;
+        // The last walk reads the rest alone (a clear cannot harm it now: the library carries a
+        // single walk's state across one); its progress counts on from what all the walks read.
+        let (walk, head, last) = (&walks[WALKS - 1], parts.heads[WALKS - 1], &mut kept[WALKS - 1]);
+        let shift = WALKS * parts.len - (head + parts.len);
+        let mut keep = |id: usize, end: usize| last.push((id, end));
+        let state = walk.run(dfa, cache, state, hay, (head + parts.len, len, shift), &mut keep)?;
+        walk.finish(dfa, cache, state, len, &mut keep)?;
+        cache.search_finish(len + shift);
+        for &(id, end) in kept.iter().flatten() {
+            found(id, end);
+        }
+        Ok(())
     })
 }
 
@@ -326,61 +311,46 @@ impl Parts {
     }
 }
 
-/// The three walks stepped together over their parts ([`Parts`]), sharing `cache` (`clears`: its
-/// clear count when they started); the last walk's state then. Its own function: in the closure
-/// that holds the walks' finds, the states were kept in memory rather than in registers, a store
-/// and a reload per byte.
-#[inline(never)]
-fn thirds(
+/// The walks stepped together over their parts ([`Parts`]), sharing `cache` (`clears`: its clear
+/// count when they started), each keeping what it finds in its list of `kept`; the last walk's
+/// state then.
+fn in_step(
     dfa: &DFA,
     cache: &mut Cache,
     hay: &[u8],
     (parts, clears): (&Parts, usize),
-    ([a, b, c], (mut sa, mut sb, mut sc)): (&[Walk; WALKS], (LazyStateID, LazyStateID, LazyStateID)),
-    (keep_a, keep_b, keep_c): (
-        &mut impl FnMut(usize, usize),
-        &mut impl FnMut(usize, usize),
-        &mut impl FnMut(usize, usize),
-    ),
+    (walks, mut states): (&[Walk; WALKS], [LazyStateID; WALKS]),
+    kept: &mut Finds,
 ) -> Result<LazyStateID, Stop> {
-    let [ha, hb, hc] = parts.heads;
     let n = parts.len;
     let shared = Some(clears);
     let mut i = 0;
     while i < n {
-        if !(sa.is_tagged() | sb.is_tagged() | sc.is_tagged()) {
-            let untagged = [&hay[ha + i..ha + n], &hay[hb + i..hb + n], &hay[hc + i..hc + n]];
-            i += untagged_run(dfa, cache, untagged, [&mut sa, &mut sb, &mut sc]);
+        if !states.iter().any(|s| s.is_tagged()) {
+            let untagged = parts.heads.map(|head| &hay[head + i..head + n]);
+            i += untagged_run(dfa, cache, untagged, states.each_mut());
             if i == n {
                 break;
             }
         }
-        let (xa, xb, xc) = (hay[ha + i], hay[hb + i], hay[hc + i]);
-        // Every transition is read before any is acted on: the loads overlap. The cache's
-        // progress is what all the walks have read.
-        let (na, nb, nc) =
-            (Walk::peek(dfa, cache, sa, xa), Walk::peek(dfa, cache, sb, xb), Walk::peek(dfa, cache, sc, xc));
-        let read = WALKS * i;
-        // Written out per walk: the same test and call through one `#[inline(always)]` helper
-        // (with `Walk::run`'s) made clean prose 15-20% slower and PII prose 5-10%.
-        sa = if na.is_tagged() || sa.is_tagged() {
-            a.settle(dfa, cache, (sa, na), (xa, ha + i, read), shared, keep_a)?
-        } else {
-            na
-        };
-        sb = if nb.is_tagged() || sb.is_tagged() {
-            b.settle(dfa, cache, (sb, nb), (xb, hb + i, read + 1), shared, keep_b)?
-        } else {
-            nb
-        };
-        sc = if nc.is_tagged() || sc.is_tagged() {
-            c.settle(dfa, cache, (sc, nc), (xc, hc + i, read + 2), shared, keep_c)?
-        } else {
-            nc
-        };
+        // A step that meets a tagged state. Every transition is read before any is acted on:
+        // the loads overlap. The cache's progress is what all the walks have read.
+        let bytes = parts.heads.map(|head| hay[head + i]);
+        let next: [LazyStateID; WALKS] = std::array::from_fn(|j| Walk::peek(dfa, cache, states[j], bytes[j]));
+        for (j, walk) in walks.iter().enumerate() {
+            states[j] = if next[j].is_tagged() || states[j].is_tagged() {
+                let list = &mut kept[j];
+                let at = (bytes[j], parts.heads[j] + i, WALKS * i + j);
+                walk.settle(dfa, cache, (states[j], next[j]), at, shared, &mut |id, end| {
+                    list.push((id, end))
+                })?
+            } else {
+                next[j]
+            };
+        }
         i += 1;
     }
-    Ok(sc)
+    Ok(states[WALKS - 1])
 }
 
 /// Step walks in `states` (untagged) over their `hays` (of one length) together while every
@@ -417,13 +387,12 @@ fn untagged_run<const K: usize>(
     read
 }
 
+/// What each of the walks in step found: (union id, end) pairs, held until all are done.
+type Finds = [Vec<(usize, usize)>; WALKS];
+
 thread_local! {
-    /// What the first walk found, held until all are done.
-    static FIRST: Cell<Option<Vec<(usize, usize)>>> = const { Cell::new(None) };
-    /// What the second walk found, held until all are done.
-    static LATER: Cell<Option<Vec<(usize, usize)>>> = const { Cell::new(None) };
-    /// What the third walk found, held until all are done.
-    static LAST: Cell<Option<Vec<(usize, usize)>>> = const { Cell::new(None) };
+    /// What each walk found, held until all are done.
+    static FOUND: Cell<Option<Finds>> = const { Cell::new(None) };
 }
 
 #[cfg(test)]
@@ -478,7 +447,8 @@ mod tests {
         let long = filler.repeat(SPLIT_REACHES * reach / filler.len() + 2);
         let total = long.len();
         let parts = Parts::of(total, reach);
-        for (piece, border) in pieces.iter().flat_map(|p| [(p, parts.last(0)), (p, parts.last(1))]) {
+        let borders = (0..WALKS - 1).map(|j| parts.last(j));
+        for (piece, border) in pieces.iter().flat_map(|p| borders.clone().map(move |b| (p, b))) {
             // The piece straddles a border between parts at each of its bytes, and just misses it.
             for shift in 0..=piece.len() + 1 {
                 let head = border + 1 - shift;
