@@ -327,10 +327,9 @@ impl Grammar {
 #[derive(Debug, Clone)]
 pub struct OperatorGate {
     within: usize,
-    /// The operator characters, by byte.
-    chars: [bool; 256],
-    /// The first bytes of the operator words, both cases.
-    word_starts: [bool; 256],
+    /// By byte: an operator character ([`OperatorGate::CHAR`]), the first byte of an operator
+    /// word in either case ([`OperatorGate::WORD`]), or neither (0).
+    bytes: [u8; 256],
     words: Vec<String>,
 }
 
@@ -342,26 +341,39 @@ impl OperatorGate {
         if !g.operators.is_ascii() || words.iter().any(|w| w.is_empty() || !w.is_ascii()) {
             return None;
         }
-        let mut chars = [false; 256];
-        g.operators.bytes().for_each(|b| chars[usize::from(b)] = true);
-        let mut word_starts = [false; 256];
+        let mut bytes = [0; 256];
         for w in &words {
             let b = w.as_bytes()[0];
-            word_starts[usize::from(b.to_ascii_lowercase())] = true;
-            word_starts[usize::from(b.to_ascii_uppercase())] = true;
+            bytes[usize::from(b.to_ascii_lowercase())] = Self::WORD;
+            bytes[usize::from(b.to_ascii_uppercase())] = Self::WORD;
         }
-        Some(OperatorGate { within, chars, word_starts, words })
+        g.operators.bytes().for_each(|b| bytes[usize::from(b)] = Self::CHAR);
+        Some(OperatorGate { within, bytes, words })
     }
 
+    const CHAR: u8 = 1;
+    const WORD: u8 = 2;
+
     /// True if a match starting at the start of `from` could hold an operator in its connector.
+    ///
+    /// A connector's words end at a word boundary, so an operator word followed by an ASCII
+    /// letter, digit or underscore is none (a base64 blob spells `is` or `are` in most stretches
+    /// of 200 bytes, nearly always followed by another letter or digit). A byte past ASCII may
+    /// begin a character that is not a letter: it does not rule the word out.
     pub fn may_hold(&self, from: &[u8]) -> bool {
         let window = &from[..from.len().min(self.within)];
-        window.iter().enumerate().any(|(i, &b)| {
-            self.chars[usize::from(b)]
-                || (self.word_starts[usize::from(b)]
-                    && self.words.iter().any(|w| {
-                        window[i..].get(..w.len()).is_some_and(|s| s.eq_ignore_ascii_case(w.as_bytes()))
-                    }))
+        let word_at = |i: usize| {
+            self.words.iter().any(|w| {
+                let end = i + w.len();
+                window.get(i..end).is_some_and(|s| s.eq_ignore_ascii_case(w.as_bytes()))
+                    && from.get(end).is_none_or(|&next| !(next.is_ascii_alphanumeric() || next == b'_'))
+            })
+        };
+        // One table read a byte until a byte that may begin an operator.
+        window.iter().enumerate().any(|(i, &b)| match self.bytes[usize::from(b)] {
+            0 => false,
+            Self::CHAR => true,
+            _ => word_at(i),
         })
     }
 }
