@@ -142,7 +142,7 @@ impl Walk {
         let mut i = at;
         while i < end {
             if !sid.is_tagged() {
-                i = untagged_run(dfa, cache, [&hay[i..end]], [&mut sid]) + i;
+                i += untagged_run(dfa, cache, [&hay[i..end]], [&mut sid]);
                 if i == end {
                     break;
                 }
@@ -512,29 +512,28 @@ mod tests {
         let values = "mail jo@example.com or call +1 (415) 555-0123 after 10.1.2.3 went down";
         let mut ran = [0; 2];
         for round in 0..3 {
-            for (k, texts) in [[clean; 3], [clean, values, clean], [values, clean, values]].iter().enumerate()
-            {
-                let (skip, len) = [(0, 20), (3, 40), (7, 60)][k];
-                let hays: [&[u8]; 3] = std::array::from_fn(|k| &texts[k].as_bytes()[skip..skip + len]);
+            let cases = [[clean; 3], [clean, values, clean], [values, clean, values]];
+            for (case, (texts, (skip, len))) in cases.iter().zip([(0, 20), (3, 40), (7, 60)]).enumerate() {
+                let hays: [&[u8]; 3] = std::array::from_fn(|w| &texts[w].as_bytes()[skip..skip + len]);
                 let starts: [LazyStateID; 3] =
-                    std::array::from_fn(|k| Walk::start(dfa, &mut cache, texts[k], skip).unwrap());
+                    std::array::from_fn(|w| Walk::start(dfa, &mut cache, texts[w], skip).unwrap());
                 // By hand: each walk stepped with the library until any is tagged.
                 let mut expected = starts;
                 let mut read = 0;
                 'steps: while read < len {
                     let mut next = expected;
-                    for k in 0..3 {
-                        next[k] = dfa.next_state(&mut cache, expected[k], hays[k][read]).unwrap();
-                        if next[k].is_tagged() {
+                    for (state, (&from, hay)) in next.iter_mut().zip(expected.iter().zip(hays)) {
+                        *state = dfa.next_state(&mut cache, from, hay[read]).unwrap();
+                        if state.is_tagged() {
                             break 'steps;
                         }
                     }
                     expected = next;
                     read += 1;
                 }
-                let [mut a, mut b, mut d] = starts;
-                let got = untagged_run(dfa, &cache, hays, [&mut a, &mut b, &mut d]);
-                assert_eq!((got, [a, b, d]), (read, expected), "round {round}, texts {k}");
+                let mut states = starts;
+                let got = untagged_run(dfa, &cache, hays, states.each_mut());
+                assert_eq!((got, states), (read, expected), "round {round}, case {case}");
                 ran[usize::from(got == len)] += 1;
             }
         }
