@@ -327,9 +327,11 @@ impl Grammar {
 #[derive(Debug, Clone)]
 pub struct OperatorGate {
     within: usize,
-    /// By byte: an operator character ([`OperatorGate::CHAR`]), the first byte of an operator
-    /// word in either case ([`OperatorGate::WORD`]), or neither (0).
+    /// By byte: part of a word (an ASCII letter, digit or underscore: 0), an operator character
+    /// ([`OperatorGate::CHAR`]), or any other byte, which ends the word before it
+    /// ([`OperatorGate::BOUNDARY`]).
     bytes: [u8; 256],
+    /// The operator words, lower-cased.
     words: Vec<String>,
 }
 
@@ -341,40 +343,45 @@ impl OperatorGate {
         if !g.operators.is_ascii() || words.iter().any(|w| w.is_empty() || !w.is_ascii()) {
             return None;
         }
-        let mut bytes = [0; 256];
-        for w in &words {
-            let b = w.as_bytes()[0];
-            bytes[usize::from(b.to_ascii_lowercase())] = Self::WORD;
-            bytes[usize::from(b.to_ascii_uppercase())] = Self::WORD;
+        let mut bytes = [Self::BOUNDARY; 256];
+        for b in (0..=255u8).filter(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+            bytes[usize::from(b)] = 0;
         }
         g.operators.bytes().for_each(|b| bytes[usize::from(b)] = Self::CHAR);
         Some(OperatorGate { within, bytes, words })
     }
 
     const CHAR: u8 = 1;
-    const WORD: u8 = 2;
+    const BOUNDARY: u8 = 2;
 
-    /// True if a match starting at the start of `from` could hold an operator in its connector.
+    /// True if a match starting at the start of `from` could hold an operator in its connector:
+    /// an operator character within `within` bytes, or an operator word (any case) that ends
+    /// within them.
     ///
     /// A connector's words end at a word boundary, so an operator word followed by an ASCII
     /// letter, digit or underscore is none (a base64 blob spells `is` or `are` in most stretches
     /// of 200 bytes, nearly always followed by another letter or digit). A byte past ASCII may
-    /// begin a character that is not a letter: it does not rule the word out.
+    /// begin a character that is not a letter: it does not rule the word out. So the words are
+    /// looked for only where one could end, before a byte that is not part of a word: a few in a
+    /// stretch of base64 (`+`, `/`), where a word looked for at each of its first letters was a
+    /// seventh of a blob's detection.
     pub fn may_hold(&self, from: &[u8]) -> bool {
         let window = &from[..from.len().min(self.within)];
-        let word_at = |i: usize| {
-            self.words.iter().any(|w| {
-                let end = i + w.len();
-                window.get(i..end).is_some_and(|s| s.eq_ignore_ascii_case(w.as_bytes()))
-                    && from.get(end).is_none_or(|&next| !(next.is_ascii_alphanumeric() || next == b'_'))
-            })
+        let word_ends_at = |end: usize| {
+            self.words
+                .iter()
+                .any(|w| end >= w.len() && window[end - w.len()..end].eq_ignore_ascii_case(w.as_bytes()))
         };
-        // One table read a byte until a byte that may begin an operator.
-        window.iter().enumerate().any(|(i, &b)| match self.bytes[usize::from(b)] {
-            0 => false,
-            Self::CHAR => true,
-            _ => word_at(i),
-        })
+        for (i, &b) in window.iter().enumerate() {
+            match self.bytes[usize::from(b)] {
+                0 => {}
+                Self::CHAR => return true,
+                _ if word_ends_at(i) => return true,
+                _ => {}
+            }
+        }
+        // A word may end where the window does (before a byte past it, or the text's end).
+        from.get(window.len()).is_none_or(|&b| self.bytes[usize::from(b)] != 0) && word_ends_at(window.len())
     }
 }
 
@@ -1942,6 +1949,49 @@ mod tests {
             }
         }
         assert!(heads > 50 && checked > 500, "{heads} heads, {checked} matches");
+    }
+
+    /// The operator gate says a match may hold an operator exactly where its definition does, read
+    /// position by position: an operator character within `within` bytes, or an operator word
+    /// (any case) inside them and not followed by an ASCII letter, digit or underscore. Texts of
+    /// pieces of operator words, word bytes, `+` and `/` (base64), blanks, operators and
+    /// characters past ASCII, of every length around the window's.
+    #[test]
+    fn operator_gate_holds_where_an_operator_may_stand() {
+        let c = compile_config(&EngineConfig::default()).unwrap();
+        let g = &c.grammar;
+        let words: Vec<String> = g.operator_words.iter().map(|w| w.to_ascii_lowercase()).collect();
+        let within = 24;
+        let gate = OperatorGate::new(g, within).unwrap();
+        let by_definition = |from: &[u8]| {
+            let window = &from[..from.len().min(within)];
+            window.iter().any(|b| g.operators.as_bytes().contains(b))
+                || (0..window.len()).any(|i| {
+                    words.iter().any(|w| {
+                        window.get(i..i + w.len()).is_some_and(|s| s.eq_ignore_ascii_case(w.as_bytes()))
+                            && from.get(i + w.len()).is_none_or(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))
+                    })
+                })
+        };
+        let pieces = ["is", "IS", "wAs", "are", "ar", "s", "i", "x", "Q9", "_", "+", "/", " ", ":", "=", "é", "\n"];
+        let mut next = crate::detect::tests::picker(0x0BE7_A70B_5EED);
+        let (mut held, mut refused) = (0, 0);
+        for _ in 0..20_000 {
+            let len = next(within + 8);
+            let mut text = String::new();
+            while text.len() < len {
+                text.push_str(pieces[next(pieces.len())]);
+            }
+            let from = text.as_bytes();
+            let expected = by_definition(from);
+            assert_eq!(gate.may_hold(from), expected, "{text:?}");
+            if expected {
+                held += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        assert!(held > 1000 && refused > 1000, "{held} held, {refused} refused");
     }
 
     /// Split parts as the rule reads, one character at a time (the reference for `split_parts`).
