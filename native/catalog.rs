@@ -327,12 +327,12 @@ impl Grammar {
 #[derive(Debug, Clone)]
 pub struct OperatorGate {
     within: usize,
-    /// By byte: part of a word (an ASCII letter, digit or underscore: 0), an operator character
-    /// ([`OperatorGate::CHAR`]), or any other byte, which ends the word before it
-    /// ([`OperatorGate::BOUNDARY`]).
-    bytes: [u8; 256],
+    /// The operator characters.
+    chars: Vec<u8>,
     /// The operator words, lower-cased.
     words: Vec<String>,
+    /// The bytes an operator word ends with, in either case.
+    last: Vec<u8>,
 }
 
 impl OperatorGate {
@@ -343,46 +343,49 @@ impl OperatorGate {
         if !g.operators.is_ascii() || words.iter().any(|w| w.is_empty() || !w.is_ascii()) {
             return None;
         }
-        let mut bytes = [Self::BOUNDARY; 256];
-        for b in (0..=255u8).filter(|b| b.is_ascii_alphanumeric() || *b == b'_') {
-            bytes[usize::from(b)] = 0;
+        let mut chars: Vec<u8> = g.operators.bytes().collect();
+        let mut last: Vec<u8> = words
+            .iter()
+            .map(|w| w.as_bytes()[w.len() - 1])
+            .flat_map(|b| [b, b.to_ascii_uppercase()])
+            .collect();
+        for set in [&mut chars, &mut last] {
+            set.sort_unstable();
+            set.dedup();
         }
-        g.operators.bytes().for_each(|b| bytes[usize::from(b)] = Self::CHAR);
-        Some(OperatorGate { within, bytes, words })
+        Some(OperatorGate { within, chars, words, last })
     }
 
-    const CHAR: u8 = 1;
-    const BOUNDARY: u8 = 2;
-
     /// True if a match starting at the start of `from` could hold an operator in its connector:
-    /// an operator character within `within` bytes, or an operator word (any case) that ends
-    /// within them.
+    /// an operator character within `within` bytes, or an operator word (any case) within them.
     ///
     /// A connector's words end at a word boundary, so an operator word followed by an ASCII
     /// letter, digit or underscore is none (a base64 blob spells `is` or `are` in most stretches
     /// of 200 bytes, nearly always followed by another letter or digit). A byte past ASCII may
-    /// begin a character that is not a letter: it does not rule the word out. So the words are
-    /// looked for only where one could end, before a byte that is not part of a word: a few in a
-    /// stretch of base64 (`+`, `/`), where a word looked for at each of its first letters was a
-    /// seventh of a blob's detection.
+    /// begin a character that is not a letter: it does not rule the word out. The characters and
+    /// the words' last letters are found by byte searches, not a look at each byte (that was a
+    /// seventh of a blob's detection).
     pub fn may_hold(&self, from: &[u8]) -> bool {
         let window = &from[..from.len().min(self.within)];
-        let word_ends_at = |end: usize| {
-            self.words
-                .iter()
-                .any(|w| end >= w.len() && window[end - w.len()..end].eq_ignore_ascii_case(w.as_bytes()))
+        let word_ends_at = |at: usize| {
+            let end = at + 1;
+            from.get(end).is_none_or(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))
+                && self
+                    .words
+                    .iter()
+                    .any(|w| end >= w.len() && window[end - w.len()..end].eq_ignore_ascii_case(w.as_bytes()))
         };
-        for (i, &b) in window.iter().enumerate() {
-            match self.bytes[usize::from(b)] {
-                0 => {}
-                Self::CHAR => return true,
-                _ if word_ends_at(i) => return true,
-                _ => {}
-            }
-        }
-        // A word may end where the window does (before a byte past it, or the text's end).
-        from.get(window.len()).is_none_or(|&b| self.bytes[usize::from(b)] != 0) && word_ends_at(window.len())
+        any_of(&self.chars, window, |_| true) || any_of(&self.last, window, word_ends_at)
     }
+}
+
+/// True if `found(at)` holds at some position of `hay` that holds one of the bytes of `set`
+/// (three at a time by a byte search).
+fn any_of(set: &[u8], hay: &[u8], mut found: impl FnMut(usize) -> bool) -> bool {
+    set.chunks(3).any(|bytes| {
+        let byte = |i: usize| bytes.get(i).copied().unwrap_or(bytes[0]);
+        memchr::memchr3_iter(byte(0), byte(1), byte(2), hay).any(&mut found)
+    })
 }
 
 /// What names a value of a type: phrases, the words allowed after them, words that disqualify.
@@ -1969,11 +1972,14 @@ mod tests {
                 || (0..window.len()).any(|i| {
                     words.iter().any(|w| {
                         window.get(i..i + w.len()).is_some_and(|s| s.eq_ignore_ascii_case(w.as_bytes()))
-                            && from.get(i + w.len()).is_none_or(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))
+                            && from
+                                .get(i + w.len())
+                                .is_none_or(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))
                     })
                 })
         };
-        let pieces = ["is", "IS", "wAs", "are", "ar", "s", "i", "x", "Q9", "_", "+", "/", " ", ":", "=", "é", "\n"];
+        let pieces =
+            ["is", "IS", "wAs", "are", "ar", "s", "i", "x", "Q9", "_", "+", "/", " ", ":", "=", "é", "\n"];
         let mut next = crate::detect::tests::picker(0x0BE7_A70B_5EED);
         let (mut held, mut refused) = (0, 0);
         for _ in 0..20_000 {
