@@ -349,15 +349,16 @@ impl<'py> Writer<'_, 'py> {
                 let dict = PyDict::new(py);
                 let mut j = i + 1;
                 for _ in 0..n {
-                    let key = match self.nodes[j].key.map(|k| self.text(k)) {
-                        Some(k) if k.as_py_str().bind(py).is_exact_instance_of::<PyString>() => {
-                            k.as_py_str().bind(py).clone()
-                        }
-                        Some(k) => PyString::new(py, k),
-                        None => PyString::new(py, ""),
-                    };
                     let (value, next) = self.node(py, j)?;
-                    dict.set_item(key, value)?;
+                    // The key's own object when it is a plain `str`, lent: a reference taken
+                    // for the call and dropped after it cost two calls into the interpreter.
+                    match self.nodes[j].key.map(|k| self.text(k)) {
+                        Some(k) if k.as_py_str().bind(py).is_exact_instance_of::<PyString>() => {
+                            dict.set_item(k.as_py_str().bind(py), value)?
+                        }
+                        Some(k) => dict.set_item(PyString::new(py, k), value)?,
+                        None => dict.set_item(PyString::new(py, ""), value)?,
+                    }
                     j = next;
                 }
                 dict.into_any()

@@ -962,14 +962,16 @@ impl<'c, 's> Walker<'c, 's> {
     /// Record the detections of a string at `path`; return its masked text when masking.
     fn record(&mut self, s: &str, spans: &[Span], path: &[Step<'_>]) -> Option<String> {
         let ptr = pointer(path);
-        let (path, embedded): (&str, Vec<&str>) = match self.outer.split_first() {
-            Some((first, rest)) => (first, rest.iter().map(String::as_str).chain([ptr.as_str()]).collect()),
-            None => (&ptr, Vec::new()),
+        let (mut path, mut embedded): (String, Vec<String>) = match self.outer.split_first() {
+            Some((first, rest)) => (first.clone(), rest.iter().cloned().chain([ptr]).collect()),
+            None => (ptr, Vec::new()),
         };
-        for (span, (start, end)) in spans.iter().zip(char_offsets(s, spans)) {
+        for (k, (span, (start, end))) in spans.iter().zip(char_offsets(s, spans)).enumerate() {
+            // The last detection takes the pointers (most strings have one), the others copy them.
+            let last = k + 1 == spans.len();
             self.found.push(Found {
-                path: path.to_owned(),
-                embedded: embedded.iter().map(|p| (*p).to_owned()).collect(),
+                path: if last { std::mem::take(&mut path) } else { path.clone() },
+                embedded: if last { std::mem::take(&mut embedded) } else { embedded.clone() },
                 ty: span.ty,
                 start,
                 end,
