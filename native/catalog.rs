@@ -375,15 +375,15 @@ impl OperatorGate {
                     .iter()
                     .any(|w| end >= w.len() && window[end - w.len()..end].eq_ignore_ascii_case(w.as_bytes()))
         };
-        any_of(&self.chars, window, |_| true) || any_of(&self.last, window, word_ends_at)
+        any_position(&self.chars, window, |_| true) || any_position(&self.last, window, word_ends_at)
     }
 }
 
-/// True if `found(at)` holds at some position of `hay` that holds one of the bytes of `set`
-/// (three at a time by a byte search).
-fn any_of(set: &[u8], hay: &[u8], mut found: impl FnMut(usize) -> bool) -> bool {
-    set.chunks(3).any(|bytes| {
-        let byte = |i: usize| bytes.get(i).copied().unwrap_or(bytes[0]);
+/// True if `found(at)` holds at some position of `hay` that holds one of the bytes of `set` (tried
+/// in turn until one does), by one byte search per three of them (ascending within each three).
+pub fn any_position(set: &[u8], hay: &[u8], mut found: impl FnMut(usize) -> bool) -> bool {
+    set.chunks(3).any(|three| {
+        let byte = |i: usize| three.get(i).copied().unwrap_or(three[0]);
         memchr::memchr3_iter(byte(0), byte(1), byte(2), hay).any(&mut found)
     })
 }
@@ -928,6 +928,8 @@ pub struct KeywordIndex {
     /// by the union, whose walk would leave its fast loop to report each one (two colons per
     /// timestamp in a log).
     pub bytes: Vec<usize>,
+    /// The byte of each of [`KeywordIndex::bytes`], in turn.
+    pub byte_values: Vec<u8>,
 }
 
 impl KeywordIndex {
@@ -1912,9 +1914,10 @@ fn keyword_index(types: &mut [PiiType]) -> Result<Option<KeywordIndex>> {
         .ascii_case_insensitive(true)
         .build(&words)
         .map_err(|e| Error::Config(format!("keywords do not compile: {e}")))?;
-    let (bytes, in_union) =
+    let (bytes, in_union): (Vec<usize>, Vec<usize>) =
         (0..words.len()).partition(|&w| matches!(words[w].as_bytes(), [b] if !b.is_ascii_alphabetic()));
-    Ok(Some(KeywordIndex { words, automaton, rules, gated, in_union, bytes }))
+    let byte_values = bytes.iter().map(|&w| words[w].as_bytes()[0]).collect();
+    Ok(Some(KeywordIndex { words, automaton, rules, gated, in_union, bytes, byte_values }))
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@ use regex_automata::dfa::Automaton;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
-use crate::catalog::{label_identifier, CacheGuard, Checks, Compiled, KeywordIndex, Pattern, PiiType};
+use crate::catalog::{
+    any_position, label_identifier, CacheGuard, Checks, Compiled, KeywordIndex, Pattern, PiiType,
+};
 use crate::kept::{with_kept, Kept};
 use crate::prefilter::{markers, windows, Alphabet, Gate, Lead};
 use crate::scan::union_matches;
@@ -434,16 +436,12 @@ fn byte_keywords(index: &KeywordIndex, text: &[u8], starts: &mut Vec<u64>) {
 /// `bytes` and its position, by a byte search of up to three bytes at a time (ascending for each
 /// three of `bytes`).
 pub fn each_byte_keyword(index: &KeywordIndex, text: &[u8], found: &mut impl FnMut(usize, usize)) {
-    for (chunk, words) in index.bytes.chunks(3).enumerate() {
-        let byte = |i: usize| {
-            words.get(i).map_or(index.words[words[0]].as_bytes()[0], |&w| index.words[w].as_bytes()[0])
-        };
-        for at in memchr::memchr3_iter(byte(0), byte(1), byte(2), text) {
-            if let Some(k) = words.iter().position(|&w| index.words[w].as_bytes()[0] == text[at]) {
-                found(chunk * 3 + k, at);
-            }
+    any_position(&index.byte_values, text, |at| {
+        if let Some(k) = index.byte_values.iter().position(|&b| b == text[at]) {
+            found(k, at);
         }
-    }
+        false
+    });
 }
 
 /// Note a keyword starting at `at` for each of its `gates`, packed for [`Starts::from_packed`].

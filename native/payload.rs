@@ -352,13 +352,18 @@ impl<'py> Writer<'_, 'py> {
                     let (value, next) = self.node(py, j)?;
                     // The key's own object when it is a plain `str`, lent: a reference taken
                     // for the call and dropped after it cost two calls into the interpreter.
-                    match self.nodes[j].key.map(|k| self.text(k)) {
+                    let text = self.nodes[j].key.map(|k| self.text(k));
+                    let made;
+                    let key = match text {
                         Some(k) if k.as_py_str().bind(py).is_exact_instance_of::<PyString>() => {
-                            dict.set_item(k.as_py_str().bind(py), value)?
+                            k.as_py_str().bind(py)
                         }
-                        Some(k) => dict.set_item(PyString::new(py, k), value)?,
-                        None => dict.set_item(PyString::new(py, ""), value)?,
-                    }
+                        _ => {
+                            made = PyString::new(py, text.map_or("", |k| &**k));
+                            &made
+                        }
+                    };
+                    dict.set_item(key, value)?;
                     j = next;
                 }
                 dict.into_any()
