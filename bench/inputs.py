@@ -20,6 +20,10 @@ confirm that the engine finds exactly those values and nothing else:
   header line, then the file's bytes (random) in base64 on one line, and no PII. Its letters and
   digits are dense with short label keywords ("pw", "dl", "sk") and a regex engine that reads
   every byte meets far more distinct states than on prose;
+- ``digits-ascii-*``: a CSV export whose fields are all numbers (ids, dates, times, amounts,
+  references of 10 and 12 digits), one row in ten with a phone number, an SSN or a card number:
+  digits everywhere, which is where a filter's number rules (lengths, checksums, separators) are
+  tried most and must refuse nearly everything;
 - ``nested-*``: a JSON payload of customer records, 3 to 6 containers deep, with an ``audit``
   field that holds JSON inside a string.
 
@@ -64,6 +68,7 @@ __all__ = [
     "nested_payload",
     "pii_prose",
     "short_prose",
+    "table_text",
 ]
 
 
@@ -443,6 +448,52 @@ def blob_text(size_label: str) -> BenchInput:
     return BenchInput(name_, "blob-ascii", size_label, header + data, ())
 
 
+# One row of the table in this many holds a contact: a phone number, an SSN or a card number.
+TABLE_CONTACT_EVERY = 10
+TABLE_HEADER = "order,date,time,amount,qty,sku,store,ref,contact"
+
+
+def table_row(r: random.Random) -> str:
+    """A row of an orders export: every field a number (ids, a date and time, an amount, counts, a
+    reference of 10 or 12 digits), and no contact."""
+    digits = lambda k: "".join(r.choices(string.digits, k=k))  # noqa: E731
+    return ",".join(
+        [
+            digits(8),
+            f"20{r.randint(10, 29)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}",
+            f"{r.randint(0, 23):02d}:{r.randint(0, 59):02d}:{r.randint(0, 59):02d}",
+            f"{r.randint(0, 99999)}.{r.randint(0, 99):02d}",
+            str(r.randint(1, 250)),
+            digits(6),
+            digits(4),
+            digits(r.choice([10, 12])),
+        ]
+    )
+
+
+def table_text(size_label: str) -> BenchInput:
+    """A CSV table of about ``SIZES[size_label]`` bytes whose fields are all digits: one row in ten
+    names a contact by phone number, SSN or card number, and none of its other numbers is PII."""
+    name_ = f"digits-ascii-{size_label}"
+    r = _rng(name_)
+    lines = [TABLE_HEADER]
+    planted: list[Planted] = []
+    size = len(TABLE_HEADER)
+    while True:
+        line, contact = table_row(r), None
+        if r.randrange(TABLE_CONTACT_EVERY) == 0:
+            kind, make = r.choice([("phone", phone), ("ssn", ssn), ("credit_card", card)])
+            contact = Planted(kind, make(r))
+        line += "," + (contact.value if contact else "")
+        if size + len(line) + 1 > SIZES[size_label]:
+            break
+        lines.append(line)
+        if contact is not None:
+            planted.append(contact)
+        size += len(line) + 1
+    return BenchInput(name_, "digits-ascii", size_label, "\n".join(lines), tuple(planted))
+
+
 def clean_prose(size_label: str, ascii_only: bool = False) -> BenchInput:
     """Prose and log lines of about ``SIZES[size_label]`` UTF-8 bytes with no PII at all."""
     prefix = "clean-ascii" if ascii_only else "clean"
@@ -549,6 +600,7 @@ def build_inputs(
         out += [log_text(s) for s in sizes]
         out += [chat_prose(s) for s in sizes]
         out += [blob_text(s) for s in sizes]
+        out += [table_text(s) for s in sizes]
     out += [short_prose(s) for s in short_sizes]
     out += [nested_payload(s) for s in nested]
     if ascii_variants:

@@ -31,6 +31,7 @@ KIND_TITLES = {
     "log-ascii": "log lines, ASCII only",
     "chat-ascii": "everyday prose, ASCII only",
     "blob-ascii": "a file in base64, ASCII only",
+    "digits-ascii": "a table of numbers, ASCII only",
     "nested": "nested JSON",
     "nested-ascii": "nested JSON, ASCII only",
 }
@@ -134,6 +135,8 @@ ENGINE_TARGETS = [
                  "every size: rust ÷ cpex (reported)", "chat-ascii", ("detect", "mask"), FULL, 1, reported=True),
     EngineTarget("detect and mask, a file in base64 (a tool result carrying an image), no PII, every size: "
                  "rust ÷ cpex (reported)", "blob-ascii", ("detect", "mask"), FULL, 1, reported=True),
+    EngineTarget("detect and mask, a table of numbers (CSV, a phone, SSN or card in one row in ten), ASCII only, "
+                 "every size: rust ÷ cpex (reported)", "digits-ascii", ("detect", "mask"), FULL, 1, reported=True),
 ]  # fmt: skip
 
 
