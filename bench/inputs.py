@@ -380,27 +380,42 @@ def short_prose(size_label: str) -> BenchInput:
 LOG_CLIENT_EVERY = 5
 
 
+def _lines(
+    name_: str,
+    kind: str,
+    size_label: str,
+    line: Callable[[random.Random], tuple[str, Planted | None]],
+    header: str | None = None,
+) -> BenchInput:
+    """Lines from ``line`` (each with the value it plants, if any) after ``header``, up to about
+    ``SIZES[size_label]`` bytes."""
+    r = _rng(name_)
+    lines = [] if header is None else [header]
+    planted: list[Planted] = []
+    size = len(header or "")
+    while True:
+        text, plant = line(r)
+        if size + len(text) + 1 > SIZES[size_label] and lines:
+            break
+        lines.append(text)
+        if plant is not None:
+            planted.append(plant)
+        size += len(text) + 1
+    return BenchInput(name_, kind, size_label, "\n".join(lines), tuple(planted))
+
+
+def _log_line_with_client(r: random.Random) -> tuple[str, Planted | None]:
+    line = log_line(r)
+    if r.randrange(LOG_CLIENT_EVERY) != 0:
+        return line, None
+    client = Planted("ip_address", ipv4(r)) if r.random() < 0.5 else Planted("email", email(r))
+    return f"{line} client={client.value}", client
+
+
 def log_text(size_label: str) -> BenchInput:
     """ASCII log lines of about ``SIZES[size_label]`` bytes, one in five naming its client by IP
     address or e-mail address; the rest of their digits (timestamps, ids, sizes) are no PII."""
-    name_ = f"log-ascii-{size_label}"
-    r = _rng(name_)
-    lines: list[str] = []
-    planted: list[Planted] = []
-    size = 0
-    while True:
-        line = log_line(r)
-        client = None
-        if r.randrange(LOG_CLIENT_EVERY) == 0:
-            client = Planted("ip_address", ipv4(r)) if r.random() < 0.5 else Planted("email", email(r))
-            line += f" client={client.value}"
-        if size + len(line) + 1 > SIZES[size_label] and size > 0:
-            break
-        lines.append(line)
-        if client is not None:
-            planted.append(client)
-        size += len(line) + 1
-    return BenchInput(name_, "log-ascii", size_label, "\n".join(lines), tuple(planted))
+    return _lines(f"log-ascii-{size_label}", "log-ascii", size_label, _log_line_with_client)
 
 
 CHAT_WORDS = (
@@ -471,27 +486,19 @@ def table_row(r: random.Random) -> str:
     )
 
 
+def _table_row_with_contact(r: random.Random) -> tuple[str, Planted | None]:
+    row, contact = table_row(r), None
+    if r.randrange(TABLE_CONTACT_EVERY) == 0:
+        kind, make = r.choice([("phone", phone), ("ssn", ssn), ("credit_card", card)])
+        contact = Planted(kind, make(r))
+    return row + "," + (contact.value if contact else ""), contact
+
+
 def table_text(size_label: str) -> BenchInput:
     """A CSV table of about ``SIZES[size_label]`` bytes whose fields are all digits: one row in ten
     names a contact by phone number, SSN or card number, and none of its other numbers is PII."""
     name_ = f"digits-ascii-{size_label}"
-    r = _rng(name_)
-    lines = [TABLE_HEADER]
-    planted: list[Planted] = []
-    size = len(TABLE_HEADER)
-    while True:
-        line, contact = table_row(r), None
-        if r.randrange(TABLE_CONTACT_EVERY) == 0:
-            kind, make = r.choice([("phone", phone), ("ssn", ssn), ("credit_card", card)])
-            contact = Planted(kind, make(r))
-        line += "," + (contact.value if contact else "")
-        if size + len(line) + 1 > SIZES[size_label]:
-            break
-        lines.append(line)
-        if contact is not None:
-            planted.append(contact)
-        size += len(line) + 1
-    return BenchInput(name_, "digits-ascii", size_label, "\n".join(lines), tuple(planted))
+    return _lines(name_, "digits-ascii", size_label, _table_row_with_contact, header=TABLE_HEADER)
 
 
 def clean_prose(size_label: str, ascii_only: bool = False) -> BenchInput:
