@@ -122,6 +122,11 @@ UPPER_NUM = string.ascii_uppercase + string.digits
 MONTHS = ["January", "February", "March", "April", "June", "July", "August", "September", "October", "November"]
 
 
+def digits(r: random.Random, k: int) -> str:
+    """``k`` random decimal digits."""
+    return "".join(r.choices(string.digits, k=k))
+
+
 def _luhn_complete(body: str) -> str:
     """Append the Luhn check digit to ``body``."""
     total = 0
@@ -137,10 +142,10 @@ def card(r: random.Random) -> str:
     """A Luhn-valid card number of a real issuer length, in one of the usual layouts."""
     issuer = r.choice(["visa", "mc", "amex", "discover"])
     if issuer == "amex":
-        n = _luhn_complete(r.choice(["34", "37"]) + "".join(r.choices(string.digits, k=12)))
+        n = _luhn_complete(r.choice(["34", "37"]) + digits(r, 12))
         return r.choice([n, f"{n[:4]} {n[4:10]} {n[10:]}", f"{n[:4]}-{n[4:10]}-{n[10:]}"])
     prefix = {"visa": "4", "mc": str(r.randint(51, 55)), "discover": "6011"}[issuer]
-    n = _luhn_complete(prefix + "".join(r.choices(string.digits, k=15 - len(prefix))))
+    n = _luhn_complete(prefix + digits(r, 15 - len(prefix)))
     groups = [n[i : i + 4] for i in range(0, 16, 4)]
     return r.choice([n, " ".join(groups), "-".join(groups)])
 
@@ -176,9 +181,9 @@ def ipv6(r: random.Random) -> str:
 def iban(r: random.Random) -> str:
     """A mod-97-valid German or British IBAN, compact or in groups of four."""
     if r.random() < 0.5:
-        country, bban = "DE", "".join(r.choices(string.digits, k=18))
+        country, bban = "DE", digits(r, 18)
     else:
-        country, bban = "GB", "".join(r.choices(string.ascii_uppercase, k=4)) + "".join(r.choices(string.digits, k=14))
+        country, bban = "GB", "".join(r.choices(string.ascii_uppercase, k=4)) + digits(r, 14)
     numeric = "".join(str(int(c, 36)) for c in bban + country + "00")
     value = f"{country}{98 - int(numeric) % 97:02d}{bban}"
     return value if r.random() < 0.5 else " ".join(value[i : i + 4] for i in range(0, len(value), 4))
@@ -199,7 +204,7 @@ def aws_key(r: random.Random) -> str:
 
 
 def api_key(r: random.Random) -> str:
-    return "".join(r.choices(string.digits, k=3)) + "".join(r.choices(ALNUM, k=29))
+    return digits(r, 3) + "".join(r.choices(ALNUM, k=29))
 
 
 def github_token(r: random.Random) -> str:
@@ -471,17 +476,16 @@ TABLE_HEADER = "order,date,time,amount,qty,sku,store,ref,contact"
 def table_row(r: random.Random) -> str:
     """A row of an orders export: every field a number (ids, a date and time, an amount, counts, a
     reference of 10 or 12 digits), and no contact."""
-    digits = lambda k: "".join(r.choices(string.digits, k=k))  # noqa: E731
     return ",".join(
         [
-            digits(8),
+            digits(r, 8),
             f"20{r.randint(10, 29)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}",
             f"{r.randint(0, 23):02d}:{r.randint(0, 59):02d}:{r.randint(0, 59):02d}",
             f"{r.randint(0, 99999)}.{r.randint(0, 99):02d}",
             str(r.randint(1, 250)),
-            digits(6),
-            digits(4),
-            digits(r.choice([10, 12])),
+            digits(r, 6),
+            digits(r, 4),
+            digits(r, r.choice([10, 12])),
         ]
     )
 
